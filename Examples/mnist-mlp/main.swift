@@ -1,0 +1,66 @@
+// mnist-mlp: a multi-layer perceptron that learns to read handwritten digits.
+//
+//   swift run -c release mnist-mlp [--epochs 10] [--hidden 1024,1024] [--lr 0.05] ...
+//
+// The network is the classic 784-1024-1024-10: each 28×28 image is flattened into 784
+// numbers, two hidden layers of rectified linear units transform it, and a last linear
+// layer gives one score per digit. Cross-entropy turns the scores into a loss, and SGD
+// with momentum follows the loss's gradient downhill.
+
+import Backprop
+import ExampleSupport
+import Foundation
+
+// 1. Options.
+let options = Options("mnist-mlp", "train a 784-1024-1024-10 ReLU network on MNIST")
+let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let epochs = options.int("epochs", 10, "passes over the training set")
+let batchSize = options.int("batch", 128, "examples per mini-batch")
+let learningRate = options.double("lr", 0.05, "learning rate")
+let momentum = options.double("momentum", 0.9, "SGD momentum")
+let hidden = options.ints("hidden", [1024, 1024], "hidden layer sizes")
+let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
+let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+options.require(epochs >= 1, "--epochs must be at least 1")
+options.require(batchSize >= 1, "--batch must be at least 1")
+options.require(learningRate > 0, "--lr must be positive")
+options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
+options.require(hidden.allSatisfy { $0 > 0 }, "--hidden sizes must be positive")
+options.require(threads >= 1, "--threads must be at least 1")
+options.finish()
+Threads.count = threads
+
+// 2. Data: 28×28 images flattened to 784 values in [0, 1], labels 0…9.
+let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images, \(mnist.train.classCount) classes")
+
+// 3. The model: Linear → ReLU for each hidden size, then Linear to one score per class.
+Random.global = Random(seed: UInt64(seed))
+let sizes = [mnist.train.images.shape[1]] + hidden
+let model = Sequential<Float> {
+    for (fanIn, fanOut) in zip(sizes, sizes.dropFirst()) {
+        [Linear<Float>(fanIn, fanOut), ReLU<Float>()] as [any Layer<Float>]
+    }
+    Linear<Float>(sizes.last!, mnist.train.classCount)
+}
+let loss = CrossEntropyLoss<Float>()
+let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum)
+print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(sizes[0])] ->"))
+
+// 4. Training: for each mini-batch, fprop, loss, grad, step.
+var shuffle = Random(seed: UInt64(seed) &+ 1)
+for epoch in 1...epochs {
+    model.isTraining = true
+    optimizer.epoch = epoch - 1
+    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
+    for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
+        let scores = model.fprop(images)                       // [B, 10]
+        let value = loss.forward(scores, labels)
+        model.zeroGrad()
+        model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
+        optimizer.step()
+        progress.update(samples: labels.count, loss: Double(value))
+    }
+    let testAccuracy = accuracy(of: model, on: mnist.test)
+    progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
+}

@@ -1,0 +1,108 @@
+/// A module of a network, in the sense of Torch7's `nn`: it knows three things.
+///
+/// - **fprop**: its output, given its input (and its parameters);
+/// - **bprop**: the gradient of the loss with respect to its *input*, given the input and
+///   the gradient with respect to its output;
+/// - **grad**: the gradient with respect to its *parameters*, *accumulated* into each
+///   `Parameter.grad`, given the same two tensors.
+///
+/// Any such modules compose (`Sequential`), and the gradient of the whole follows.
+/// A layer may cache what its last `fprop` computed (a sigmoid's output, a pool's argmax,
+/// a dropout mask), so `bprop` and `grad` are valid only for the input of the most recent
+/// `fprop`, as in Torch7. Layers are classes for that reason, and so that a `Parameter`
+/// can be shared between them.
+public protocol Layer<Scalar>: AnyObject, CustomStringConvertible {
+    associatedtype Scalar: TensorScalar
+
+    /// Output for `input`.
+    func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar>
+    /// ∂loss/∂input, given ∂loss/∂output (`gradOutput`, the shape of the output).
+    func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar>
+    /// Adds ∂loss/∂parameter to every parameter's `grad`. Parameter-free layers do nothing.
+    func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>)
+    /// `grad` then `bprop`, returning ∂loss/∂input (containers do it in one pass).
+    func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar>
+
+    /// The trainable parameters, named as in a PyTorch `state_dict` (`weight`, `0.bias`, …).
+    var namedParameters: [(name: String, parameter: Parameter<Scalar>)] { get }
+    /// Training mode (dropout and noise active) or evaluation mode.
+    var isTraining: Bool { get set }
+    /// The output shape for an input shape, or a `ShapeError` saying what the layer expects.
+    func outputShape(for inputShape: [Int]) throws -> [Int]
+}
+
+/// A shape that a layer cannot take, with a message naming the layer and both shapes.
+public struct ShapeError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Layer {
+    public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {}
+    public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
+    public var isTraining: Bool { get { false } set {} }
+    public func outputShape(for inputShape: [Int]) throws -> [Int] { inputShape }
+
+    public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
+        grad(input, gradOutput)
+        return bprop(input, gradOutput)
+    }
+
+    /// Same as `fprop`, the Torch7 name.
+    public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { fprop(input) }
+
+    /// The distinct parameters (a shared parameter appears once).
+    public var parameters: [Parameter<Scalar>] {
+        var seen = Set<ObjectIdentifier>()
+        return namedParameters.map(\.parameter).filter { seen.insert(ObjectIdentifier($0)).inserted }
+    }
+
+    /// Number of trainable scalars (shared parameters counted once).
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+
+    /// Sets every parameter's gradient to zero.
+    public func zeroGrad() { for p in parameters { p.zeroGrad() } }
+
+    /// The type's name without its generic argument: `Linear`, `ReLU`.
+    public var typeName: String {
+        let full = String(describing: type(of: self))
+        return full.firstIndex(of: "<").map { String(full[..<$0]) } ?? full
+    }
+    public var description: String { typeName }
+
+    /// `outputShape(for:)` as a precondition, for a layer's own `fprop`.
+    public func checkedOutputShape(_ inputShape: [Int]) -> [Int] {
+        do { return try outputShape(for: inputShape) } catch { preconditionFailure("\(error)") }
+    }
+
+    /// Precondition that `gradOutput` has the shape `fprop` gives for `input`.
+    public func checkGradOutput(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
+        let expected = checkedOutputShape(input.shape)
+        precondition(gradOutput.shape == expected,
+                     "\(self): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(expected)")
+    }
+}
+
+/// A trainable tensor and the gradient accumulated for it.
+///
+/// Sharing a parameter is sharing this object: two layers that hold the same `Parameter`
+/// both add into its `grad`, and an optimizer updates it once per step. That is the
+/// weight-sharing rule (and tied autoencoder weights).
+public final class Parameter<Scalar: TensorScalar> {
+    /// The current value.
+    public var value: Tensor<Scalar>
+    /// ∂loss/∂value, accumulated by `grad` until `zeroGrad()`.
+    public var grad: Tensor<Scalar>
+    /// Whether weight decay (L2/L1 in the optimizer) applies: true for weights, false for biases.
+    public var decays: Bool
+
+    public init(_ value: Tensor<Scalar>, decays: Bool = true) {
+        self.value = value
+        self.grad = .zeros(value.shape)
+        self.decays = decays
+    }
+
+    /// Sets `grad` to zero.
+    public func zeroGrad() { grad.zero() }
+}

@@ -1,0 +1,136 @@
+/// Modules applied one after another: the container of Torch7's `nn.Sequential`.
+///
+/// ```swift
+/// let model = Sequential<Float> {
+///     Linear(784, 1024); ReLU()
+///     Linear(1024, 10)
+/// }
+/// model.add(LogSoftmax())
+/// ```
+///
+/// `fprop` keeps every module's input, so that `grad` and `bprop` can run the chain
+/// backwards. `grad` (used by training loops) skips the first module's `bprop`, since
+/// nobody needs the gradient with respect to the network input; `backward` and `bprop`
+/// compute it (FGSM, GANs, and nested containers).
+public final class Sequential<Scalar: TensorScalar>: Layer {
+    /// The modules, in order.
+    public private(set) var layers: [any Layer<Scalar>]
+    /// Input of each module during the last `fprop` (layer i's input is layer i−1's output).
+    private var inputs: [Tensor<Scalar>] = []
+    private var lastInputShape: [Int]?
+
+    public init(_ layers: [any Layer<Scalar>] = []) { self.layers = layers }
+
+    public convenience init(@LayerBuilder<Scalar> _ build: () -> [any Layer<Scalar>]) {
+        self.init(build())
+    }
+
+    /// Appends a module; returns self so calls can chain.
+    @discardableResult
+    public func add(_ layer: any Layer<Scalar>) -> Sequential {
+        layers.append(layer)
+        return self
+    }
+
+    public var isTraining: Bool = true {
+        didSet { for layer in layers { layer.isTraining = isTraining } }
+    }
+
+    /// Names are `index.name`, as in PyTorch's `state_dict` for `nn.Sequential`.
+    public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] {
+        layers.enumerated().flatMap { i, layer in
+            layer.namedParameters.map { ("\(i).\($0.name)", $0.parameter) }
+        }
+    }
+
+    /// The output shape, or an error naming the first module (index and type) that
+    /// cannot take its input, with both shapes.
+    public func outputShape(for inputShape: [Int]) throws -> [Int] {
+        try shapes(for: inputShape).last ?? inputShape
+    }
+
+    /// Each module's output shape for a network input of `inputShape`.
+    public func shapes(for inputShape: [Int]) throws -> [[Int]] {
+        var shape = inputShape
+        var result: [[Int]] = []
+        for (i, layer) in layers.enumerated() {
+            do {
+                shape = try layer.outputShape(for: shape)
+            } catch {
+                throw ShapeError("Sequential: module (\(i + 1)) \(layer) cannot take input of shape \(shape): \(error)")
+            }
+            result.append(shape)
+        }
+        return result
+    }
+
+    public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
+        do { _ = try outputShape(for: input.shape) } catch { preconditionFailure("\(error)") }
+        lastInputShape = input.shape
+        inputs.removeAll(keepingCapacity: true)
+        var x = input
+        for layer in layers {
+            inputs.append(x)
+            x = layer.fprop(x)
+        }
+        return x
+    }
+
+    /// Runs the chain backwards from `gradOutput`: grad (if `accumulate`) and bprop of each
+    /// module, the first module's bprop only if `inputGradient` is asked for.
+    private func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>,
+                          accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
+        precondition(inputs.count == layers.count && inputs.first?.shape == input.shape,
+                     "Sequential: bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
+        var g = gradOutput
+        for i in layers.indices.reversed() {
+            if accumulate { layers[i].grad(inputs[i], g) }
+            if i > 0 || inputGradient { g = layers[i].bprop(inputs[i], g) }
+        }
+        return inputGradient ? g : nil
+    }
+
+    public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
+        backPass(input, gradOutput, accumulate: false, inputGradient: true)!
+    }
+
+    /// Accumulates every parameter's gradient, skipping the first module's bprop.
+    public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
+        _ = backPass(input, gradOutput, accumulate: true, inputGradient: false)
+    }
+
+    /// Accumulates every parameter's gradient and returns ∂loss/∂input, in one pass.
+    public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
+        backPass(input, gradOutput, accumulate: true, inputGradient: true)!
+    }
+
+    /// Torch7 style: the chain, each module with its output shape for the last input
+    /// seen (if any) and its parameter count, and the total.
+    public var description: String {
+        let shapes = lastInputShape.flatMap { try? self.shapes(for: $0) }
+        var lines = ["Sequential {"]
+        let chain = layers.indices.map { "(\($0 + 1))" }.joined(separator: " -> ")
+        lines.append("  [input\(lastInputShape.map { " \($0)" } ?? "") -> \(chain) -> output]")
+        for (i, layer) in layers.enumerated() {
+            var line = "  (\(i + 1)): " + "\(layer)".replacingOccurrences(of: "\n", with: "\n  ")
+            if let shapes { line += "  -> \(shapes[i])" }
+            let count = layer.parameterCount
+            if count > 0 { line += "  [\(count) parameters]" }
+            lines.append(line)
+        }
+        lines.append("}  \(parameterCount) parameters in all")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Builds a list of layers from statements, for `Sequential { ... }`.
+@resultBuilder
+public enum LayerBuilder<Scalar: TensorScalar> {
+    public static func buildExpression(_ layer: any Layer<Scalar>) -> [any Layer<Scalar>] { [layer] }
+    public static func buildExpression(_ layers: [any Layer<Scalar>]) -> [any Layer<Scalar>] { layers }
+    public static func buildBlock(_ parts: [any Layer<Scalar>]...) -> [any Layer<Scalar>] { parts.flatMap { $0 } }
+    public static func buildOptional(_ part: [any Layer<Scalar>]?) -> [any Layer<Scalar>] { part ?? [] }
+    public static func buildEither(first: [any Layer<Scalar>]) -> [any Layer<Scalar>] { first }
+    public static func buildEither(second: [any Layer<Scalar>]) -> [any Layer<Scalar>] { second }
+    public static func buildArray(_ parts: [[any Layer<Scalar>]]) -> [any Layer<Scalar>] { parts.flatMap { $0 } }
+}

@@ -1,0 +1,8 @@
+// CBLAS from OpenBLAS, plus the few OpenBLAS and LAPACK entry points Backprop uses.
+#include <cblas.h>
+
+// LAPACK's symmetric eigensolver (Fortran calling convention), shipped inside libopenblas.
+void ssyev_(const char *jobz, const char *uplo, const int *n, float *a, const int *lda,
+            float *w, float *work, const int *lwork, int *info);
+void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+            double *w, double *work, const int *lwork, int *info);
