@@ -2,12 +2,16 @@
 // Backprop: modular neural networks for Swift on Linux, in the tradition of Torch7's `nn`.
 import PackageDescription
 
+/// The bundled examples: one executable each, sources in Examples/<name>/main.swift.
+let examples = [
+    "mnist-mlp",
+]
+
 let package = Package(
     name: "Backprop",
     products: [
         .library(name: "Backprop", targets: ["Backprop"]),
-        .executable(name: "mnist-mlp", targets: ["mnist-mlp"]),
-    ],
+    ] + examples.map { .executable(name: $0, targets: [$0]) },
     targets: [
         // System libraries: OpenBLAS (CBLAS + LAPACK) and zlib. No Swift package dependencies.
         .systemLibrary(
@@ -19,10 +23,11 @@ let package = Package(
 
         .target(name: "Backprop", dependencies: ["COpenBLAS", "CZlib"], path: "Sources/Backprop"),
 
-        // Shared option parsing and reporting for the examples (not part of the library).
+        // Option parsing and data location shared by the examples (not part of the library).
         .target(name: "ExampleSupport", dependencies: ["Backprop"], path: "Examples/ExampleSupport"),
-        .executableTarget(name: "mnist-mlp", dependencies: ["Backprop", "ExampleSupport"], path: "Examples/mnist-mlp"),
 
         .testTarget(name: "BackpropTests", dependencies: ["Backprop"], path: "Tests/BackpropTests"),
-    ]
+    ] + examples.map {
+        .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)")
+    }
 )
