@@ -5,6 +5,8 @@ import PackageDescription
 /// The bundled examples: one executable each, sources in Examples/<name>/main.swift.
 let examples = [
     "mnist-mlp",
+    "sequential-mnist",
+    "char-lstm",
 ]
 
 let package = Package(
