@@ -93,6 +93,11 @@ final class CharacterCorpusTests: XCTestCase {
             XCTAssertEqual(streams[k], Array(corpus.train[(k * streamLength)..<((k + 1) * streamLength)]), "stream \(k) is contiguous")
             XCTAssertEqual(targets[k], Array(corpus.train[(k * streamLength + 1)...((k + 1) * streamLength)]))
         }
+        // from an offset: the streams start there
+        let shifted = corpus.streamBatches(from: .train, length: length, batchSize: n, offset: 4) as StreamBatches<Double>
+        let first = shifted.makeIterator().next()!.inputs
+        let shiftedLength = (corpus.train.count - 5) / n
+        XCTAssertEqual((0..<n).map { Int(first[0, $0]) }, (0..<n).map { corpus.train[4 + $0 * shiftedLength] })
     }
 
     // MARK: sampling

@@ -299,8 +299,8 @@ final class RecurrentTests: XCTestCase {
         let saved = Threads.count
         defer { Threads.count = saved }
         for kind in Kind.allCases {
-            let layer = make(kind, 8, 64, using: &rng)
-            let x = Tensor<Double>.normal([3, 64, 8], using: &rng), g = Tensor<Double>.normal([3, 64, 64], using: &rng)
+            let layer = make(kind, 8, 512, using: &rng)          // N·H = 64K: the step kernels split
+            let x = Tensor<Double>.normal([2, 128, 8], using: &rng), g = Tensor<Double>.normal([2, 128, 512], using: &rng)
             var results: [[Tensor<Double>]] = []
             for threads in [1, 3] {
                 Threads.count = threads

@@ -104,17 +104,21 @@ public struct CharacterCorpus {
     }
 
     /// The whole of `split` as consecutive batches of `batchSize` parallel streams: the
-    /// split is cut into `batchSize` contiguous stretches, and batch k holds the k-th window
-    /// of `length` characters of each. A stateful recurrent layer thus carries its state
-    /// from one batch to the next (truncated backpropagation through time); resetting the
-    /// state at every batch evaluates non-overlapping windows from a zero state instead.
-    public func streamBatches<Scalar: TensorScalar>(from split: Split, length: Int, batchSize: Int) -> StreamBatches<Scalar> {
+    /// split (from character `offset` on) is cut into `batchSize` contiguous stretches, and
+    /// batch k holds the k-th window of `length` characters of each. A stateful recurrent
+    /// layer thus carries its state from one batch to the next (truncated backpropagation
+    /// through time); resetting the state at every batch evaluates non-overlapping windows
+    /// from a zero state instead. A different `offset` each epoch moves the windows'
+    /// boundaries, so that the epochs do not repeat the same windows.
+    public func streamBatches<Scalar: TensorScalar>(from split: Split, length: Int, batchSize: Int,
+                                                    offset: Int = 0) -> StreamBatches<Scalar> {
         let text = self[split]
         precondition(length >= 1 && batchSize >= 1, "streamBatches: length and batchSize must be positive, got \(length), \(batchSize)")
-        let streamLength = (text.count - 1) / batchSize
+        precondition(offset >= 0 && offset < text.count, "streamBatches: offset \(offset) is outside the \(split) split (\(text.count) characters)")
+        let streamLength = (text.count - offset - 1) / batchSize
         precondition(streamLength >= length,
-                     "streamBatches: the \(split) split (\(text.count) characters) is too short for \(batchSize) streams of windows of \(length)")
-        return StreamBatches(text: text, streamLength: streamLength, length: length, batchSize: batchSize)
+                     "streamBatches: the \(split) split (\(text.count) characters from \(offset)) is too short for \(batchSize) streams of windows of \(length)")
+        return StreamBatches(text: text, start: offset, streamLength: streamLength, length: length, batchSize: batchSize)
     }
 
     /// inputs [length, N] and time-major targets for windows starting at `starts`.
@@ -137,6 +141,7 @@ public struct CharacterCorpus {
 /// The batches of `CharacterCorpus.streamBatches`: `(inputs [length, N], targets)`, in order.
 public struct StreamBatches<Scalar: TensorScalar>: Sequence {
     let text: [Int]
+    let start: Int
     let streamLength: Int
     let length: Int
     let batchSize: Int
@@ -151,7 +156,7 @@ public struct StreamBatches<Scalar: TensorScalar>: Sequence {
         return AnyIterator {
             guard offset < streamLength else { return nil }
             let window = Swift.min(length, streamLength - offset)
-            let starts = (0..<batchSize).map { $0 * streamLength + offset }
+            let starts = (0..<batchSize).map { start + $0 * streamLength + offset }
             offset += window
             return CharacterCorpus.batch(text, starts: starts, length: window)
         }
