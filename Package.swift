@@ -11,6 +11,7 @@ let package = Package(
     name: "Backprop",
     products: [
         .library(name: "Backprop", targets: ["Backprop"]),
+        .executable(name: "backprop-bench", targets: ["backprop-bench"]),
     ] + examples.map { .executable(name: $0, targets: [$0]) },
     targets: [
         // System libraries: OpenBLAS (CBLAS + LAPACK) and zlib. No Swift package dependencies.
@@ -25,6 +26,9 @@ let package = Package(
 
         // Option parsing and data location shared by the examples (not part of the library).
         .target(name: "ExampleSupport", dependencies: ["Backprop"], path: "Examples/ExampleSupport"),
+
+        // The training-throughput harness (shared/bench/WORKLOADS.md).
+        .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench"),
 
         .testTarget(name: "BackpropTests", dependencies: ["Backprop"], path: "Tests/BackpropTests"),
     ] + examples.map {
