@@ -22,7 +22,10 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "Backprop", dependencies: ["COpenBLAS", "CZlib"], path: "Sources/Backprop"),
+        // Vectorised exp/sigmoid/tanh in C, compiled for several instruction sets at once.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+
+        .target(name: "Backprop", dependencies: ["COpenBLAS", "CZlib", "CKernels"], path: "Sources/Backprop"),
 
         // Option parsing and data location shared by the examples (not part of the library).
         .target(name: "ExampleSupport", dependencies: ["Backprop"], path: "Examples/ExampleSupport"),

@@ -27,7 +27,7 @@ final class DataTests: XCTestCase {
             _ = bytes.withUnsafeBytes { gzwrite(gz, $0.baseAddress, UInt32($0.count)) }
             gzclose(gz)
         } else {
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         }
         return path
     }
