@@ -67,3 +67,14 @@ BP_CLONES void bp_sigmoid_f32(const float *x, float *y, ptrdiff_t n) {
 BP_CLONES void bp_tanh_f32(const float *x, float *y, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) y[i] = tanh1(x[i]);
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void bp_retain_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}

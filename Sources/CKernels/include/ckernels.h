@@ -12,3 +12,8 @@ void bp_exp_f32(const float *x, float *y, ptrdiff_t n);
 void bp_sigmoid_f32(const float *x, float *y, ptrdiff_t n);
 /// y[i] = tanh(x[i]).
 void bp_tanh_f32(const float *x, float *y, ptrdiff_t n);
+
+/// Asks glibc to keep freed memory for reuse instead of returning it to the system (raising
+/// the mmap and trim thresholds). A training step frees and allocates the same large
+/// buffers every time; returned memory would cost a page fault per 4 KiB on the next step.
+void bp_retain_freed_memory(void);
