@@ -37,6 +37,15 @@ options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
+// The picture goes to --out: check that it can be written before spending minutes training.
+do {
+    try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
+} catch {
+    fail("mnist-convnet: cannot create the output directory \(outDirectory): \(error.localizedDescription)")
+}
+if !FileManager.default.isWritableFile(atPath: outDirectory) {
+    fail("mnist-convnet: the output directory \(outDirectory) is not writable")
+}
 
 // 2. Data: images as [N, 1, 28, 28] (one channel), values in [0, 1], labels 0…9.
 //    The lecture's network takes 32×32 inputs, so every digit gets a border of 2 zeros.
@@ -108,7 +117,6 @@ func enlarged(_ filters: Tensor<Float>, by zoom: Int) -> Tensor<Float> {
 }
 let path = (outDirectory as NSString).appendingPathComponent("mnist-convnet-filters.png")
 do {
-    try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
     // the weight is [16, 1, 5, 5]: one 5×5 image per filter (one input channel)
     try PNG.writeGrid(enlarged(conv1.weight.value, by: 8), to: path, columns: 4, border: 4)
 } catch {

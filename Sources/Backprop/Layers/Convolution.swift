@@ -32,7 +32,8 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
     public let stride: (height: Int, width: Int)
     /// Zeros added on both sides of each axis.
     public let padding: (height: Int, width: Int)
-    /// In evaluation mode the unrolled columns are not kept after `fprop` (they can be large).
+    /// In evaluation mode the work buffers are released after each `fprop` (evaluation
+    /// batches can be large, and no `grad` follows).
     public var isTraining = true
 
     /// im2col of the last fprop's input, `[C·kH·kW, N·outH·outW]`, valid while
@@ -137,8 +138,10 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
             }
         }
         if !isTraining {
+            // evaluation batches can be large: do not hold on to their work buffers
             columns = []
             columnsShape = nil
+            featureMajor = []
         }
         return output
     }

@@ -37,6 +37,16 @@ public struct WindowGeometry: Equatable, Sendable {
     /// Columns of the im2col matrix: N·outH·outW (one per output position of the batch).
     public var columnCount: Int { batch * outputPlane }
 
+    /// The output rows `oh` whose window row `ki` lands inside the input (not in the padding):
+    /// ih = oh·strideHeight − paddingHeight + ki ∈ [0, height).
+    @inline(__always) func validRows(_ ki: Int) -> Range<Int> {
+        let shift = paddingHeight - ki
+        let lo = Swift.min(shift > 0 ? (shift + strideHeight - 1) / strideHeight : 0, outputHeight)
+        let last = height - 1 + shift
+        let hi = last < 0 ? 0 : Swift.min(outputHeight, last / strideHeight + 1)
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+
     /// The output columns `ow` whose window column `kj` lands inside the input (not in the padding):
     /// iw = ow·strideWidth − paddingWidth + kj ∈ [0, width).
     @inline(__always) func validColumns(_ kj: Int) -> Range<Int> {
@@ -120,36 +130,38 @@ extension ConvolutionKernels where Self: TensorScalar {
     public static func im2col(_ input: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
                               _ columns: UnsafeMutablePointer<Self>) {
         // input [N, C, H, W] → columns [C·kH·kW, N·outH·outW]
+        // Row by row of the columns, and image by image inside a row: each row is written
+        // front to back. A row segment for one image is outH runs of outW values, each run
+        // a (strided) piece of one input row, with zeros where the window is in the padding.
         let outH = g.outputHeight, outW = g.outputWidth, plane = g.outputPlane
         let rowLength = g.columnCount                      // N·outH·outW
-        for n in images {
-            for c in 0..<g.channels {
-                let image = input + (n &* g.channels &+ c) &* g.inputPlane
-                for i in 0..<g.kernelHeight {
-                    for j in 0..<g.kernelWidth {
-                        let row = (c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j
+        let sw = g.strideWidth
+        for c in 0..<g.channels {
+            for i in 0..<g.kernelHeight {
+                let rows = g.validRows(i)                  // oh whose window row i is inside the image
+                for j in 0..<g.kernelWidth {
+                    let row = (c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j
+                    let valid = g.validColumns(j)          // ow whose window column j is inside the image
+                    let count = valid.count, lo = valid.lowerBound, hi = valid.upperBound
+                    // input offset of (oh = 0, ow = lo) relative to the image (may be negative: never read)
+                    let first = (0 &- g.paddingHeight &+ i) &* g.width &+ lo &* sw &- g.paddingWidth &+ j
+                    for n in images {
+                        let image = input + (n &* g.channels &+ c) &* g.inputPlane
                         let block = columns + (row &* rowLength &+ n &* plane)
-                        let valid = g.validColumns(j)
-                        for oh in 0..<outH {
+                        fill(block, 0, rows.lowerBound &* outW)
+                        for oh in rows {
                             let dst = block + oh &* outW
-                            let ih = oh &* g.strideHeight &- g.paddingHeight &+ i
-                            guard ih >= 0 && ih < g.height else {
-                                fill(dst, 0, outW)
-                                continue
-                            }
-                            for ow in 0..<valid.lowerBound { dst[ow] = 0 }
-                            // first input pixel read: ow = valid.lowerBound
-                            let offset = ih &* g.width &+ valid.lowerBound &* g.strideWidth &- g.paddingWidth &+ j
-                            let src = image + offset
-                            let count = valid.count
-                            if g.strideWidth == 1 {
-                                copy(src, dst + valid.lowerBound, count)
+                            let src = image + (first &+ oh &* g.strideHeight &* g.width)
+                            for ow in 0..<lo { dst[ow] = 0 }
+                            let d = dst + lo
+                            if sw == 1 {
+                                for k in 0..<count { d[k] = src[k] }
                             } else {
-                                let d = dst + valid.lowerBound, s = g.strideWidth
-                                for k in 0..<count { d[k] = src[k &* s] }
+                                for k in 0..<count { d[k] = src[k &* sw] }
                             }
-                            for ow in valid.upperBound..<outW { dst[ow] = 0 }
+                            for ow in hi..<outW { dst[ow] = 0 }
                         }
+                        fill(block + rows.upperBound &* outW, 0, (outH &- rows.upperBound) &* outW)
                     }
                 }
             }
@@ -159,29 +171,31 @@ extension ConvolutionKernels where Self: TensorScalar {
     public static func col2im(_ columns: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
                               _ gradInput: UnsafeMutablePointer<Self>) {
         // columns [C·kH·kW, N·outH·outW] → gradInput [N, C, H, W]
-        let outH = g.outputHeight, outW = g.outputWidth, plane = g.outputPlane
+        // The adjoint of im2col, in the same order: every value read back from a column
+        // row is added onto the input pixel it was copied from (padding positions dropped).
+        let plane = g.outputPlane, outW = g.outputWidth
         let rowLength = g.columnCount
-        for n in images {
-            let imageBase = gradInput + n &* g.channels &* g.inputPlane
-            fill(imageBase, 0, g.channels &* g.inputPlane)
-            for c in 0..<g.channels {
-                let image = imageBase + c &* g.inputPlane
-                for i in 0..<g.kernelHeight {
-                    for j in 0..<g.kernelWidth {
-                        let row = (c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j
+        let sw = g.strideWidth
+        let imageSize = g.channels &* g.inputPlane
+        fill(gradInput + images.lowerBound &* imageSize, 0, images.count &* imageSize)
+        for c in 0..<g.channels {
+            for i in 0..<g.kernelHeight {
+                let rows = g.validRows(i)
+                for j in 0..<g.kernelWidth {
+                    let row = (c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j
+                    let valid = g.validColumns(j)
+                    let count = valid.count, lo = valid.lowerBound
+                    let first = (0 &- g.paddingHeight &+ i) &* g.width &+ lo &* sw &- g.paddingWidth &+ j
+                    for n in images {
+                        let image = gradInput + (n &* g.channels &+ c) &* g.inputPlane
                         let block = columns + (row &* rowLength &+ n &* plane)
-                        let valid = g.validColumns(j)
-                        let count = valid.count
-                        for oh in 0..<outH {
-                            let ih = oh &* g.strideHeight &- g.paddingHeight &+ i
-                            guard ih >= 0 && ih < g.height else { continue }
-                            let src = block + (oh &* outW &+ valid.lowerBound)
-                            let dst = image + (ih &* g.width &+ valid.lowerBound &* g.strideWidth &- g.paddingWidth &+ j)
-                            if g.strideWidth == 1 {
+                        for oh in rows {
+                            let src = block + (oh &* outW &+ lo)
+                            let dst = image + (first &+ oh &* g.strideHeight &* g.width)
+                            if sw == 1 {
                                 for k in 0..<count { dst[k] += src[k] }
                             } else {
-                                let s = g.strideWidth
-                                for k in 0..<count { dst[k &* s] += src[k] }
+                                for k in 0..<count { dst[k &* sw] += src[k] }
                             }
                         }
                     }
