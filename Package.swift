@@ -5,6 +5,7 @@ import PackageDescription
 /// The bundled examples: one executable each, sources in Examples/<name>/main.swift.
 let examples = [
     "mnist-mlp",
+    "mnist-convnet",
 ]
 
 let package = Package(
