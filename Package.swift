@@ -6,6 +6,8 @@ import PackageDescription
 let examples = [
     "mnist-mlp",
     "mnist-convnet",
+    "sequential-mnist",
+    "char-lstm",
 ]
 
 let package = Package(

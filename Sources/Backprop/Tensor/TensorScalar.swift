@@ -12,7 +12,8 @@ import Foundation
 ///
 /// Pointer arguments follow BLAS conventions: `n` elements, row-major matrices
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
-public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable, ConversionKernels, ConvolutionKernels, DropoutKernels
+public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
+    ConversionKernels, ConvolutionKernels, DropoutKernels, RecurrentKernels
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
