@@ -129,3 +129,20 @@ public func locateMNIST(_ option: String?) -> String {
 public func loadMNIST<Scalar>(_ directory: String, layout: MNIST<Scalar>.Layout = .flat) -> MNIST<Scalar> {
     do { return try MNIST<Scalar>(directory: directory, layout: layout) } catch { fail("error: \(error)") }
 }
+
+extension Options {
+    /// `--schedule constant|cosine|step:EVERY:GAMMA`: how the learning rate changes with the epoch.
+    public func schedule(_ defaultValue: String, epochs: Int) -> LearningRateSchedule {
+        let text = string("schedule", defaultValue, "learning-rate schedule: constant, cosine (to 0 over the epochs), step:EVERY:GAMMA")
+        let parts = text.split(separator: ":").map(String.init)
+        switch parts.first {
+        case "constant" where parts.count == 1: return .constant
+        case "cosine" where parts.count == 1: return .cosine(epochs: epochs, minimum: 0)
+        case "step" where parts.count == 3:
+            if let every = Int(parts[1]), let gamma = Double(parts[2]), every > 0, gamma > 0 { return .step(every: every, gamma: gamma) }
+        default: break
+        }
+        require(false, "--schedule expects constant, cosine or step:EVERY:GAMMA (e.g. step:3:0.1), got '\(text)'")
+        return .constant
+    }
+}

@@ -30,6 +30,9 @@ let momentum = options.double("momentum", 0.9, "SGD momentum")
 let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
 let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
 let outDirectory = options.string("out", ".", "directory for the PNG of the first-layer filters")
+let schedule = options.schedule("cosine", epochs: epochs)
+let predictionsPath = options.optionalString("predictions", "write the test-set scores to FILE (safetensors)")
+let checkpoints = CheckpointOptions(options)
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
@@ -78,12 +81,30 @@ do {
     fail("mnist-convnet: the network needs 32×32 inputs (28×28 digits padded by 2): \(error)")
 }
 let loss = CrossEntropyLoss<Float>()
-let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum)
+// SGD with momentum; the learning rate follows a cosine from --lr down to 0 over the
+// epochs: large steps early, small ones at the end so the last epochs settle instead of
+// swinging (with a constant 0.05 the final accuracy moves ±0.2% from epoch to epoch).
+let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum, schedule: schedule)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input \([batchSize] + inputShape) ->"))
 
-// 4. Training: for each mini-batch, fprop, loss, grad, step; test accuracy after each epoch.
+// 4. A saved model? With --load we only evaluate it (weights under PyTorch's names).
+if checkpoints.evaluateOnly {
+    checkpoints.loadModel(model)
+    print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: test) * 100))
+    if let predictionsPath { writePredictions(of: model, on: test, to: predictionsPath) }
+    checkpoints.saveModel(model)
+    exit(0)
+}
+
+// 5. Training: for each mini-batch, fprop, loss, grad, step; test accuracy after each
+//    epoch. --checkpoint-dir saves the run after every epoch; --resume continues one.
 var shuffle = Random(seed: UInt64(seed) &+ 1)
-for epoch in 1...epochs {
+var state = TrainingState()
+if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
+    state = resumed
+    shuffle = resumed.generators["shuffle"]!
+}
+for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: train.count)
@@ -93,13 +114,19 @@ for epoch in 1...epochs {
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
         optimizer.step()
+        state.step += 1
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: test)
-    progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
+    progress.finish(String(format: "lr %.4f  test accuracy %.2f%%", optimizer.currentLearningRate, testAccuracy * 100))
+    state.epoch = epoch
+    state.generators["shuffle"] = shuffle
+    checkpoints.epochFinished(model, optimizer, state)
 }
+checkpoints.saveModel(model)
+if let predictionsPath { writePredictions(of: model, on: test, to: predictionsPath) }
 
-// 5. What the first layer learned: its 16 filters, each 5×5, shown in a 4×4 grid, each
+// 6. What the first layer learned: its 16 filters, each 5×5, shown in a 4×4 grid, each
 //    scaled to its own range (most negative weight black, most positive white) and
 //    enlarged 8 times so the pixels can be seen.
 func enlarged(_ filters: Tensor<Float>, by zoom: Int) -> Tensor<Float> {
