@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench"),
 
         .testTarget(name: "BackpropTests", dependencies: ["Backprop"], path: "Tests/BackpropTests",
-                    exclude: ["Fixtures", "ReferenceRecurrentVisionTests.swift.pending"]),
+                    exclude: ["Fixtures"]),
     ] + examples.map {
         .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)")
     }

@@ -37,15 +37,18 @@ struct Reference<Scalar: TensorScalar> {
 }
 
 /// Asserts `actual` equals PyTorch's `expected` to `tolerance`, relative: each element
-/// must satisfy |a − e| ≤ tolerance · max(|e|, 0.01 · max|expected|). The floor keeps an
+/// must satisfy |a − e| ≤ tolerance · max(|e|, floor · max|expected|). The floor keeps an
 /// element that nearly cancels (a sum of terms of size 1 that comes out at 0.001) from
-/// asking for more digits than the terms themselves carry: such an element is held to the
-/// tolerance relative to 1 % of the tensor's largest element.
+/// asking for more digits than the terms themselves carry. In Double the floor is 1 % of
+/// the tensor's largest element. In Float it is the largest element itself, which makes
+/// the test normwise (‖a − e‖∞ ≤ tolerance · ‖e‖∞): a single-precision gradient summed
+/// over a batch of hundreds of products carries about 1e-5 of rounding noise relative to
+/// the sum's terms whatever the order, and ours and PyTorch's orders differ.
 func assertMatchesReference<S: TensorScalar>(_ actual: Tensor<S>, _ expected: Tensor<S>, tolerance: Double, _ what: String,
                                             file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(actual.shape, expected.shape, "\(what): shape", file: file, line: line)
     guard actual.shape == expected.shape else { return }
-    let floor = 0.01 * Double(expected.maxAbs())
+    let floor = (S.self == Float.self ? 1 : 0.01) * Double(expected.maxAbs())
     var worst = 0.0, at = 0
     for i in 0..<actual.count {
         let e = Double(expected.scalars[i]), a = Double(actual.scalars[i])

@@ -80,23 +80,23 @@ final class ReferenceRecurrentVisionTests: XCTestCase {
 
     /// nn.RNN(4, 5) (tanh) on [3, 2, 4].
     func testRNN() throws {
-        try assertLayerMatchesPyTorch("rnn", RNN<Float>(inputSize: 4, hiddenSize: 5), RNN<Double>(inputSize: 4, hiddenSize: 5))
+        try assertLayerMatchesPyTorch("rnn", RNN<Float>(4, 5), RNN<Double>(4, 5))
     }
 
     /// nn.LSTM(4, 5) on [3, 2, 4]: gates i, f, g, o in weight_ih_l0 [20, 4], weight_hh_l0 [20, 5].
     func testLSTM() throws {
-        try assertLayerMatchesPyTorch("lstm", LSTM<Float>(inputSize: 4, hiddenSize: 5), LSTM<Double>(inputSize: 4, hiddenSize: 5))
+        try assertLayerMatchesPyTorch("lstm", LSTM<Float>(4, 5), LSTM<Double>(4, 5))
     }
 
     /// nn.GRU(4, 5) on [3, 2, 4]: gates r, z, n; n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).
     func testGRU() throws {
-        try assertLayerMatchesPyTorch("gru", GRU<Float>(inputSize: 4, hiddenSize: 5), GRU<Double>(inputSize: 4, hiddenSize: 5))
+        try assertLayerMatchesPyTorch("gru", GRU<Float>(4, 5), GRU<Double>(4, 5))
     }
 
     /// nn.Embedding(7, 3) on indices [[1, 4], [6, 1], [4, 4]] (stored as floats; repeats
     /// accumulate in grad.weight). There is no input gradient to compare.
     func testEmbedding() throws {
         try assertLayerMatchesPyTorch("embedding",
-            Embedding<Float>(vocabularySize: 7, dimension: 3), Embedding<Double>(vocabularySize: 7, dimension: 3))
+            Embedding<Float>(7, 3), Embedding<Double>(7, 3))
     }
 }
