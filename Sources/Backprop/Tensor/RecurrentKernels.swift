@@ -16,10 +16,11 @@ import Foundation
 public protocol RecurrentKernels {
     // MARK: primitives (per type)
 
-    /// σ(x), written without calls so that loops over it vectorize (Float: a Cephes-style
-    /// polynomial exp, within a few ulps; Double: libm, exact to rounding).
+    /// σ(x) = 1 / (1 + e⁻ˣ), written without calls so that loops over it vectorize (Float:
+    /// a polynomial exp, absolute error within 2·10⁻⁷; Double: libm, exact to rounding, for
+    /// gradient checks).
     static func cellSigmoid(_ x: Self) -> Self
-    /// tanh(x), same contract as `cellSigmoid`.
+    /// tanh(x), likewise (Float: a rational approximation, relative error within 4·10⁻⁷).
     static func cellTanh(_ x: Self) -> Self
 
     // MARK: RNN (tanh)
