@@ -12,7 +12,7 @@ import Foundation
 ///
 /// Pointer arguments follow BLAS conventions: `n` elements, row-major matrices
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
-public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable where RawSignificand: FixedWidthInteger {
+public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable, AutoencoderKernels where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
     /// C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C, row-major, through CBLAS.
