@@ -5,6 +5,10 @@ import PackageDescription
 /// The bundled examples: one executable each, sources in Examples/<name>/main.swift.
 let examples = [
     "mnist-mlp",
+    "autoencoder",
+    "deep-autoencoder",
+    "stacked-autoencoder",
+    "vae",
 ]
 
 let package = Package(
