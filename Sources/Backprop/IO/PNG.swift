@@ -37,7 +37,7 @@ public enum PNG {
 
     /// Writes a grayscale PNG atomically (temporary file, then rename).
     public static func write(_ path: String, width: Int, height: Int, pixels: [UInt8]) throws {
-        try writeAtomically(Data(encode(width: width, height: height, pixels: pixels)), to: path)
+        try AtomicFile.write(encode(width: width, height: height, pixels: pixels), to: path)
     }
 
     /// Lays out `images` (`[N, H, W]`, `[N, 1, H, W]`, or `[N, H·W]` with `imageShape`) in a grid
@@ -79,25 +79,5 @@ public enum PNG {
                                                        border: Int = 1, range: ClosedRange<Double>? = nil) throws {
         let g = grid(images, imageShape: imageShape, columns: columns, border: border, range: range)
         try write(path, width: g.width, height: g.height, pixels: g.pixels)
-    }
-}
-
-/// Writes `data` to `path` atomically: to a temporary file in the same folder, then
-/// renamed over `path`, so a reader never sees a half-written file and an existing
-/// file survives a failed write.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-    do {
-        try data.write(to: temporary)
-    } catch {
-        try? FileManager.default.removeItem(at: temporary)
-        throw DataError(file: path, "cannot write: \(error.localizedDescription)")
-    }
-    guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: temporary)
-        throw DataError(file: path, "cannot replace the file: \(reason)")
     }
 }

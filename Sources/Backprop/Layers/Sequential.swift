@@ -10,8 +10,10 @@
 ///
 /// `fprop` keeps every module's input, so that `grad` and `bprop` can run the chain
 /// backwards. `grad` (used by training loops) skips the first module's `bprop`, since
-/// nobody needs the gradient with respect to the network input; `backward` and `bprop`
-/// compute it (FGSM, GANs, and nested containers).
+/// nobody needs the gradient with respect to the network input, and the bprops of every
+/// module up to the first one with parameters (a parameter-free head such as `TimeMajor`
+/// needs no gradient, so neither does the layer after it); `backward` and `bprop`
+/// compute it all (FGSM, GANs, and nested containers).
 public final class Sequential<Scalar: TensorScalar>: Layer {
     /// The modules, in order.
     public private(set) var layers: [any Layer<Scalar>]
@@ -77,15 +79,21 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
     }
 
     /// Runs the chain backwards from `gradOutput`: grad (if `accumulate`) and bprop of each
-    /// module, the first module's bprop only if `inputGradient` is asked for.
+    /// module. Unless `inputGradient` is asked for, bprop stops where no module before has
+    /// parameters: the first module's bprop is skipped, and so are those of the modules
+    /// after a parameter-free head (a `TimeMajor` or `Reshape` in front of an LSTM or a
+    /// convolution: nobody needs the gradient they would send back).
     private func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>,
                           accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         precondition(inputs.count == layers.count && inputs.first?.shape == input.shape,
                      "Sequential: bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
+        // module i's bprop is needed if the caller wants ∂L/∂input or a module before i has parameters
+        let firstTrainable = layers.firstIndex { !$0.namedParameters.isEmpty } ?? layers.count
         var g = gradOutput
         for i in layers.indices.reversed() {
             if accumulate { layers[i].grad(inputs[i], g) }
-            if i > 0 || inputGradient { g = layers[i].bprop(inputs[i], g) }
+            if i <= firstTrainable && !inputGradient { break }      // nobody needs ∂L/∂(input of i)
+            g = layers[i].bprop(inputs[i], g)
         }
         return inputGradient ? g : nil
     }

@@ -1,0 +1,77 @@
+// sequential-mnist: an LSTM reads each handwritten digit one row at a time.
+//
+//   swift run -c release sequential-mnist [--data DIR] [--epochs 8] [--hidden 128] [--lr 0.1] ...
+//
+// A 28×28 image becomes a sequence of 28 time steps, each the 28 pixels of one row, top
+// to bottom. An LSTM with 128 units reads the rows in order, carrying what it has seen in
+// its hidden and cell state; after the last row, a linear layer turns the final hidden
+// state into one score per digit. The network never sees the image as a whole, only its
+// memory of the rows so far, which makes this a classic test of recurrent memory.
+
+import Backprop
+import ExampleSupport
+import Foundation
+
+// 1. Options.
+let options = Options("sequential-mnist", "classify MNIST digits read row by row with an LSTM")
+let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let epochs = options.int("epochs", 8, "passes over the training set")
+let batchSize = options.int("batch", 64, "examples per mini-batch")
+let hidden = options.int("hidden", 128, "LSTM hidden units")
+let learningRate = options.double("lr", 0.1, "learning rate")
+let momentum = options.double("momentum", 0.9, "SGD momentum")
+let clip = options.double("clip", 0, "clip gradients to this global norm (0: no clipping)")
+let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
+let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+options.require(epochs >= 1, "--epochs must be at least 1")
+options.require(batchSize >= 1, "--batch must be at least 1")
+options.require(hidden >= 1, "--hidden must be at least 1")
+options.require(learningRate > 0, "--lr must be positive")
+options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
+options.require(clip >= 0, "--clip must be >= 0")
+options.require(threads >= 1, "--threads must be at least 1")
+options.finish()
+Threads.count = threads
+
+// 2. Data: each image flattened to 784 values in [0, 1], row after row.
+let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+let side = 28
+guard mnist.train.images.shape[1] == side * side else {
+    fail("error: sequential-mnist expects 28×28 images, got \(mnist.train.images.shape[1]) pixels per image")
+}
+print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images, \(mnist.train.classCount) classes")
+
+// 3. The model. TimeMajor turns a batch [B, 784] into the sequence [28, B, 28] that
+//    recurrent layers take (time first, as in PyTorch): step t holds row t of every image.
+//    The LSTM returns its hidden state at every step, [28, B, 128]; LastStep keeps the
+//    one after the last row, [B, 128], and Linear scores the ten digits.
+Random.global = Random(seed: UInt64(seed))
+let model = Sequential<Float> {
+    TimeMajor<Float>(steps: side)
+    LSTM<Float>(side, hidden)
+    LastStep<Float>()
+    Linear<Float>(hidden, mnist.train.classCount)
+}
+let loss = CrossEntropyLoss<Float>()
+let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum,
+                    maxGradientNorm: clip > 0 ? clip : nil)
+print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(side * side)] ->"))
+
+// 4. Training: for each mini-batch, fprop, loss, grad (backpropagation through time over
+//    the 28 steps happens inside the LSTM), step.
+var shuffle = Random(seed: UInt64(seed) &+ 1)
+for epoch in 1...epochs {
+    optimizer.epoch = epoch - 1
+    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
+    for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
+        let scores = model.fprop(images)                       // [B, 10]
+        let value = loss.forward(scores, labels)
+        if !value.isFinite { fail("error: the loss became \(value) in epoch \(epoch): training diverged; try a lower --lr or --clip 5") }
+        model.zeroGrad()
+        model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
+        optimizer.step()
+        progress.update(samples: labels.count, loss: Double(value))
+    }
+    let testAccuracy = accuracy(of: model, on: mnist.test)
+    progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// A UTF-8 text as a sequence of character indices, for character-level language models
+/// (Karpathy's char-rnn and its descendants).
+///
+/// The vocabulary is the set of distinct characters (Unicode scalars) of the whole text,
+/// sorted, so index k is the k-th smallest code point. The text is split once: the first
+/// `1 − validationFraction` of it for training, the rest for validation.
+///
+/// ```swift
+/// let corpus = try CharacterCorpus(contentsOf: "input.txt")          // 65 characters for tinyshakespeare
+/// var rng = Random(seed: 1)
+/// let (x, y): (Tensor<Float>, [Int]) = corpus.randomBatch(length: 100, batchSize: 32, using: &rng)
+/// // x [100, 32] indices for an Embedding; y the next character of each, in the same order
+/// ```
+public struct CharacterCorpus {
+    /// Which part of the text.
+    public enum Split: Sendable { case train, validation }
+
+    /// The distinct characters, sorted; a character's index is its position here.
+    public let vocabulary: [Unicode.Scalar]
+    /// The training part of the text, encoded.
+    public let train: [Int]
+    /// The validation part of the text, encoded (may be empty if the fraction is 0).
+    public let validation: [Int]
+    /// Where the text came from (a path), for messages.
+    public let source: String
+    private let indexOf: [Unicode.Scalar: Int]
+
+    /// Number of distinct characters.
+    public var vocabularySize: Int { vocabulary.count }
+
+    /// Reads a UTF-8 text file. Throws a `DataError` naming the file if it is missing, a
+    /// directory, unreadable, empty, not UTF-8, or too short to split.
+    public init(contentsOf path: String, validationFraction: Double = 0.1) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError(file: path, "no such file")
+        }
+        guard !isDirectory.boolValue else { throw DataError(file: path, "is a directory, not a text file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, "cannot be read") }
+        guard !data.isEmpty else { throw DataError(file: path, "is empty: a corpus needs some text") }
+        guard let text = String(data: data, encoding: .utf8) else { throw DataError(file: path, "is not valid UTF-8 text") }
+        try self.init(text: text, validationFraction: validationFraction, source: path)
+    }
+
+    /// A corpus from a string; `source` names it in errors.
+    public init(text: String, validationFraction: Double = 0.1, source: String = "<text>") throws {
+        guard validationFraction >= 0 && validationFraction < 1 else {
+            throw DataError(file: source, "the validation fraction must be in [0, 1), got \(validationFraction)")
+        }
+        let characters = Array(text.unicodeScalars)
+        guard !characters.isEmpty else { throw DataError(file: source, "is empty: a corpus needs some text") }
+        let vocabulary = Set(characters).sorted()
+        let indexOf = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
+        let encoded = characters.map { indexOf[$0]! }
+        let validationCount = Int((Double(encoded.count) * validationFraction).rounded())
+        let trainCount = encoded.count - validationCount
+        guard trainCount >= 2 && (validationFraction == 0 || validationCount >= 2) else {
+            throw DataError(file: source, "is too short: \(encoded.count) characters cannot be split into training and validation parts of at least 2 each")
+        }
+        self.vocabulary = vocabulary
+        self.indexOf = indexOf
+        self.source = source
+        train = Array(encoded[..<trainCount])
+        validation = Array(encoded[trainCount...])
+    }
+
+    /// The encoded characters of a split.
+    public subscript(split: Split) -> [Int] { split == .train ? train : validation }
+
+    /// The indices of `text`'s characters; throws a `DataError` for a character that is not
+    /// in the vocabulary.
+    public func encode(_ text: String) throws -> [Int] {
+        try text.unicodeScalars.map { c in
+            guard let k = indexOf[c] else {
+                throw DataError(file: source, "character \(c.debugDescription) (U+\(String(c.value, radix: 16, uppercase: true))) is not in the corpus's vocabulary")
+            }
+            return k
+        }
+    }
+
+    /// The text of a sequence of indices.
+    public func decode(_ indices: [Int]) -> String {
+        var scalars = String.UnicodeScalarView()
+        for k in indices {
+            precondition(k >= 0 && k < vocabularySize, "decode: index \(k) is outside the vocabulary 0..<\(vocabularySize)")
+            scalars.append(vocabulary[k])
+        }
+        return String(scalars)
+    }
+
+    /// `batchSize` windows of `length + 1` consecutive characters at random places of
+    /// `split`: inputs `[length, batchSize]` (time-major, indices as scalars for an
+    /// `Embedding`) and targets, the character following each input position, flattened
+    /// in the same order (`length · batchSize` of them, to match an output `[T, N, V]`).
+    public func randomBatch<Scalar: TensorScalar>(from split: Split = .train, length: Int, batchSize: Int,
+                                                  using rng: inout Random) -> (inputs: Tensor<Scalar>, targets: [Int]) {
+        let text = self[split]
+        precondition(length >= 1 && batchSize >= 1, "randomBatch: length and batchSize must be positive, got \(length), \(batchSize)")
+        precondition(length < text.count, "randomBatch: windows of \(length + 1) characters do not fit in the \(split) split (\(text.count) characters)")
+        let starts = (0..<batchSize).map { _ in Int(rng.next() % UInt64(text.count - length)) }
+        return CharacterCorpus.batch(text, starts: starts, length: length)
+    }
+
+    /// The whole of `split` as consecutive batches of `batchSize` parallel streams: the
+    /// split is cut into `batchSize` contiguous stretches, and batch k holds the k-th window
+    /// of `length` characters of each. A stateful recurrent layer thus carries its state
+    /// from one batch to the next (truncated backpropagation through time); resetting the
+    /// state at every batch evaluates non-overlapping windows from a zero state instead.
+    public func streamBatches<Scalar: TensorScalar>(from split: Split, length: Int, batchSize: Int) -> StreamBatches<Scalar> {
+        let text = self[split]
+        precondition(length >= 1 && batchSize >= 1, "streamBatches: length and batchSize must be positive, got \(length), \(batchSize)")
+        let streamLength = (text.count - 1) / batchSize
+        precondition(streamLength >= length,
+                     "streamBatches: the \(split) split (\(text.count) characters) is too short for \(batchSize) streams of windows of \(length)")
+        return StreamBatches(text: text, streamLength: streamLength, length: length, batchSize: batchSize)
+    }
+
+    /// inputs [length, N] and time-major targets for windows starting at `starts`.
+    static func batch<Scalar: TensorScalar>(_ text: [Int], starts: [Int], length: Int) -> (inputs: Tensor<Scalar>, targets: [Int]) {
+        let n = starts.count
+        var inputs = [Int](repeating: 0, count: length * n), targets = inputs
+        for (k, start) in starts.enumerated() {
+            for t in 0..<length {
+                inputs[t * n + k] = text[start + t]
+                targets[t * n + k] = text[start + t + 1]
+            }
+        }
+        let tensor = inputs.withUnsafeBufferPointer { src in
+            Tensor<Scalar>(shape: [length, n]) { Scalar.convertIndices(src.baseAddress!, $0, length * n) }
+        }
+        return (tensor, targets)
+    }
+}
+
+/// The batches of `CharacterCorpus.streamBatches`: `(inputs [length, N], targets)`, in order.
+public struct StreamBatches<Scalar: TensorScalar>: Sequence {
+    let text: [Int]
+    let streamLength: Int
+    let length: Int
+    let batchSize: Int
+
+    /// Number of batches (the last window of each stream may be shorter than `length`).
+    public var count: Int { (streamLength + length - 1) / length }
+    /// Number of characters predicted over all batches.
+    public var characterCount: Int { streamLength * batchSize }
+
+    public func makeIterator() -> AnyIterator<(inputs: Tensor<Scalar>, targets: [Int])> {
+        var offset = 0
+        return AnyIterator {
+            guard offset < streamLength else { return nil }
+            let window = Swift.min(length, streamLength - offset)
+            let starts = (0..<batchSize).map { $0 * streamLength + offset }
+            offset += window
+            return CharacterCorpus.batch(text, starts: starts, length: window)
+        }
+    }
+}
