@@ -26,18 +26,18 @@ import ExampleSupport
 import Foundation
 
 // 1. Options.
-let options = Options("autoencoder", "plain, denoising, contractive or sparse autoencoders of MNIST digits")
+let options = Options("autoencoder", "plain, denoising, contractive or sparse autoencoders of MNIST digits", booleanFlags: ["tied"])
 let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
 let kind = options.string("kind", "denoising", "plain, denoising, contractive or sparse")
 let tied = options.flag("tied", "decoder weight = encoder weight transposed")
 let hidden = options.int("hidden", 500, "hidden units")
 let noise = options.double("noise", 0.25, "denoising: probability that a pixel is zeroed")
 let lambdaOption = options.double("lambda", -1, "penalty weight (default: 0.3 contractive, 0.03 sparse)")
-let epochs = options.int("epochs", 20, "passes over the training set")
-let batchSize = options.int("batch", 64, "examples per mini-batch")
-let optimizerName = options.string("optimizer", "adam", "adam or sgd")
+let epochs = options.int("epochs", 30, "passes over the training set")
+let batchSize = options.int("batch", 20, "examples per mini-batch")
+let optimizerName = options.string("optimizer", "sgd", "sgd or adam")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
-let learningRate = options.double("lr", -1, "learning rate (default: 1e-3 for Adam, 0.1 for SGD)")
+let learningRate = options.double("lr", -1, "learning rate, annealed to 0 by a cosine schedule (default: 0.05 for SGD, 1e-3 for Adam)")
 let seed = options.int("seed", 1, "random seed")
 let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
 let outDir = options.string("out", ".", "directory for the figures")
@@ -85,7 +85,7 @@ print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(b
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let optimizer: any Optimizer<Float> = optimizerName == "adam"
     ? Adam(model.parameters, learningRate: learningRate > 0 ? learningRate : 1e-3, schedule: .cosine(epochs: epochs, minimum: 0))
-    : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.1, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
+    : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
 var shuffle = Random(seed: UInt64(seed) &+ 1)
 for epoch in 1...epochs {
     model.isTraining = true

@@ -1,7 +1,6 @@
 // deep-autoencoder: squeeze each digit through 30 numbers and back, and compare with PCA.
 //
 //   swift run -c release deep-autoencoder [--epochs 30] [--activation relu] [--out DIR]
-//   swift run -c release deep-autoencoder --benchmark [--threads 1]
 //
 // The network has the shape of Hinton & Salakhutdinov (2006): 784-1000-500-250-30 to
 // encode, 30-250-500-1000-784 to decode. The 30-unit code in the middle is linear: a
@@ -28,8 +27,6 @@ let codeSize = options.int("code", 30, "size of the linear code in the middle")
 let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
 let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
 let outDir = options.string("out", ".", "directory for the figure")
-let benchmark = options.flag("benchmark", "measure training samples/s of the benchmark workload (sigmoid, SGD) instead")
-let seconds = options.double("seconds", 20, "with --benchmark: how long to measure")
 let activation = AutoencoderActivation(rawValue: activationName)
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
@@ -37,7 +34,6 @@ options.require(learningRate > 0, "--lr must be positive")
 options.require([.relu, .tanh, .sigmoid].contains(activation), "--activation must be relu, tanh or sigmoid, got '\(activationName)'")
 options.require(codeSize >= 1, "--code must be at least 1")
 options.require(threads >= 1, "--threads must be at least 1")
-options.require(seconds > 0, "--seconds must be positive")
 options.finish()
 Threads.count = threads
 let clock = Stopwatch()
@@ -64,32 +60,6 @@ func autoencoder(hidden: AutoencoderActivation, code: Int, rng: inout Random) ->
         stage(decoderSizes)
         Linear<Float>(1000, 784, initializer: .glorotUniform, using: &rng)        // pixel logits
     }
-}
-
-// 3b. --benchmark: the `autoencoder` workload of the benchmark suite (sigmoid between the
-//     layers, linear code, sigmoid output, summed squared error / B, SGD lr 0.01 momentum
-//     0.9, batch 128, Float), timed after five warm-up steps, in the PyTorch peer's format.
-if benchmark {
-    var rng = Random(seed: 0)
-    let model = autoencoder(hidden: .sigmoid, code: 30, rng: &rng).add(Sigmoid<Float>())
-    let loss = MSELoss<Float>(reduction: .batchMean)
-    let optimizer = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
-    let batches = train.shape[0] / 128
-    func step(_ i: Int) {
-        let x = train[rows: (i % batches) * 128 ..< (i % batches + 1) * 128]
-        let output = model.fprop(x)
-        _ = loss.forward(output, x)
-        model.zeroGrad()
-        model.grad(x, loss.backward(output, x))
-        optimizer.step()
-    }
-    for i in 0..<5 { step(i) }
-    let timer = Stopwatch()
-    var steps = 0
-    while timer.seconds < seconds { step(5 + steps); steps += 1 }
-    print(String(format: "lib=backprop workload=autoencoder threads=%d batch=128 samples_per_s=%.1f", threads,
-                 Double(steps * 128) / timer.seconds))
-    exit(0)
 }
 
 // 4. The baseline: PCA with as many components as the code has units, fitted to the

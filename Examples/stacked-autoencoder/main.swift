@@ -25,7 +25,8 @@ let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DI
 let sizes = options.ints("sizes", [784, 1000, 1000], "layer sizes of the stack, input first")
 let noise = options.double("noise", 0.25, "masking probability of the denoising autoencoders")
 let pretrainEpochs = options.int("pretrain-epochs", 5, "pretraining passes per layer")
-let pretrainLR = options.double("pretrain-lr", 1e-3, "pretraining learning rate (Adam)")
+let pretrainLR = options.double("pretrain-lr", 0.05, "pretraining learning rate (SGD, momentum 0.9)")
+let pretrainBatch = options.int("pretrain-batch", 20, "examples per mini-batch in pretraining")
 let epochs = options.int("epochs", 10, "fine-tuning passes over the labelled training set")
 let learningRate = options.double("lr", 0.1, "fine-tuning learning rate (SGD, momentum 0.9)")
 let batchSize = options.int("batch", 64, "examples per mini-batch")
@@ -36,7 +37,7 @@ options.require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "--sizes needs 
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
 options.require(pretrainEpochs >= 1 && epochs >= 1, "--pretrain-epochs and --epochs must be at least 1")
 options.require(pretrainLR > 0 && learningRate > 0, "learning rates must be positive")
-options.require(batchSize >= 1, "--batch must be at least 1")
+options.require(batchSize >= 1 && pretrainBatch >= 1, "--batch and --pretrain-batch must be at least 1")
 options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
@@ -54,8 +55,8 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images"
 var rng = Random(seed: UInt64(seed))
 let stack = StackedAutoencoder<Float>(sizes: sizes, using: &rng)
 let pretrainClock = Stopwatch()
-stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: batchSize, seed: UInt64(seed) &+ 2,
-               makeOptimizer: { Adam($0, learningRate: pretrainLR) },
+stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: UInt64(seed) &+ 2,
+               makeOptimizer: { SGD($0, learningRate: pretrainLR, momentum: 0.9) },
                report: { layer, epoch, loss in
                    print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
                                 layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))

@@ -49,6 +49,14 @@ final class GaussianSampleTests: XCTestCase {
             assertGradientsMatch(sample, input: .normal([4, 6], using: &rng), gradOutput: .zeros([4, 3]), "KL alone, \(reduction)")
         }
         XCTAssertThrowsError(try GaussianSample<Double>(3, seed: 1).outputShape(for: [4, 5]))
+
+        // freezeNoise keeps the ε of the last fprop
+        let frozen = GaussianSample<Double>(2, using: &rng)
+        let x = Tensor<Double>.normal([3, 4], using: &rng)
+        let z = frozen.fprop(x)
+        frozen.freezeNoise()
+        XCTAssertEqual(frozen.fprop(x), z)
+        assertGradientsMatch(frozen, input: x)
     }
 
     /// A small VAE end to end: encoder, GaussianSample (ε fixed), decoder, BCE on logits.

@@ -23,12 +23,20 @@ final class NoiseTests: XCTestCase {
     func testMaskingNoiseGradientWithAFixedMask() {
         var rng = Random(seed: testSeed())
         let noise = MaskingNoise<Double>(0.5, seed: 3)
-        noise.fixedMask = Tensor(shape: [4, 6]) { Double.bernoulliMask($0, 24, keep: 0.5, using: &rng) }
+        noise.fixedMask = Tensor(shape: [4, 6]) { Double.bernoulliMask($0, 24, keep: 0.5, scale: 1, using: &rng) }
         let model = Sequential<Double> { noise; Linear<Double>(6, 3, using: &rng); Sigmoid<Double>() }
         assertGradientsMatch(model, input: .normal([4, 6], using: &rng))
         // the gradient of a dropped input is zero
         let gx = noise.bprop(.ones([4, 6]), .ones([4, 6]))
         XCTAssertEqual(gx, noise.fixedMask!)
+
+        // freezeMask keeps the mask of the last fprop
+        let frozen = MaskingNoise<Double>(0.3, using: &rng)
+        let x = Tensor<Double>.normal([5, 4], using: &rng)
+        let first = frozen.fprop(x)
+        frozen.freezeMask()
+        XCTAssertEqual(frozen.fprop(x), first)
+        assertGradientsMatch(Sequential<Double> { Linear<Double>(3, 4, using: &rng); frozen }, input: .normal([5, 3], using: &rng))
     }
 
     func testGaussianNoiseStatisticsAndEvaluationMode() {
@@ -51,5 +59,12 @@ final class NoiseTests: XCTestCase {
         // the fixed noise is what is added
         let linearOut = (model.layers[0] as! Linear<Double>).fprop(x)
         assertClose(noise.fprop(linearOut), linearOut + noise.fixedNoise! * 0.3, tolerance: 1e-12)
+
+        // freezeNoise keeps the ε of the last fprop
+        let frozen = GaussianNoise<Double>(0.5, using: &rng)
+        let first = frozen.fprop(x)
+        frozen.freezeNoise()
+        XCTAssertEqual(frozen.fprop(x), first)
+        assertClose(first - x, frozen.noise! * 0.5, tolerance: 1e-12)
     }
 }

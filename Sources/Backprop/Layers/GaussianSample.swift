@@ -14,7 +14,8 @@
 /// .batchMean)`), so loss + kl is the negative ELBO per example. `.sum` sums it.
 ///
 /// It samples in evaluation mode too (an ELBO is evaluated with samples); set
-/// `fixedNoise` (ε `[N, k]`) to use a fixed ε (gradient checks, decoding a fixed grid).
+/// `fixedNoise` (ε `[N, k]`), or call `freezeNoise()` after an `fprop`, to use a fixed ε
+/// (gradient checks).
 ///
 /// ```swift
 /// let vae = Sequential<Float> {
@@ -47,9 +48,20 @@ public final class GaussianSample<Scalar: TensorScalar>: Layer, PenaltyReporting
         rng = Random(seed: seed)
     }
 
+    /// A sampler whose generator is seeded from `rng`.
+    public convenience init(_ k: Int, reduction: Reduction = .batchMean, using rng: inout Random) {
+        self.init(k, reduction: reduction, seed: rng.next())
+    }
+
     /// A sampler whose generator is seeded from `Random.global`.
     public convenience init(_ k: Int, reduction: Reduction = .batchMean) {
-        self.init(k, reduction: reduction, seed: Random.global.next())
+        self.init(k, reduction: reduction, using: &Random.global)
+    }
+
+    /// Keeps the last ε for every later `fprop` (for gradient checks).
+    public func freezeNoise() {
+        precondition(noise != nil, "GaussianSample.freezeNoise: no ε yet; run fprop first")
+        fixedNoise = noise
     }
 
     public var description: String { "GaussianSample(\(2 * k) -> \(k))" }

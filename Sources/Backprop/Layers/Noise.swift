@@ -7,7 +7,8 @@
 /// denoising autoencoders.
 ///
 /// The mask is drawn from the module's own seeded generator at every training `fprop`.
-/// Set `fixedMask` to reuse one mask (gradient checks, pictures of the corruption).
+/// Set `fixedMask` (1 = keep, 0 = drop), or call `freezeMask()` after an `fprop`, to reuse
+/// one mask (gradient checks, pictures of the corruption).
 ///
 /// ```swift
 /// let corrupt = MaskingNoise<Float>(0.25, seed: 7)
@@ -31,8 +32,17 @@ public final class MaskingNoise<Scalar: TensorScalar>: Layer {
         rng = Random(seed: seed)
     }
 
+    /// Masking noise whose generator is seeded from `rng`.
+    public convenience init(_ p: Double, using rng: inout Random) { self.init(p, seed: rng.next()) }
+
     /// Masking noise whose generator is seeded from `Random.global`.
-    public convenience init(_ p: Double) { self.init(p, seed: Random.global.next()) }
+    public convenience init(_ p: Double) { self.init(p, using: &Random.global) }
+
+    /// Keeps the last mask for every later training `fprop` (for gradient checks).
+    public func freezeMask() {
+        precondition(mask != nil, "MaskingNoise.freezeMask: no mask yet; run fprop in training mode first")
+        fixedMask = mask
+    }
 
     public var description: String { "MaskingNoise(\(p))" }
 
@@ -44,7 +54,7 @@ public final class MaskingNoise<Scalar: TensorScalar>: Layer {
                          "MaskingNoise: fixedMask has shape \(fixedMask.shape) but the input has shape \(input.shape)")
             m = fixedMask
         } else {
-            m = Tensor(shape: input.shape) { Scalar.bernoulliMask($0, input.count, keep: 1 - p, using: &rng) }
+            m = Tensor(shape: input.shape) { Scalar.bernoulliMask($0, input.count, keep: 1 - p, scale: 1, using: &rng) }
         }
         mask = m
         return input * m
@@ -64,7 +74,8 @@ public final class MaskingNoise<Scalar: TensorScalar>: Layer {
 /// Additive Gaussian noise: x + σ · ε with ε ~ N(0, 1) drawn for every element.
 ///
 /// The noise is drawn from the module's own seeded generator at every training `fprop`.
-/// Set `fixedNoise` (ε, the input's shape) to reuse one draw.
+/// Set `fixedNoise` (ε, the input's shape), or call `freezeNoise()` after an `fprop`, to
+/// reuse one draw.
 public final class GaussianNoise<Scalar: TensorScalar>: Layer {
     /// Standard deviation of the noise.
     public let sigma: Double
@@ -72,6 +83,8 @@ public final class GaussianNoise<Scalar: TensorScalar>: Layer {
     public var rng: Random
     /// When set, used as ε (the input's shape) instead of a fresh draw.
     public var fixedNoise: Tensor<Scalar>?
+    /// ε of the last training `fprop` (the added noise is σ · ε).
+    public private(set) var noise: Tensor<Scalar>?
     public var isTraining = true
 
     /// Gaussian noise of standard deviation `sigma`, drawn from `Random(seed:)`.
@@ -81,22 +94,34 @@ public final class GaussianNoise<Scalar: TensorScalar>: Layer {
         rng = Random(seed: seed)
     }
 
+    /// Gaussian noise whose generator is seeded from `rng`.
+    public convenience init(_ sigma: Double, using rng: inout Random) { self.init(sigma, seed: rng.next()) }
+
     /// Gaussian noise whose generator is seeded from `Random.global`.
-    public convenience init(_ sigma: Double) { self.init(sigma, seed: Random.global.next()) }
+    public convenience init(_ sigma: Double) { self.init(sigma, using: &Random.global) }
+
+    /// Keeps the last ε for every later training `fprop` (for gradient checks).
+    public func freezeNoise() {
+        precondition(noise != nil, "GaussianNoise.freezeNoise: no noise yet; run fprop in training mode first")
+        fixedNoise = noise
+    }
 
     public var description: String { "GaussianNoise(\(sigma))" }
 
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         guard isTraining else { return input }
+        let eps: Tensor<Scalar>
         if let fixedNoise {
             precondition(fixedNoise.shape == input.shape,
                          "GaussianNoise: fixedNoise has shape \(fixedNoise.shape) but the input has shape \(input.shape)")
-            var out = input
-            out.add(fixedNoise, scaledBy: Scalar(sigma))
-            return out
+            eps = fixedNoise
+        } else {
+            eps = Tensor<Scalar>(shape: input.shape) { Scalar.normalFill($0, input.count, std: 1, using: &rng) }
         }
-        let noise = Tensor<Scalar>(shape: input.shape) { Scalar.normalFill($0, input.count, std: sigma, using: &rng) }
-        return input + noise
+        noise = eps
+        var out = input
+        out.add(eps, scaledBy: Scalar(sigma))
+        return out
     }
 
     // additive noise does not depend on the input: gradInput = gradOutput

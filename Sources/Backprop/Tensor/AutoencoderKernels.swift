@@ -8,10 +8,8 @@ import COpenBLAS
 /// `Double`, and generic layer code pays one dynamic call per kernel, never per element.
 /// Matrices are row-major `[rows, cols]`; outputs may alias inputs unless stated otherwise.
 public protocol AutoencoderKernels {
-    // MARK: noise
+    // MARK: noise (masks come from `DropoutKernels.bernoulliMask`)
 
-    /// mask[i] = 1 with probability `keep`, else 0 (one uniform draw per element from `rng`).
-    static func bernoulliMask(_ mask: UnsafeMutablePointer<Self>, _ n: Int, keep: Double, using rng: inout Random)
     /// out[i] = std · N(0, 1), standard normals drawn from `rng` (Box–Muller pairs).
     static func normalFill(_ out: UnsafeMutablePointer<Self>, _ n: Int, std: Double, using rng: inout Random)
 
@@ -68,10 +66,6 @@ public protocol AutoencoderKernels {
 // MARK: - Element loops, specialized per conformance
 
 extension AutoencoderKernels where Self: TensorScalar {
-    public static func bernoulliMask(_ mask: UnsafeMutablePointer<Self>, _ n: Int, keep: Double, using rng: inout Random) {
-        for i in 0..<n { mask[i] = rng.nextUnit() < keep ? 1 : 0 }
-    }
-
     public static func normalFill(_ out: UnsafeMutablePointer<Self>, _ n: Int, std: Double, using rng: inout Random) {
         var i = 0
         while i < n {
