@@ -117,7 +117,7 @@ let crossEntropy = stride(from: 0, to: test.shape[0], by: 1000).reduce(0.0) { to
 // how much of the code is active: the mean hidden activation, and the penalty on the test set
 let codes = Sigmoid<Float>().fprop(encoder.fprop(test))
 _ = model.fprop(test)
-let name = "\(kind)\(tied ? "-tied" : "")"
+let name = (kind == "denoising" ? "denoising\(Int((noise * 100).rounded()))" : kind) + (tied ? "-tied" : "")
 print(String(format: "%@ autoencoder, %d hidden units: reconstruction error per test image: squared %.2f, cross-entropy %.2f; mean code activation %.3f",
              name, hidden, squaredError, crossEntropy, Double(codes.mean())))
 if kind == "contractive" || kind == "sparse" { print(String(format: "%@ penalty on the test set: %.4f per digit (λ = %g)", kind, model.penalty, lambda)) }

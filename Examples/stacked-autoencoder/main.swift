@@ -60,6 +60,7 @@ stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, bat
                report: { layer, epoch, loss in
                    print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
                                 layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))
+                   fflush(stdout)
                })
 writeGrid(stack.encoders[0].weight.value[rows: 0..<min(100, sizes[1])], to: figurePath(outDir, "stacked-autoencoder-filters.png"), columns: 10)
 
