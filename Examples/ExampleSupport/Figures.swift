@@ -1,14 +1,22 @@
 import Backprop
 import Foundation
 
-/// Where an example writes its pictures: `directory/name`, creating the directory if
-/// needed. Exits with a clear message if it cannot be created.
-public func figurePath(_ directory: String, _ name: String) -> String {
+/// Creates the output directory `directory` if needed and checks that it is writable,
+/// exiting with a clear message otherwise: call it before training, not after.
+public func prepareOutputDirectory(_ directory: String) {
     do {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     } catch {
         fail("error: cannot create the output directory '\(directory)': \(error.localizedDescription)")
     }
+    if !FileManager.default.isWritableFile(atPath: directory) {
+        fail("error: the output directory '\(directory)' is not writable")
+    }
+}
+
+/// Where an example writes its picture `name`: `directory/name` (see `prepareOutputDirectory`).
+public func figurePath(_ directory: String, _ name: String) -> String {
+    prepareOutputDirectory(directory)
     return (directory as NSString).appendingPathComponent(name)
 }
 

@@ -54,12 +54,16 @@ options.require(["adam", "sgd"].contains(optimizerName), "--optimizer must be ad
 options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
+prepareOutputDirectory(outDir)                // fail now, not after training
 let lambda = lambdaOption >= 0 ? lambdaOption : (kind == "contractive" ? 0.3 : 0.03)
 let clock = Stopwatch()
 
 // 2. Data: digits as 784 values in [0, 1].
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
 let test = mnist.test.images
+guard mnist.test.images.shape[1] == 784 else {
+    fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
+}
 print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images")
 
 // 3. The model. The encoder is a Linear + Sigmoid; the penalties sit right after the code

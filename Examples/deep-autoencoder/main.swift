@@ -32,15 +32,19 @@ options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require([.relu, .tanh, .sigmoid].contains(activation), "--activation must be relu, tanh or sigmoid, got '\(activationName)'")
-options.require(codeSize >= 1, "--code must be at least 1")
+options.require((1...250).contains(codeSize), "--code must be in 1...250 (the layer before it has 250 units)")
 options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
+prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data: 28×28 digits flattened to 784 values in [0, 1]. The labels are not used.
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
 let train = mnist.train.images, test = mnist.test.images
+guard mnist.test.images.shape[1] == 784 else {
+    fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
+}
 print("MNIST: \(train.shape[0]) training and \(test.shape[0]) test images")
 
 // 3. The network: an encoder and a decoder, mirror images of each other. The code layer

@@ -41,6 +41,7 @@ options.require(batchSize >= 1 && pretrainBatch >= 1, "--batch and --pretrain-ba
 options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
+prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data.

@@ -38,11 +38,15 @@ options.require(learningRate > 0, "--lr must be positive")
 options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
+prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data.
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
 let test = mnist.test.images
+guard mnist.test.images.shape[1] == 784 else {
+    fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
+}
 print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images")
 
 // 3. The model: encoder → GaussianSample → decoder. The encoder's last layer gives μ and
