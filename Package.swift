@@ -8,6 +8,10 @@ let examples = [
     "mnist-convnet",
     "sequential-mnist",
     "char-lstm",
+    "autoencoder",
+    "deep-autoencoder",
+    "stacked-autoencoder",
+    "vae",
 ]
 
 let package = Package(

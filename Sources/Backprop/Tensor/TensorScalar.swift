@@ -13,7 +13,7 @@ import Foundation
 /// Pointer arguments follow BLAS conventions: `n` elements, row-major matrices
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
 public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
-    ConversionKernels, ConvolutionKernels, DropoutKernels, RecurrentKernels
+    ConversionKernels, ConvolutionKernels, DropoutKernels, RecurrentKernels, AutoencoderKernels
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
