@@ -2,6 +2,11 @@
 //
 //   swift run -c release autoencoder --kind plain|denoising|contractive|sparse [--tied]
 //                                    [--hidden 500] [--noise 0.25] [--lambda L] [--out DIR]
+//   swift run -c release autoencoder --save ae.safetensors               # keep the trained model
+//   swift run -c release autoencoder --load ae.safetensors               # evaluate it, no training
+//   swift run -c release autoencoder --checkpoint-dir ckpt               # a checkpoint every epoch
+//   swift run -c release autoencoder --resume ckpt/epoch-003.safetensors # continue a run
+//   (with --load and --resume, give the --kind, --tied and --hidden the model was trained with)
 //
 // An autoencoder maps x to a code h = σ(W x + b) and back to a reconstruction
 // r = σ(W' h + c), and is trained to make r close to x. With as many hidden units as
@@ -41,6 +46,7 @@ let learningRate = options.double("lr", -1, "learning rate, annealed to 0 by a c
 let seed = options.int("seed", 1, "random seed")
 let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
 let outDir = options.string("out", ".", "directory for the figures")
+let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),
                 "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
 options.require(hidden >= 1, "--hidden must be at least 1")
@@ -83,15 +89,67 @@ let model = Sequential<Float> {
 }
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
 
-// 4. Training: cross-entropy between each digit and its reconstruction, per digit
-//    (computed from the logits, which cannot overflow), plus the penalty if any. The target
-//    is always the clean digit, even when the input was corrupted.
+// 4. Evaluation on clean test digits (no corruption in evaluation mode): squared error
+//    (summed over the 784 pixels) and cross-entropy per test image; then the figures:
+//    the first 100 filters (rows of W as 28×28 images, each scaled to its own range), and
+//    20 test digits above their reconstructions (for denoising: clean digits, corrupted
+//    digits, and the reconstructions of the corrupted ones). A function: it runs after
+//    training, or alone on a saved model with --load.
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
-let optimizer: any Optimizer<Float> = optimizerName == "adam"
+let name = (kind == "denoising" ? "denoising\(Int((noise * 100).rounded()))" : kind) + (tied ? "-tied" : "")
+func evaluate() {
+    model.isTraining = false
+    let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
+    let squaredError = squaredErrorPerImage(test, reconstruct: reconstruct)
+    let crossEntropy = stride(from: 0, to: test.shape[0], by: 1000).reduce(0.0) { total, start in
+        let x = test[rows: start..<min(start + 1000, test.shape[0])]
+        return total + Double(loss.forward(model.fprop(x), x)) * Double(x.shape[0])
+    } / Double(test.shape[0])
+    // how much of the code is active: the mean hidden activation, and the penalty on the test set
+    let codes = Sigmoid<Float>().fprop(encoder.fprop(test))
+    _ = model.fprop(test)
+    print(String(format: "%@ autoencoder, %d hidden units: reconstruction error per test image: squared %.2f, cross-entropy %.2f; mean code activation %.3f",
+                 name, hidden, squaredError, crossEntropy, Double(codes.mean())))
+    if kind == "contractive" || kind == "sparse" { print(String(format: "%@ penalty on the test set: %.4f per digit (λ = %g)", kind, model.penalty, lambda)) }
+
+    // the figures
+    writeGrid(encoder.weight.value[rows: 0..<min(100, hidden)], to: figurePath(outDir, "autoencoder-\(name)-filters.png"), columns: 10)
+    let digits = test[rows: 0..<20]
+    var rows = [digits, reconstruct(digits)]
+    if kind == "denoising" {
+        corruption.isTraining = true
+        let corrupted = corruption.fprop(digits)
+        corruption.isTraining = false
+        rows += [corrupted, reconstruct(corrupted)]
+    }
+    writeImageRows(rows, to: figurePath(outDir, "autoencoder-\(name)-reconstructions.png"))
+}
+
+// 5. A saved model? With --load we only evaluate it (and draw the figures).
+if checkpoints.evaluateOnly {
+    checkpoints.loadModel(model)
+    evaluate()
+    checkpoints.saveModel(model)
+    exit(0)
+}
+
+// 6. Training: cross-entropy between each digit and its reconstruction, per digit
+//    (computed from the logits, which cannot overflow), plus the penalty if any. The target
+//    is always the clean digit, even when the input was corrupted. A checkpoint records the
+//    weights, the optimizer's state, and the generators of the batch order and of the
+//    corruption, so --resume continues exactly.
+let optimizer: any Optimizer<Float> & CheckpointableOptimizer = optimizerName == "adam"
     ? Adam(model.parameters, learningRate: learningRate > 0 ? learningRate : 1e-3, schedule: .cosine(epochs: epochs, minimum: 0))
     : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
 var shuffle = Random(seed: UInt64(seed) &+ 1)
-for epoch in 1...epochs {
+var state = TrainingState()
+if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle", "corruption"]) {
+    state = resumed
+    shuffle = resumed.generators["shuffle"]!
+    corruption.rng = resumed.generators["corruption"]!
+    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
+}
+for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
@@ -102,41 +160,19 @@ for epoch in 1...epochs {
         model.zeroGrad()
         model.grad(x, loss.backward(logits, x))                         // penalties add their gradients
         optimizer.step()
+        state.step += 1
         penaltySum += model.penalty
         batches += 1
         progress.update(samples: x.shape[0], loss: value)
     }
     progress.finish(kind == "contractive" || kind == "sparse" ? String(format: "penalty %.3f per digit", penaltySum / Double(batches)) : "")
+    state.epoch = epoch
+    state.generators["shuffle"] = shuffle
+    state.generators["corruption"] = corruption.rng
+    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
 }
 
-// 5. Evaluation on clean test digits (no corruption in evaluation mode): squared error
-//    (summed over the 784 pixels) and cross-entropy per test image.
-model.isTraining = false
-let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
-let squaredError = squaredErrorPerImage(test, reconstruct: reconstruct)
-let crossEntropy = stride(from: 0, to: test.shape[0], by: 1000).reduce(0.0) { total, start in
-    let x = test[rows: start..<min(start + 1000, test.shape[0])]
-    return total + Double(loss.forward(model.fprop(x), x)) * Double(x.shape[0])
-} / Double(test.shape[0])
-// how much of the code is active: the mean hidden activation, and the penalty on the test set
-let codes = Sigmoid<Float>().fprop(encoder.fprop(test))
-_ = model.fprop(test)
-let name = (kind == "denoising" ? "denoising\(Int((noise * 100).rounded()))" : kind) + (tied ? "-tied" : "")
-print(String(format: "%@ autoencoder, %d hidden units: reconstruction error per test image: squared %.2f, cross-entropy %.2f; mean code activation %.3f",
-             name, hidden, squaredError, crossEntropy, Double(codes.mean())))
-if kind == "contractive" || kind == "sparse" { print(String(format: "%@ penalty on the test set: %.4f per digit (λ = %g)", kind, model.penalty, lambda)) }
-
-// 6. Figures: the first 100 filters (rows of W as 28×28 images, each scaled to its own
-//    range), and 20 test digits above their reconstructions (for denoising: clean digits,
-//    corrupted digits, and the reconstructions of the corrupted ones).
-writeGrid(encoder.weight.value[rows: 0..<min(100, hidden)], to: figurePath(outDir, "autoencoder-\(name)-filters.png"), columns: 10)
-let digits = test[rows: 0..<20]
-var rows = [digits, reconstruct(digits)]
-if kind == "denoising" {
-    corruption.isTraining = true
-    let corrupted = corruption.fprop(digits)
-    corruption.isTraining = false
-    rows += [corrupted, reconstruct(corrupted)]
-}
-writeImageRows(rows, to: figurePath(outDir, "autoencoder-\(name)-reconstructions.png"))
+// 7. The result: its scores and figures; --save keeps the model.
+evaluate()
+checkpoints.saveModel(model)
 print("total time \(clock.formatted) with \(threads) threads")

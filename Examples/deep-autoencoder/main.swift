@@ -1,6 +1,10 @@
 // deep-autoencoder: squeeze each digit through 30 numbers and back, and compare with PCA.
 //
 //   swift run -c release deep-autoencoder [--epochs 30] [--activation relu] [--out DIR]
+//   swift run -c release deep-autoencoder --save deep-ae.safetensors        # keep the trained model
+//   swift run -c release deep-autoencoder --load deep-ae.safetensors        # evaluate it, no training
+//   swift run -c release deep-autoencoder --checkpoint-dir ckpt             # a checkpoint every epoch
+//   swift run -c release deep-autoencoder --resume ckpt/epoch-003.safetensors   # continue a run
 //
 // The network has the shape of Hinton & Salakhutdinov (2006): 784-1000-500-250-30 to
 // encode, 30-250-500-1000-784 to decode. The 30-unit code in the middle is linear: a
@@ -27,6 +31,7 @@ let codeSize = options.int("code", 30, "size of the linear code in the middle")
 let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
 let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
 let outDir = options.string("out", ".", "directory for the figure")
+let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 let activation = AutoencoderActivation(rawValue: activationName)
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
@@ -81,10 +86,35 @@ let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let optimizer = Adam(model.parameters, learningRate: learningRate,
                      schedule: .cosine(epochs: epochs, minimum: learningRate / 50))
 let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
+/// The paper's figure: test digits, the autoencoder's reconstructions, PCA's.
+func writeFigure() {
+    let digits = test[rows: 0..<20]
+    writeImageRows([digits, reconstruct(digits), pca.reconstruct(digits)], to: figurePath(outDir, "deep-autoencoder.png"))
+}
+
+// 6. A saved model? With --load we only evaluate it (and draw the figure).
+if checkpoints.evaluateOnly {
+    checkpoints.loadModel(model)
+    let testError = squaredErrorPerImage(test, reconstruct: reconstruct)
+    print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
+    writeFigure()
+    checkpoints.saveModel(model)
+    exit(0)
+}
+
+// 7. The training loop. A checkpoint records the weights, Adam's moments and step count,
+//    and the generator of the batch order, so --resume continues exactly.
 var shuffle = Random(seed: UInt64(seed) &+ 1)
+var state = TrainingState()
+if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
+    state = resumed
+    shuffle = resumed.generators["shuffle"]!
+    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
+}
 var testError = Double.nan
 var samples = 0, trainingSeconds = 0.0
-for epoch in 1...epochs {
+let resumedEpochs = min(state.epoch, epochs)                    // trained before this run (--resume)
+for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
     let epochClock = Stopwatch()
@@ -94,19 +124,24 @@ for epoch in 1...epochs {
         model.zeroGrad()
         model.grad(x, loss.backward(logits, x))
         optimizer.step()
+        state.step += 1
         progress.update(samples: x.shape[0], loss: Double(value))
         samples += x.shape[0]
     }
     trainingSeconds += epochClock.seconds
     testError = squaredErrorPerImage(test, reconstruct: reconstruct)
     progress.finish(String(format: "test squared error per image %.2f (PCA-%d %.2f)", testError, codeSize, pcaError))
+    state.epoch = epoch
+    state.generators["shuffle"] = shuffle
+    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
 }
+if testError.isNaN { testError = squaredErrorPerImage(test, reconstruct: reconstruct) }    // (no epoch was left to train)
+checkpoints.saveModel(model)                                  // --save
 let trainingRate = Double(samples) / trainingSeconds           // training steps only, evaluation excluded
 
-// 6. The paper's figure: test digits, the autoencoder's reconstructions, PCA's.
-let digits = test[rows: 0..<20]
-writeImageRows([digits, reconstruct(digits), pca.reconstruct(digits)], to: figurePath(outDir, "deep-autoencoder.png"))
+// 8. The paper's figure.
+writeFigure()
 
 print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
-print(String(format: "training: %.0f samples/s over %d epochs (%.0f s); total time %@ with %d threads", trainingRate, epochs,
+print(String(format: "training: %.0f samples/s over %d epochs (%.0f s); total time %@ with %d threads", trainingRate, epochs - resumedEpochs,
              trainingSeconds, clock.formatted, threads))
