@@ -5,14 +5,20 @@ import PackageDescription
 /// The bundled examples: one executable each, sources in Examples/<name>/main.swift.
 let examples = [
     "mnist-mlp",
+    "mnist-convnet",
     "sequential-mnist",
     "char-lstm",
+    "autoencoder",
+    "deep-autoencoder",
+    "stacked-autoencoder",
+    "vae",
 ]
 
 let package = Package(
     name: "Backprop",
     products: [
         .library(name: "Backprop", targets: ["Backprop"]),
+        .executable(name: "backprop-bench", targets: ["backprop-bench"]),
     ] + examples.map { .executable(name: $0, targets: [$0]) },
     targets: [
         // System libraries: OpenBLAS (CBLAS + LAPACK) and zlib. No Swift package dependencies.
@@ -23,12 +29,19 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "Backprop", dependencies: ["COpenBLAS", "CZlib"], path: "Sources/Backprop"),
+        // Vectorised exp/sigmoid/tanh in C, compiled for several instruction sets at once.
+        .target(name: "CKernels", path: "Sources/CKernels"),
+
+        .target(name: "Backprop", dependencies: ["COpenBLAS", "CZlib", "CKernels"], path: "Sources/Backprop"),
 
         // Option parsing and data location shared by the examples (not part of the library).
         .target(name: "ExampleSupport", dependencies: ["Backprop"], path: "Examples/ExampleSupport"),
 
-        .testTarget(name: "BackpropTests", dependencies: ["Backprop"], path: "Tests/BackpropTests"),
+        // The training-throughput harness (shared/bench/WORKLOADS.md).
+        .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench"),
+
+        .testTarget(name: "BackpropTests", dependencies: ["Backprop"], path: "Tests/BackpropTests",
+                    exclude: ["Fixtures"]),
     ] + examples.map {
         .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)")
     }

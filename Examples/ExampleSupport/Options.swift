@@ -14,19 +14,23 @@ public final class Options {
     private var usage: [String] = []
     private var known: Set<String> = ["help"]
     private var errors: [String] = []
+    private var positional: [String] = []
+    private var acceptsPositional = false
 
-    public init(_ program: String, _ summary: String, arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+    /// `booleanFlags` names the options that never take a value (so `--tied mlp` leaves `mlp` positional).
+    public init(_ program: String, _ summary: String, booleanFlags: Set<String> = [],
+                arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         self.program = program
         self.summary = summary
         var i = 0
         while i < arguments.count {
             let arg = arguments[i]
-            guard arg.hasPrefix("--") else { errors.append("unexpected argument '\(arg)'"); i += 1; continue }
+            guard arg.hasPrefix("--") else { positional.append(arg); i += 1; continue }
             var name = String(arg.dropFirst(2))
             if let eq = name.firstIndex(of: "=") {
                 given[String(name[..<eq])] = String(name[name.index(after: eq)...])
                 name = String(name[..<eq])
-            } else if i + 1 < arguments.count && !arguments[i + 1].hasPrefix("--") {
+            } else if i + 1 < arguments.count && !arguments[i + 1].hasPrefix("--") && !booleanFlags.contains(name) {
                 given[name] = arguments[i + 1]
                 i += 1
             } else {
@@ -71,6 +75,13 @@ public final class Options {
         return flags.contains(name)
     }
 
+    /// The arguments that are not options (e.g. workload names); without this call they are errors.
+    public func arguments(_ name: String, _ help: String) -> [String] {
+        acceptsPositional = true
+        usage.insert("  [\(name)...]".padding(toLength: 26, withPad: " ", startingAt: 0) + help, at: 0)
+        return positional
+    }
+
     /// Checks that a parsed value satisfies `condition`, else reports `message`.
     public func require(_ condition: Bool, _ message: String) {
         if !condition { errors.append(message) }
@@ -80,6 +91,9 @@ public final class Options {
     public func finish() {
         for name in Set(given.keys).union(flags) where !known.contains(name) {
             errors.append("unknown option --\(name)")
+        }
+        if !acceptsPositional {
+            for arg in positional { errors.append("unexpected argument '\(arg)'") }
         }
         if flags.contains("help") {
             print("\(program): \(summary)\n\nOptions:\n" + usage.joined(separator: "\n"))
@@ -114,4 +128,21 @@ public func locateMNIST(_ option: String?) -> String {
 /// Loads MNIST from `directory`, exiting with the file and the problem on any error.
 public func loadMNIST<Scalar>(_ directory: String, layout: MNIST<Scalar>.Layout = .flat) -> MNIST<Scalar> {
     do { return try MNIST<Scalar>(directory: directory, layout: layout) } catch { fail("error: \(error)") }
+}
+
+extension Options {
+    /// `--schedule constant|cosine|step:EVERY:GAMMA`: how the learning rate changes with the epoch.
+    public func schedule(_ defaultValue: String, epochs: Int) -> LearningRateSchedule {
+        let text = string("schedule", defaultValue, "learning-rate schedule: constant, cosine (to 0 over the epochs), step:EVERY:GAMMA")
+        let parts = text.split(separator: ":").map(String.init)
+        switch parts.first {
+        case "constant" where parts.count == 1: return .constant
+        case "cosine" where parts.count == 1: return .cosine(epochs: epochs, minimum: 0)
+        case "step" where parts.count == 3:
+            if let every = Int(parts[1]), let gamma = Double(parts[2]), every > 0, gamma > 0 { return .step(every: every, gamma: gamma) }
+        default: break
+        }
+        require(false, "--schedule expects constant, cosine or step:EVERY:GAMMA (e.g. step:3:0.1), got '\(text)'")
+        return .constant
+    }
 }

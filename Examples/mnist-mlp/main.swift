@@ -1,6 +1,10 @@
 // mnist-mlp: a multi-layer perceptron that learns to read handwritten digits.
 //
 //   swift run -c release mnist-mlp [--epochs 10] [--hidden 1024,1024] [--lr 0.05] ...
+//   swift run -c release mnist-mlp --save mlp.safetensors           # keep the trained model
+//   swift run -c release mnist-mlp --load mlp.safetensors           # evaluate it, no training
+//   swift run -c release mnist-mlp --checkpoint-dir ckpt            # a checkpoint every epoch
+//   swift run -c release mnist-mlp --resume ckpt/epoch-003.safetensors   # continue a run
 //
 // The network is the classic 784-1024-1024-10: each 28×28 image is flattened into 784
 // numbers, two hidden layers of rectified linear units transform it, and a last linear
@@ -21,6 +25,8 @@ let momentum = options.double("momentum", 0.9, "SGD momentum")
 let hidden = options.ints("hidden", [1024, 1024], "hidden layer sizes")
 let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
 let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+let predictionsPath = options.optionalString("predictions", "write the test-set scores to FILE (safetensors)")
+let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
@@ -47,9 +53,27 @@ let loss = CrossEntropyLoss<Float>()
 let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(sizes[0])] ->"))
 
-// 4. Training: for each mini-batch, fprop, loss, grad, step.
+// 4. A saved model? With --load we only evaluate it. The file holds the weights under
+//    PyTorch's names (0.weight, 0.bias, 2.weight, ...), so it may come from PyTorch too.
+if checkpoints.evaluateOnly {
+    checkpoints.loadModel(model)
+    print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100))
+    if let predictionsPath { writePredictions(of: model, on: mnist.test, to: predictionsPath) }
+    checkpoints.saveModel(model)
+    exit(0)
+}
+
+// 5. Training: for each mini-batch, fprop, loss, grad, step. The run's state (epochs
+//    and steps done, the generator that shuffles the batches) is what a checkpoint
+//    records besides the weights and the momentum, so --resume continues exactly.
 var shuffle = Random(seed: UInt64(seed) &+ 1)
-for epoch in 1...epochs {
+var state = TrainingState()
+if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
+    state = resumed
+    shuffle = resumed.generators["shuffle"]!
+    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
+}
+for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
@@ -59,8 +83,16 @@ for epoch in 1...epochs {
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
         optimizer.step()
+        state.step += 1
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: mnist.test)
     progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
+    state.epoch = epoch
+    state.generators["shuffle"] = shuffle
+    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
 }
+
+// 6. Keep the result: --save writes the model, --predictions the test-set scores.
+checkpoints.saveModel(model)
+if let predictionsPath { writePredictions(of: model, on: mnist.test, to: predictionsPath) }

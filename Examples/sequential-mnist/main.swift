@@ -1,6 +1,10 @@
 // sequential-mnist: an LSTM reads each handwritten digit one row at a time.
 //
 //   swift run -c release sequential-mnist [--data DIR] [--epochs 8] [--hidden 128] [--lr 0.1] ...
+//   swift run -c release sequential-mnist --save lstm.safetensors        # keep the trained model
+//   swift run -c release sequential-mnist --load lstm.safetensors        # evaluate it, no training
+//   swift run -c release sequential-mnist --checkpoint-dir ckpt          # a checkpoint every epoch
+//   swift run -c release sequential-mnist --resume ckpt/epoch-003.safetensors   # continue a run
 //
 // A 28×28 image becomes a sequence of 28 time steps, each the 28 pixels of one row, top
 // to bottom. An LSTM with 128 units reads the rows in order, carrying what it has seen in
@@ -23,6 +27,7 @@ let momentum = options.double("momentum", 0.9, "SGD momentum")
 let clip = options.double("clip", 0, "clip gradients to this global norm (0: no clipping)")
 let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
 let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(hidden >= 1, "--hidden must be at least 1")
@@ -57,10 +62,27 @@ let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: mome
                     maxGradientNorm: clip > 0 ? clip : nil)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(side * side)] ->"))
 
-// 4. Training: for each mini-batch, fprop, loss, grad (backpropagation through time over
-//    the 28 steps happens inside the LSTM), step.
+// 4. A saved model? With --load we only evaluate it (weights under PyTorch's names:
+//    1.weight_ih_l0, ..., 3.weight).
+if checkpoints.evaluateOnly {
+    checkpoints.loadModel(model)
+    print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100))
+    checkpoints.saveModel(model)
+    exit(0)
+}
+
+// 5. Training: for each mini-batch, fprop, loss, grad (backpropagation through time over
+//    the 28 steps happens inside the LSTM), step. A checkpoint records the weights, the
+//    momentum, and the generator that shuffles the batches, so --resume continues exactly.
 var shuffle = Random(seed: UInt64(seed) &+ 1)
-for epoch in 1...epochs {
+var state = TrainingState()
+if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
+    state = resumed
+    shuffle = resumed.generators["shuffle"]!
+    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
+}
+for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+    model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
     for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
@@ -70,8 +92,13 @@ for epoch in 1...epochs {
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
         optimizer.step()
+        state.step += 1
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: mnist.test)
     progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
+    state.epoch = epoch
+    state.generators["shuffle"] = shuffle
+    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
 }
+checkpoints.saveModel(model)                                  // --save

@@ -96,7 +96,7 @@ public struct IDXArray {
         if elementType == .uint8 {
             let s = Scalar(scale)
             return bytes.withUnsafeBufferPointer { b in
-                Tensor(shape: shape) { out in for i in 0..<b.count { out[i] = Scalar(b[i]) * s } }
+                Tensor(shape: shape) { Scalar.fromBytes(b.baseAddress!, $0, b.count, scale: s) }
             }
         }
         return Tensor(shape: shape) { out in for i in 0..<count { out[i] = Scalar(value(at: i) * scale) } }

@@ -12,7 +12,9 @@ import Foundation
 ///
 /// Pointer arguments follow BLAS conventions: `n` elements, row-major matrices
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
-public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable, RecurrentKernels where RawSignificand: FixedWidthInteger {
+public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
+    ConversionKernels, ConvolutionKernels, DropoutKernels, RecurrentKernels, AutoencoderKernels
+where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
     /// C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C, row-major, through CBLAS.
@@ -41,6 +43,8 @@ public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable, RecurrentK
     static func copy(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int)
     /// dst[i] = value
     static func fill(_ dst: UnsafeMutablePointer<Self>, _ value: Self, _ n: Int)
+    /// dst[i] = Self(bytes[i]) · scale (pixels to scalars)
+    static func fromBytes(_ bytes: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Self>, _ n: Int, scale: Self)
 
     static func add(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, _ n: Int)
     static func sub(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, _ n: Int)
@@ -112,6 +116,7 @@ extension Float: TensorScalar {
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if GemmTrace.isRecording { GemmTrace.record(transA, transB, m, n, k, beta) }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -135,6 +140,7 @@ extension Double: TensorScalar {
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        if GemmTrace.isRecording { GemmTrace.record(transA, transB, m, n, k, beta) }
         cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -157,26 +163,34 @@ extension Double: TensorScalar {
 // MARK: - Element-wise kernels, written once, specialized per conformance
 
 extension TensorScalar {
+    /// Runs `body` over chunks of 0..<n, on several threads when n is large (see `Threads`).
+    @inline(__always)
+    public static func forEachChunk(_ n: Int, _ body: (Range<Int>) -> Void) {
+        Threads.parallelFor(n, minimumWork: 1 << 16, body)
+    }
+    public static func fromBytes(_ bytes: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Self>, _ n: Int, scale: Self) {
+        for i in 0..<n { dst[i] = Self(bytes[i]) * scale }
+    }
     public static func copy(_ src: UnsafePointer<Self>, _ dst: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { dst[i] = src[i] }
+        forEachChunk(n) { r in for i in r { dst[i] = src[i] } }
     }
     public static func fill(_ dst: UnsafeMutablePointer<Self>, _ value: Self, _ n: Int) {
-        for i in 0..<n { dst[i] = value }
+        forEachChunk(n) { r in for i in r { dst[i] = value } }
     }
     public static func add(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { out[i] = a[i] + b[i] }
+        forEachChunk(n) { r in for i in r { out[i] = a[i] + b[i] } }
     }
     public static func sub(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { out[i] = a[i] - b[i] }
+        forEachChunk(n) { r in for i in r { out[i] = a[i] - b[i] } }
     }
     public static func mul(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { out[i] = a[i] * b[i] }
+        forEachChunk(n) { r in for i in r { out[i] = a[i] * b[i] } }
     }
     public static func div(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { out[i] = a[i] / b[i] }
+        forEachChunk(n) { r in for i in r { out[i] = a[i] / b[i] } }
     }
     public static func affine(_ a: UnsafePointer<Self>, _ scale: Self, _ shift: Self, _ out: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { out[i] = a[i] * scale + shift }
+        forEachChunk(n) { r in for i in r { out[i] = a[i] * scale + shift } }
     }
     public static func sum(_ a: UnsafePointer<Self>, _ n: Int) -> Self {
         // Four partial sums: vectorizes, and rounds better than one running sum.
@@ -220,36 +234,36 @@ extension TensorScalar {
 
     public static func relu(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int, slope: Self) {
         if slope == 0 {
-            for i in 0..<n { y[i] = x[i] > 0 ? x[i] : 0 }
+            forEachChunk(n) { r in for i in r { y[i] = x[i] > 0 ? x[i] : 0 } }
         } else {
-            for i in 0..<n { y[i] = x[i] > 0 ? x[i] : x[i] * slope }
+            forEachChunk(n) { r in for i in r { y[i] = x[i] > 0 ? x[i] : x[i] * slope } }
         }
     }
     public static func reluBackward(_ x: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, _ n: Int, slope: Self) {
-        for i in 0..<n { gx[i] = x[i] > 0 ? gy[i] : gy[i] * slope }
+        forEachChunk(n) { r in for i in r { gx[i] = x[i] > 0 ? gy[i] : gy[i] * slope } }
     }
     public static func sigmoid(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
         // σ(x) = 1 / (1 + e⁻ˣ); for very negative x, e⁻ˣ overflows to +inf and σ → 0, as it should.
-        for i in 0..<n { y[i] = 1 / (1 + exp(-x[i])) }
+        forEachChunk(n) { r in for i in r { y[i] = 1 / (1 + exp(-x[i])) } }
     }
     public static func sigmoidBackward(_ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { gx[i] = gy[i] * y[i] * (1 - y[i]) }
+        forEachChunk(n) { r in for i in r { gx[i] = gy[i] * y[i] * (1 - y[i]) } }
     }
     public static func tanh(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { y[i] = tanh(x[i]) }
+        forEachChunk(n) { r in for i in r { y[i] = tanh(x[i]) } }
     }
     public static func tanhBackward(_ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { gx[i] = gy[i] * (1 - y[i] * y[i]) }
+        forEachChunk(n) { r in for i in r { gx[i] = gy[i] * (1 - y[i] * y[i]) } }
     }
     public static func softplus(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
         // log(1 + eˣ) = max(x, 0) + log(1 + e^−|x|)
-        for i in 0..<n { y[i] = Swift.max(x[i], 0) + log1p(exp(-Swift.abs(x[i]))) }
+        forEachChunk(n) { r in for i in r { y[i] = Swift.max(x[i], 0) + log1p(exp(-Swift.abs(x[i]))) } }
     }
     public static func exp(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { y[i] = exp(x[i]) }
+        forEachChunk(n) { r in for i in r { y[i] = exp(x[i]) } }
     }
     public static func log(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
-        for i in 0..<n { y[i] = log(x[i]) }
+        forEachChunk(n) { r in for i in r { y[i] = log(x[i]) } }
     }
 
     public static func softmaxRows(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, rows: Int, cols: Int) {
@@ -298,7 +312,7 @@ extension TensorScalar {
         return total
     }
     public static func binaryCrossEntropyBackward(_ p: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ g: UnsafeMutablePointer<Self>, _ n: Int, scale: Self) {
-        for i in 0..<n { g[i] = scale * (p[i] - t[i]) / Swift.max(p[i] * (1 - p[i]), 1e-12) }
+        forEachChunk(n) { r in for i in r { g[i] = scale * (p[i] - t[i]) / Swift.max(p[i] * (1 - p[i]), 1e-12) } }
     }
     public static func binaryCrossEntropyWithLogits(_ x: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ n: Int) -> Self {
         var total: Self = 0
@@ -311,36 +325,36 @@ extension TensorScalar {
         // branches hoisted out of the loops, so each loop vectorizes
         if l1 != 0 {
             // the L1 term first, as a gradient: decoupled from the loops below
-            for i in 0..<n where w[i] != 0 { w[i] -= lr * l1 * (w[i] > 0 ? 1 : -1) }
+            forEachChunk(n) { r in for i in r where w[i] != 0 { w[i] -= lr * l1 * (w[i] > 0 ? 1 : -1) } }
         }
         if momentum == 0 {
-            for i in 0..<n { w[i] -= lr * (g[i] + l2 * w[i]) }
+            forEachChunk(n) { r in for i in r { w[i] -= lr * (g[i] + l2 * w[i]) } }
         } else if nesterov {
-            for i in 0..<n {
+            forEachChunk(n) { r in for i in r {
                 let d = g[i] + l2 * w[i]
                 let vi = momentum * v[i] + d
                 v[i] = vi
                 w[i] -= lr * (d + momentum * vi)
-            }
+            } }
         } else {
-            for i in 0..<n {
+            forEachChunk(n) { r in for i in r {
                 let vi = momentum * v[i] + g[i] + l2 * w[i]
                 v[i] = vi
                 w[i] -= lr * vi
-            }
+            } }
         }
     }
     public static func adamStep(_ w: UnsafeMutablePointer<Self>, _ g: UnsafePointer<Self>, _ m: UnsafeMutablePointer<Self>,
                                 _ v: UnsafeMutablePointer<Self>, _ n: Int, lr: Self, beta1: Self, beta2: Self,
                                 epsilon: Self, l2: Self, correction1: Self, correction2: Self) {
         let stepSize = lr / correction1, rootC2 = correction2.squareRoot()
-        for i in 0..<n {
+        forEachChunk(n) { r in for i in r {
             let d = g[i] + l2 * w[i]
             let mi = beta1 * m[i] + (1 - beta1) * d
             let vi = beta2 * v[i] + (1 - beta2) * d * d
             m[i] = mi
             v[i] = vi
             w[i] -= stepSize * mi / (vi.squareRoot() / rootC2 + epsilon)
-        }
+        } }
     }
 }

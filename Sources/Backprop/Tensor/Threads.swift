@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Dispatch
 
@@ -5,11 +6,16 @@ import Dispatch
 /// the library's own parallel loops use. Set it once at start-up (`Threads.count = 1`
 /// reproduces the single-core benchmark setting). Defaults to the `BACKPROP_THREADS`
 /// environment variable if set, else to the number of cores.
+///
+/// The first use also asks the allocator to keep freed memory for reuse: a training step
+/// frees and reallocates the same large buffers every time, and memory handed back to the
+/// system would cost a page fault per 4 KiB on the next step.
 public enum Threads {
     private static var current: Int = {
         let env = ProcessInfo.processInfo.environment["BACKPROP_THREADS"].flatMap(Int.init)
         let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
         openblas_set_num_threads(Int32(n))
+        bp_retain_freed_memory()
         return n
     }()
 

@@ -2,9 +2,11 @@
 /// including your own modules.
 ///
 /// The check builds the scalar L(x, θ) = Σ fprop(x) ⊙ R for a fixed random R (the
-/// `gradOutput`), so ∂L/∂output = R. It compares `bprop(x, R)` with the central
-/// difference (L(x + εeᵢ) − L(x − εeᵢ)) / 2ε for every input element, and each
-/// parameter's accumulated `grad` with the same difference taken on that parameter.
+/// `gradOutput`), so ∂L/∂output = R, plus the `penalty` the layer reports if it is (or
+/// contains) a `PenaltyReporting` module, whose gradient its bprop and grad include.
+/// It compares `bprop(x, R)` with the central difference (L(x + εeᵢ) − L(x − εeᵢ)) / 2ε
+/// for every input element, and each parameter's accumulated `grad` with the same
+/// difference taken on that parameter.
 ///
 /// Points where the function has a kink inside [−ε, ε] (ReLU at 0, a max-pool tie) have
 /// no derivative for the difference to estimate: where the one-sided differences
@@ -25,7 +27,8 @@ public enum GradientCheck {
         var rng = Random(seed: seed)
         let r = gradOutput ?? Tensor<Double>.normal(output.shape, using: &rng)
         precondition(r.shape == output.shape, "GradientCheck: gradOutput \(r.shape) does not match the output \(output.shape)")
-        let loss = { (x: Tensor<Double>) -> Double in (layer.fprop(x) * r).sum() }
+        // penalty modules (L1Penalty, ContractivePenalty, GaussianSample) add their term to the objective
+        let loss = { (x: Tensor<Double>) -> Double in (layer.fprop(x) * r).sum() + penalty(of: layer) }
 
         // analytic gradients
         layer.zeroGrad()

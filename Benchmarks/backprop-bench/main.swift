@@ -1,0 +1,60 @@
+// backprop-bench: training throughput of the canonical workloads (shared/bench/WORKLOADS.md),
+// in the PyTorch peer's output format, plus the distance to what the BLAS allows.
+//
+//   swift run -c release backprop-bench [mlp convnet lstm autoencoder] --threads 1 --seconds 5
+//
+// For each workload: build the model, keep mini-batches of MNIST in memory, run 5
+// warm-up steps, then time whole steps (fprop, loss, grad, SGD update) for --seconds.
+// Then the same step's GEMM calls (recorded by GemmTrace: same shapes, same order) are
+// timed alone; `step_over_gemm` is the full step's time over the GEMM-only time.
+
+import Backprop
+import ExampleSupport
+import Foundation
+
+let options = Options("backprop-bench", "training samples/s of the canonical workloads", booleanFlags: ["no-gemm"])
+let requested = options.arguments("workload", "workloads to run: \(Workloads.names.joined(separator: ", ")) (default: all)")
+let threads = options.int("threads", 1, "threads for OpenBLAS and the library")
+let seconds = options.double("seconds", 5, "timed seconds per workload")
+let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist, else ../shared/data/mnist)")
+let noGemm = options.flag("no-gemm", "skip the GEMM-only timing")
+options.require(threads >= 1, "--threads must be at least 1")
+options.require(seconds > 0, "--seconds must be positive")
+options.finish()
+
+let names = requested.isEmpty ? Workloads.names : requested
+for name in names where !Workloads.names.contains(name) {
+    fail("backprop-bench: unknown workload '\(name)' (known: \(Workloads.names.joined(separator: ", ")))")
+}
+
+Threads.count = threads
+let dataDirectory = dataOption ?? (MNIST<Float>.isPresent(in: "../shared/data/mnist") && ProcessInfo.processInfo.environment["MNIST_DIR"] == nil
+    && !MNIST<Float>.isPresent(in: "Data/mnist") ? "../shared/data/mnist" : locateMNIST(nil))
+let mnist: MNIST<Float> = loadMNIST(dataDirectory)
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+for name in names {
+    Random.global = Random(seed: 0)
+    let workload = Workloads.make(name, train: mnist.train)
+    for i in 0..<5 { workload.step(i) }                      // warm-up
+
+    var steps = 0
+    let start = now()
+    while now() - start < seconds {
+        workload.step(steps)
+        steps += 1
+    }
+    let stepTime = (now() - start) / Double(steps)
+    var line = "workload=\(name) threads=\(threads) batch=\(workload.batch) samples_per_s=\(String(format: "%.1f", Double(workload.batch) / stepTime))"
+
+    if !noGemm {
+        let calls = GemmTrace.recording { workload.step(0) }
+        var replay = GemmReplay(calls)
+        let gemmTime = replay.timePerReplay(seconds: max(1, seconds / 3))
+        line += " gemms_per_step=\(calls.count) gemm_only_samples_per_s=\(String(format: "%.1f", Double(workload.batch) / gemmTime))"
+        line += " step_over_gemm=\(String(format: "%.3f", stepTime / gemmTime))"
+    }
+    print(line)
+    fflush(stdout)
+}

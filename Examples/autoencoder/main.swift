@@ -1,0 +1,178 @@
+// autoencoder: one hidden layer that learns to reconstruct digits, four ways.
+//
+//   swift run -c release autoencoder --kind plain|denoising|contractive|sparse [--tied]
+//                                    [--hidden 500] [--noise 0.25] [--lambda L] [--out DIR]
+//   swift run -c release autoencoder --save ae.safetensors               # keep the trained model
+//   swift run -c release autoencoder --load ae.safetensors               # evaluate it, no training
+//   swift run -c release autoencoder --checkpoint-dir ckpt               # a checkpoint every epoch
+//   swift run -c release autoencoder --resume ckpt/epoch-003.safetensors # continue a run
+//   (with --load and --resume, give the --kind, --tied and --hidden the model was trained with)
+//
+// An autoencoder maps x to a code h = σ(W x + b) and back to a reconstruction
+// r = σ(W' h + c), and is trained to make r close to x. With as many hidden units as
+// pixels it could learn the identity; what makes it learn *features* is a constraint:
+//
+// - plain:       only the size of the code (fewer units than pixels);
+// - denoising:   the input is corrupted (each pixel zeroed with probability --noise) and the
+//                network must reconstruct the clean digit (Vincent et al., 2008): it has to
+//                learn how strokes go together, and its filters become pen strokes;
+// - contractive: a penalty λ ‖∂h/∂x‖²_F makes the code insensitive to small changes of the
+//                input, except along the directions the data needs (Rifai et al., 2011);
+// - sparse:      a penalty λ Σ|h_j| keeps most code units near zero for each digit.
+//
+// --tied makes the decoder the encoder's weight transposed (W' = Wᵀ): one weight matrix,
+// whose gradient collects both uses.
+//
+// Figures: the filters (each row of W shown as a 28×28 image) and test digits above their
+// reconstructions.
+
+import Backprop
+import ExampleSupport
+import Foundation
+
+// 1. Options.
+let options = Options("autoencoder", "plain, denoising, contractive or sparse autoencoders of MNIST digits", booleanFlags: ["tied"])
+let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let kind = options.string("kind", "denoising", "plain, denoising, contractive or sparse")
+let tied = options.flag("tied", "decoder weight = encoder weight transposed")
+let hidden = options.int("hidden", 500, "hidden units")
+let noise = options.double("noise", 0.25, "denoising: probability that a pixel is zeroed")
+let lambdaOption = options.double("lambda", -1, "penalty weight (default: 0.3 contractive, 0.03 sparse)")
+let epochs = options.int("epochs", 30, "passes over the training set")
+let batchSize = options.int("batch", 20, "examples per mini-batch")
+let optimizerName = options.string("optimizer", "sgd", "sgd or adam")
+let momentum = options.double("momentum", 0.9, "SGD momentum")
+let learningRate = options.double("lr", -1, "learning rate, annealed to 0 by a cosine schedule (default: 0.05 for SGD, 1e-3 for Adam)")
+let seed = options.int("seed", 1, "random seed")
+let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+let outDir = options.string("out", ".", "directory for the figures")
+let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
+options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),
+                "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
+options.require(hidden >= 1, "--hidden must be at least 1")
+options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
+options.require(lambdaOption == -1 || lambdaOption >= 0, "--lambda must be >= 0")
+options.require(epochs >= 1, "--epochs must be at least 1")
+options.require(batchSize >= 1, "--batch must be at least 1")
+options.require(learningRate == -1 || learningRate > 0, "--lr must be positive")
+options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
+options.require(["adam", "sgd"].contains(optimizerName), "--optimizer must be adam or sgd, got '\(optimizerName)'")
+options.require(threads >= 1, "--threads must be at least 1")
+options.finish()
+Threads.count = threads
+prepareOutputDirectory(outDir)                // fail now, not after training
+let lambda = lambdaOption >= 0 ? lambdaOption : (kind == "contractive" ? 0.3 : 0.03)
+let clock = Stopwatch()
+
+// 2. Data: digits as 784 values in [0, 1].
+let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+let test = mnist.test.images
+guard mnist.test.images.shape[1] == 784 else {
+    fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
+}
+print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images")
+
+// 3. The model. The encoder is a Linear + Sigmoid; the penalties sit right after the code
+//    (identity on the way forward, extra gradient on the way back); the decoder gives the
+//    logits of the reconstruction (the sigmoid is folded into the loss, below).
+var rng = Random(seed: UInt64(seed))
+let encoder = Linear<Float>(784, hidden, using: &rng)
+let decoder = tied ? Linear<Float>(tiedTo: encoder) : Linear<Float>(hidden, 784, using: &rng)
+let corruption = MaskingNoise<Float>(noise, seed: UInt64(seed) &+ 7)
+let model = Sequential<Float> {
+    if kind == "denoising" { corruption }
+    encoder
+    Sigmoid<Float>()
+    if kind == "contractive" { ContractivePenalty(lambda, encoder: encoder) }      // λ ‖∂h/∂x‖²_F per digit
+    if kind == "sparse" { L1Penalty<Float>(lambda, reduction: .batchMean) }          // λ Σ|h| per digit
+    decoder
+}
+print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
+
+// 4. Evaluation on clean test digits (no corruption in evaluation mode): squared error
+//    (summed over the 784 pixels) and cross-entropy per test image; then the figures:
+//    the first 100 filters (rows of W as 28×28 images, each scaled to its own range), and
+//    20 test digits above their reconstructions (for denoising: clean digits, corrupted
+//    digits, and the reconstructions of the corrupted ones). A function: it runs after
+//    training, or alone on a saved model with --load.
+let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
+let name = (kind == "denoising" ? "denoising\(Int((noise * 100).rounded()))" : kind) + (tied ? "-tied" : "")
+func evaluate() {
+    model.isTraining = false
+    let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
+    let squaredError = squaredErrorPerImage(test, reconstruct: reconstruct)
+    let crossEntropy = stride(from: 0, to: test.shape[0], by: 1000).reduce(0.0) { total, start in
+        let x = test[rows: start..<min(start + 1000, test.shape[0])]
+        return total + Double(loss.forward(model.fprop(x), x)) * Double(x.shape[0])
+    } / Double(test.shape[0])
+    // how much of the code is active: the mean hidden activation, and the penalty on the test set
+    let codes = Sigmoid<Float>().fprop(encoder.fprop(test))
+    _ = model.fprop(test)
+    print(String(format: "%@ autoencoder, %d hidden units: reconstruction error per test image: squared %.2f, cross-entropy %.2f; mean code activation %.3f",
+                 name, hidden, squaredError, crossEntropy, Double(codes.mean())))
+    if kind == "contractive" || kind == "sparse" { print(String(format: "%@ penalty on the test set: %.4f per digit (λ = %g)", kind, model.penalty, lambda)) }
+
+    // the figures
+    writeGrid(encoder.weight.value[rows: 0..<min(100, hidden)], to: figurePath(outDir, "autoencoder-\(name)-filters.png"), columns: 10)
+    let digits = test[rows: 0..<20]
+    var rows = [digits, reconstruct(digits)]
+    if kind == "denoising" {
+        corruption.isTraining = true
+        let corrupted = corruption.fprop(digits)
+        corruption.isTraining = false
+        rows += [corrupted, reconstruct(corrupted)]
+    }
+    writeImageRows(rows, to: figurePath(outDir, "autoencoder-\(name)-reconstructions.png"))
+}
+
+// 5. A saved model? With --load we only evaluate it (and draw the figures).
+if checkpoints.evaluateOnly {
+    checkpoints.loadModel(model)
+    evaluate()
+    checkpoints.saveModel(model)
+    exit(0)
+}
+
+// 6. Training: cross-entropy between each digit and its reconstruction, per digit
+//    (computed from the logits, which cannot overflow), plus the penalty if any. The target
+//    is always the clean digit, even when the input was corrupted. A checkpoint records the
+//    weights, the optimizer's state, and the generators of the batch order and of the
+//    corruption, so --resume continues exactly.
+let optimizer: any Optimizer<Float> & CheckpointableOptimizer = optimizerName == "adam"
+    ? Adam(model.parameters, learningRate: learningRate > 0 ? learningRate : 1e-3, schedule: .cosine(epochs: epochs, minimum: 0))
+    : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
+var shuffle = Random(seed: UInt64(seed) &+ 1)
+var state = TrainingState()
+if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle", "corruption"]) {
+    state = resumed
+    shuffle = resumed.generators["shuffle"]!
+    corruption.rng = resumed.generators["corruption"]!
+    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
+}
+for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+    model.isTraining = true
+    optimizer.epoch = epoch - 1
+    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
+    var penaltySum = 0.0, batches = 0
+    for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
+        let logits = model.fprop(x)
+        let value = Double(loss.forward(logits, x)) + model.penalty     // the whole objective
+        model.zeroGrad()
+        model.grad(x, loss.backward(logits, x))                         // penalties add their gradients
+        optimizer.step()
+        state.step += 1
+        penaltySum += model.penalty
+        batches += 1
+        progress.update(samples: x.shape[0], loss: value)
+    }
+    progress.finish(kind == "contractive" || kind == "sparse" ? String(format: "penalty %.3f per digit", penaltySum / Double(batches)) : "")
+    state.epoch = epoch
+    state.generators["shuffle"] = shuffle
+    state.generators["corruption"] = corruption.rng
+    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
+}
+
+// 7. The result: its scores and figures; --save keeps the model.
+evaluate()
+checkpoints.saveModel(model)
+print("total time \(clock.formatted) with \(threads) threads")

@@ -1,0 +1,145 @@
+// stacked-autoencoder: greedy layer-wise pretraining, then fine-tuning as a classifier.
+//
+//   swift run -c release stacked-autoencoder [--sizes 784,1000,1000] [--noise 0.25]
+//                                            [--pretrain-epochs 5] [--epochs 10] [--out DIR]
+//   swift run -c release stacked-autoencoder --save sae.safetensors            # keep the pretrained classifier
+//   swift run -c release stacked-autoencoder --load sae.safetensors            # evaluate it, no training
+//   swift run -c release stacked-autoencoder --checkpoint-dir ckpt             # a checkpoint every fine-tuning epoch
+//   swift run -c release stacked-autoencoder --resume ckpt/epoch-003.safetensors   # continue the fine-tuning
+//
+// The checkpoint options concern the pretrained network's fine-tuning only: --save and
+// --checkpoint-dir write the pretrained classifier, --load evaluates one (no pretraining,
+// no training), and --resume continues its fine-tuning from a checkpoint (the pretraining is
+// skipped, the checkpoint holds the weights); the random-start comparison is trained anew.
+//
+// Before 2010, deep networks of sigmoid units were hard to train from a random start. The
+// fix of Bengio et al. (2007) and Vincent et al. (2010) was to build them one layer at a time:
+//
+//   1. train the first layer as a denoising autoencoder of the digits (no labels needed);
+//   2. encode all digits with it, and train the second layer as a denoising autoencoder of
+//      those codes; and so on up the stack;
+//   3. put a softmax classifier on top of the stacked encoders and fine-tune the whole
+//      network on the labels, end to end, by backpropagation.
+//
+// The example does exactly that, then trains the *same* network (same sizes, same
+// classifier initialisation, same fine-tuning) from a random start, and compares the two.
+
+import Backprop
+import ExampleSupport
+import Foundation
+
+// 1. Options.
+let options = Options("stacked-autoencoder", "greedy denoising pretraining of a sigmoid network, then supervised fine-tuning\n"
+                      + "(--save, --checkpoint-dir, --resume and --load concern the fine-tuning of the pretrained classifier:\n"
+                      + " --load evaluates a saved one; --resume skips the pretraining and continues its fine-tuning)")
+let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let sizes = options.ints("sizes", [784, 1000, 1000], "layer sizes of the stack, input first")
+let noise = options.double("noise", 0.25, "masking probability of the denoising autoencoders")
+let pretrainEpochs = options.int("pretrain-epochs", 5, "pretraining passes per layer")
+let pretrainLR = options.double("pretrain-lr", 0.05, "pretraining learning rate (SGD, momentum 0.9)")
+let pretrainBatch = options.int("pretrain-batch", 20, "examples per mini-batch in pretraining")
+let epochs = options.int("epochs", 10, "fine-tuning passes over the labelled training set")
+let learningRate = options.double("lr", 0.1, "fine-tuning learning rate (SGD, momentum 0.9)")
+let batchSize = options.int("batch", 64, "examples per mini-batch")
+let seed = options.int("seed", 1, "random seed")
+let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+let outDir = options.string("out", ".", "directory for the figures")
+let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load: the pretrained classifier
+options.require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "--sizes needs at least two positive sizes")
+options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
+options.require(pretrainEpochs >= 1 && epochs >= 1, "--pretrain-epochs and --epochs must be at least 1")
+options.require(pretrainLR > 0 && learningRate > 0, "learning rates must be positive")
+options.require(batchSize >= 1 && pretrainBatch >= 1, "--batch and --pretrain-batch must be at least 1")
+options.require(threads >= 1, "--threads must be at least 1")
+options.finish()
+Threads.count = threads
+prepareOutputDirectory(outDir)                // fail now, not after training
+let clock = Stopwatch()
+
+// 2. Data.
+let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+guard sizes[0] == mnist.train.images.shape[1] else {
+    fail("error: --sizes must start with the image size \(mnist.train.images.shape[1]), got \(sizes[0])")
+}
+print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images")
+
+// 3. Greedy pretraining: one denoising autoencoder (tied weights, cross-entropy) per layer,
+//    each trained on the codes of the layers below. The labels are not used. With --load
+//    or --resume the weights come from the file, so there is nothing to pretrain.
+var rng = Random(seed: UInt64(seed))
+let stack = StackedAutoencoder<Float>(sizes: sizes, using: &rng)
+let pretrainClock = Stopwatch()
+if let path = checkpoints.loadPath ?? checkpoints.resumePath {
+    print("no pretraining: the pretrained classifier's weights come from \(path)")
+} else {
+    stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: UInt64(seed) &+ 2,
+                   makeOptimizer: { SGD($0, learningRate: pretrainLR, momentum: 0.9) },
+                   report: { layer, epoch, loss in
+                       print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
+                                    layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))
+                       fflush(stdout)
+                   })
+    writeGrid(stack.encoders[0].weight.value[rows: 0..<min(100, sizes[1])], to: figurePath(outDir, "stacked-autoencoder-filters.png"), columns: 10)
+}
+
+// 4. Fine-tuning: the stacked encoders under a softmax classifier (a Linear to 10 scores;
+//    cross-entropy does the softmax), trained end to end with SGD. With `checkpointed`
+//    (the pretrained network), --checkpoint-dir and --resume apply: a checkpoint records the
+//    weights, the momentum and the generator of the batch order.
+func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
+    let loss = CrossEntropyLoss<Float>()
+    let optimizer = SGD(network.parameters, learningRate: learningRate, momentum: 0.9)
+    var shuffle = Random(seed: UInt64(seed) &+ 3)                   // the same batches for both networks
+    var state = TrainingState()
+    if checkpointed, let resumed = checkpoints.resume(network, optimizer, generators: ["shuffle"]) {
+        state = resumed
+        shuffle = resumed.generators["shuffle"]!
+        if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
+    }
+    var testAccuracy = Double.nan
+    for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+        network.isTraining = true
+        let progress = ProgressLine("\(title) epoch \(epoch)/\(epochs)", total: mnist.train.count)
+        for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
+            let scores = network.fprop(images)
+            let value = loss.forward(scores, labels)
+            network.zeroGrad()
+            network.grad(images, loss.backward(scores, labels))
+            optimizer.step()
+            state.step += 1
+            progress.update(samples: labels.count, loss: Double(value))
+        }
+        testAccuracy = accuracy(of: network, on: mnist.test)
+        progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
+        state.epoch = epoch
+        state.generators["shuffle"] = shuffle
+        if checkpointed { checkpoints.epochFinished(network, optimizer, state) }     // --checkpoint-dir
+    }
+    return testAccuracy.isNaN ? accuracy(of: network, on: mnist.test) : testAccuracy  // (no epoch was left to train)
+}
+
+// the same classifier layer (same initial weights) on top of both stacks
+var classifierRng = Random(seed: UInt64(seed) &+ 4)
+let classifierForPretrained = Linear<Float>(sizes.last!, mnist.train.classCount, using: &classifierRng)
+classifierRng = Random(seed: UInt64(seed) &+ 4)
+let classifierForRandom = Linear<Float>(sizes.last!, mnist.train.classCount, using: &classifierRng)
+
+let pretrained = stack.encoderNetwork().add(classifierForPretrained)
+print(pretrained.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(sizes[0])] ->"))
+if checkpoints.evaluateOnly {                                   // --load: evaluate a saved pretrained classifier
+    checkpoints.loadModel(pretrained)
+    print(String(format: "test accuracy %.2f%%", accuracy(of: pretrained, on: mnist.test) * 100))
+    checkpoints.saveModel(pretrained)
+    exit(0)
+}
+let pretrainedAccuracy = fineTune(pretrained, "pretrained", checkpointed: true)
+checkpoints.saveModel(pretrained)                               // --save
+
+// 5. The same network from a random start (the initialisation the pretraining began from).
+var randomRng = Random(seed: UInt64(seed))
+let fromScratch = StackedAutoencoder<Float>(sizes: sizes, using: &randomRng).encoderNetwork().add(classifierForRandom)
+let randomAccuracy = fineTune(fromScratch, "random init", checkpointed: false)
+
+print(String(format: "test accuracy, %@ sigmoid network: with greedy denoising pretraining %.2f%%, from random initialisation %.2f%%",
+             sizes.map(String.init).joined(separator: "-") + "-\(mnist.train.classCount)", pretrainedAccuracy * 100, randomAccuracy * 100))
+print("total time \(clock.formatted) with \(threads) threads")

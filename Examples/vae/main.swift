@@ -1,0 +1,171 @@
+// vae: a variational autoencoder (Kingma & Welling, 2014) of MNIST digits.
+//
+//   swift run -c release vae [--latent 20] [--epochs 50] [--out DIR]
+//   swift run -c release vae --latent 2          # also draws the 2-D manifold of digits
+//   swift run -c release vae --save vae.safetensors              # keep the trained model
+//   swift run -c release vae --load vae.safetensors              # evaluate it, no training
+//   swift run -c release vae --checkpoint-dir ckpt               # a checkpoint every epoch
+//   swift run -c release vae --resume ckpt/epoch-003.safetensors # continue a run
+//
+// The encoder does not give one code for a digit but a Gaussian over codes: a mean μ and a
+// log-variance log σ² for each of the k latent units. `GaussianSample` draws
+// z = μ + σ · ε (ε from a seeded N(0, I)), and the decoder turns z into the logits of the
+// 784 pixels. Training minimises the negative evidence lower bound (ELBO), per digit:
+//
+//     −ELBO = E_q[−log p(x | z)]  +  KL(q(z | x) ‖ N(0, I))
+//             reconstruction        the KL term, which GaussianSample adds on the way back
+//
+// so that codes of digits fill the standard normal: decoding z ~ N(0, I) gives new digits.
+// (Pixels are grey levels in [0, 1] used as Bernoulli targets, as in the paper's MNIST
+// experiments; the bound is in nats per digit.)
+
+import Backprop
+import ExampleSupport
+import Foundation
+
+// 1. Options.
+let options = Options("vae", "a variational autoencoder 784-400-(2k) | z | k-400-784 of MNIST digits")
+let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let latent = options.int("latent", 20, "k, the number of latent units")
+let hidden = options.int("hidden", 400, "hidden units of the encoder and of the decoder")
+let epochs = options.int("epochs", 50, "passes over the training set")
+let batchSize = options.int("batch", 100, "examples per mini-batch")
+let learningRate = options.double("lr", 1e-3, "Adam learning rate")
+let seed = options.int("seed", 1, "random seed")
+let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+let outDir = options.string("out", ".", "directory for the figures")
+let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
+options.require(latent >= 1, "--latent must be at least 1")
+options.require(hidden >= 1, "--hidden must be at least 1")
+options.require(epochs >= 1, "--epochs must be at least 1")
+options.require(batchSize >= 1, "--batch must be at least 1")
+options.require(learningRate > 0, "--lr must be positive")
+options.require(threads >= 1, "--threads must be at least 1")
+options.finish()
+Threads.count = threads
+prepareOutputDirectory(outDir)                // fail now, not after training
+let clock = Stopwatch()
+
+// 2. Data.
+let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+let test = mnist.test.images
+guard mnist.test.images.shape[1] == 784 else {
+    fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
+}
+print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images")
+
+// 3. The model: encoder → GaussianSample → decoder. The encoder's last layer gives μ and
+//    log σ² side by side ([B, 2k]); the decoder gives pixel logits ([B, 784]).
+var rng = Random(seed: UInt64(seed))
+let encoder = Sequential<Float> {
+    Linear<Float>(784, hidden, using: &rng); ReLU<Float>()
+    Linear<Float>(hidden, 2 * latent, using: &rng)
+}
+let sampler = GaussianSample<Float>(latent, reduction: .batchMean, seed: UInt64(seed) &+ 11)   // KL per digit
+let decoder = Sequential<Float> {
+    Linear<Float>(latent, hidden, using: &rng); ReLU<Float>()
+    Linear<Float>(hidden, 784, using: &rng)
+}
+let vae = Sequential<Float> { encoder; sampler; decoder }
+print(vae.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
+
+// 4. Training: reconstruction loss (cross-entropy from logits, per digit) + KL (per digit).
+let reconstructionLoss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
+let optimizer = Adam(vae.parameters, learningRate: learningRate)
+var shuffle = Random(seed: UInt64(seed) &+ 1)
+
+/// The negative ELBO per digit on `data` (one sample of z per digit), with its two parts.
+func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Double, kl: Double) {
+    var reconstruction = 0.0, kl = 0.0
+    for start in stride(from: 0, to: data.shape[0], by: 1000) {
+        let x = data[rows: start..<min(start + 1000, data.shape[0])]
+        let n = Double(x.shape[0])
+        reconstruction += Double(reconstructionLoss.forward(vae.fprop(x), x)) * n
+        kl += sampler.kl * n
+    }
+    let n = Double(data.shape[0])
+    return ((reconstruction + kl) / n, reconstruction / n, kl / n)
+}
+
+/// The result: the test-set bound (with a fixed ε, so that runs compare), and the figures.
+func evaluate() {
+    // the test-set bound
+    sampler.rng = Random(seed: 2024)                        // the same ε for every evaluation
+    let bound = negativeELBO(test)
+    print(String(format: "test negative ELBO: %.2f nats per digit (reconstruction %.2f + KL %.2f), k = %d",
+                 bound.total, bound.reconstruction, bound.kl, latent))
+
+    // the figures. Decoding: pixel probabilities = σ(decoder(z)).
+    let decode = { (z: Tensor<Float>) in Sigmoid<Float>().fprop(decoder.fprop(z)) }
+    //    a. 100 digits dreamt from the prior: z ~ N(0, I).
+    var priorRng = Random(seed: UInt64(seed) &+ 99)
+    writeGrid(decode(Tensor<Float>.normal([100, latent], using: &priorRng)), to: figurePath(outDir, "vae-k\(latent)-samples.png"),
+              columns: 10, range: 0...1)
+    //    b. test digits above their reconstructions (decoded from μ, the code's mean).
+    let digits = test[rows: 0..<20]
+    let means = Tensor<Float>(shape: [20, latent]) { out in
+        encoder.fprop(digits).withUnsafePointer { codes in
+            for r in 0..<20 { Float.copy(codes + r * 2 * latent, out + r * latent, latent) }
+        }
+    }
+    writeImageRows([digits, decode(means)], to: figurePath(outDir, "vae-k\(latent)-reconstructions.png"))
+    //    c. With k = 2: the learned manifold. A 20×20 grid of codes spaced evenly in
+    //       probability under the prior (z = Φ⁻¹(p) for p from 0.025 to 0.975), decoded.
+    if latent == 2 {
+        /// Φ⁻¹(p), the standard normal quantile, by bisection on Φ(z) = ½ (1 + erf(z / √2)).
+        func normalQuantile(_ p: Double) -> Double {
+            var lo = -10.0, hi = 10.0
+            for _ in 0..<100 {
+                let mid = (lo + hi) / 2
+                if 0.5 * (1 + erf(mid / 2.0.squareRoot())) < p { lo = mid } else { hi = mid }
+            }
+            return (lo + hi) / 2
+        }
+        let steps = (0..<20).map { normalQuantile(0.025 + 0.95 * Double($0) / 19) }
+        let grid = Tensor<Float>(shape: [400, 2], scalars: (0..<400).flatMap { i in
+            [Float(steps[i % 20]), Float(-steps[i / 20])]         // x to the right, y upwards
+        })
+        writeGrid(decode(grid), to: figurePath(outDir, "vae-k2-manifold.png"), columns: 20, range: 0...1)
+    }
+}
+
+// 5. A saved model? With --load we only evaluate it (and draw the figures).
+if checkpoints.evaluateOnly {
+    checkpoints.loadModel(vae)
+    evaluate()
+    checkpoints.saveModel(vae)
+    exit(0)
+}
+
+// 6. The training loop. A checkpoint records the weights, Adam's moments and step count,
+//    and the generators of the batch order and of ε, so --resume continues exactly.
+var state = TrainingState()
+if let resumed = checkpoints.resume(vae, optimizer, generators: ["shuffle", "sampler"]) {
+    state = resumed
+    shuffle = resumed.generators["shuffle"]!
+    sampler.rng = resumed.generators["sampler"]!
+    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
+}
+for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
+    for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
+        let logits = vae.fprop(x)
+        let value = Double(reconstructionLoss.forward(logits, x)) + sampler.kl     // −ELBO of the batch
+        vae.zeroGrad()
+        vae.grad(x, reconstructionLoss.backward(logits, x))                     // GaussianSample adds ∂KL
+        optimizer.step()
+        state.step += 1
+        progress.update(samples: x.shape[0], loss: value)
+    }
+    let bound = negativeELBO(test)
+    progress.finish(String(format: "test −ELBO %.2f nats (reconstruction %.2f + KL %.2f)", bound.total, bound.reconstruction, bound.kl))
+    state.epoch = epoch
+    state.generators["shuffle"] = shuffle
+    state.generators["sampler"] = sampler.rng
+    checkpoints.epochFinished(vae, optimizer, state)          // --checkpoint-dir
+}
+
+// 7. The result.
+evaluate()
+checkpoints.saveModel(vae)
+print("total time \(clock.formatted) with \(threads) threads")

@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""Makes the PyTorch reference fixtures that Tests/BackpropTests/ReferenceTests.swift
+checks the library against.
+
+For each module, PyTorch builds it with fixed, seeded weights, runs it on a fixed input,
+and back-propagates a fixed random output gradient. Everything is written, in float32
+and in float64, to Tests/BackpropTests/Fixtures/<case>.<f32|f64>.safetensors:
+
+    layers     input, param.<name>, output, grad_output, grad_input, grad.<name>
+               (parameter names are PyTorch's: weight, bias, 0.weight, weight_ih_l0, ...)
+    criteria   input, target, output (the loss, shape []), grad_input (d loss / d input)
+
+and the metadata says which module and settings made it ("module", "kind", "config...").
+The values are drawn in float64 and rounded once for float32, and each precision is
+computed by PyTorch in that precision. The fixtures are committed: tests do not need
+PyTorch. To make them again:
+
+    apt-get install python3-torch            # Debian / Ubuntu (or: pip install torch)
+    /usr/bin/python3 Scripts/make-reference-fixtures.py
+    /usr/bin/python3 Scripts/make-reference-fixtures.py --include vision,rnn   # also those
+    /usr/bin/python3 Scripts/make-reference-fixtures.py --only linear,mlp --list
+
+Adding a module is one function here (decorated with @layer or @criterion: build the
+torch module and its input from the generator `g`) and one test line in Swift.
+"""
+import argparse
+import os
+import sys
+import zlib
+
+import torch
+import torch.nn as nn
+
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import save_file  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_OUT = os.path.join(HERE, "..", "Tests", "BackpropTests", "Fixtures")
+
+CASES = {}  # name -> (group, kind, builder)
+
+
+def layer(name, group="core"):
+    """Registers a layer case: builder(g) -> (module, input[, config]) in float64."""
+    def register(builder):
+        CASES[name] = (group, "layer", builder)
+        return builder
+    return register
+
+
+def criterion(name, group="core"):
+    """Registers a criterion case: builder(g) -> (loss module, input, target, config)."""
+    def register(builder):
+        CASES[name] = (group, "criterion", builder)
+        return builder
+    return register
+
+
+def randn(g, *shape, scale=1.0):
+    return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
+
+
+# ---------------------------------------------------------------------------------------
+# core: dense layers, activations, the softmax family, containers
+# ---------------------------------------------------------------------------------------
+
+@layer("linear")
+def _(g):
+    return nn.Linear(5, 4), randn(g, 3, 5)
+
+
+@layer("linear_nobias")
+def _(g):
+    return nn.Linear(5, 4, bias=False), randn(g, 3, 5)
+
+
+@layer("linear_sequence")  # [T, N, in]: Linear applies to the last axis
+def _(g):
+    return nn.Linear(4, 3), randn(g, 2, 3, 4)
+
+
+@layer("sigmoid")
+def _(g):
+    return nn.Sigmoid(), randn(g, 3, 5, scale=2)
+
+
+@layer("tanh")
+def _(g):
+    return nn.Tanh(), randn(g, 3, 5, scale=2)
+
+
+@layer("relu")
+def _(g):
+    return nn.ReLU(), randn(g, 3, 5)
+
+
+@layer("leaky_relu")
+def _(g):
+    return nn.LeakyReLU(0.2), randn(g, 3, 5), {"negative_slope": "0.2"}
+
+
+@layer("softplus")
+def _(g):
+    return nn.Softplus(), randn(g, 3, 5, scale=3)
+
+
+@layer("softmax")
+def _(g):
+    return nn.Softmax(dim=-1), randn(g, 2, 3, 4, scale=2), {"dim": "-1"}
+
+
+@layer("log_softmax")
+def _(g):
+    return nn.LogSoftmax(dim=-1), randn(g, 2, 3, 4, scale=2), {"dim": "-1"}
+
+
+@layer("mlp")
+def _(g):
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 8), nn.ReLU(),
+                          nn.Linear(8, 3), nn.LogSoftmax(dim=-1))
+    return model, randn(g, 4, 6)
+
+
+# criteria: each with the default reduction (mean) and with sum
+
+def _criteria(name, make, inputs):
+    for reduction in ("mean", "sum"):
+        def builder(g, reduction=reduction):
+            x, target, config = inputs(g)
+            return make(reduction), x, target, dict(config, reduction=reduction)
+        CASES[f"{name}_{reduction}"] = ("core", "criterion", builder)
+
+
+def _classes(g, n=4, c=5):
+    return torch.randint(0, c, (n,), generator=g)
+
+
+_criteria("mse", lambda r: nn.MSELoss(reduction=r),
+          lambda g: (randn(g, 4, 3), randn(g, 4, 3), {"target": "tensor"}))
+_criteria("cross_entropy", lambda r: nn.CrossEntropyLoss(reduction=r),
+          lambda g: (randn(g, 4, 5, scale=2), _classes(g), {"target": "classes"}))
+_criteria("nll", lambda r: nn.NLLLoss(reduction=r),
+          lambda g: (torch.log_softmax(randn(g, 4, 5, scale=2), -1), _classes(g), {"target": "classes"}))
+_criteria("bce", lambda r: nn.BCELoss(reduction=r),
+          lambda g: (torch.sigmoid(randn(g, 4, 3, scale=2)), torch.rand(4, 3, generator=g, dtype=torch.float64),
+                     {"target": "tensor"}))
+_criteria("bce_with_logits", lambda r: nn.BCEWithLogitsLoss(reduction=r),
+          lambda g: (randn(g, 4, 3, scale=3), torch.rand(4, 3, generator=g, dtype=torch.float64),
+                     {"target": "tensor"}))
+
+
+# ---------------------------------------------------------------------------------------
+# vision (--include vision): Conv2D [F, C, kH, kW], pooling, a small convnet
+# ---------------------------------------------------------------------------------------
+
+@layer("conv2d", group="vision")
+def _(g):
+    conv = nn.Conv2d(3, 4, kernel_size=(3, 2), stride=(2, 1), padding=(1, 2))
+    return conv, randn(g, 2, 3, 7, 6), {"kernel_size": "3,2", "stride": "2,1", "padding": "1,2"}
+
+
+@layer("conv2d_nobias", group="vision")
+def _(g):
+    conv = nn.Conv2d(2, 3, kernel_size=3, stride=1, padding=0, bias=False)
+    return conv, randn(g, 2, 2, 5, 5), {"kernel_size": "3,3", "stride": "1,1", "padding": "0,0"}
+
+
+@layer("maxpool2d", group="vision")
+def _(g):
+    pool = nn.MaxPool2d(kernel_size=(3, 2), stride=(2, 2), padding=(1, 0))
+    return pool, randn(g, 2, 3, 7, 6), {"kernel_size": "3,2", "stride": "2,2", "padding": "1,0"}
+
+
+@layer("avgpool2d", group="vision")
+def _(g):
+    pool = nn.AvgPool2d(kernel_size=(2, 3), stride=(2, 1))
+    return pool, randn(g, 2, 3, 6, 7), {"kernel_size": "2,3", "stride": "2,1", "padding": "0,0"}
+
+
+@layer("avgpool2d_padded", group="vision")
+def _(g):
+    # PyTorch's default count_include_pad=True: the zeros of the padding count in the mean.
+    pool = nn.AvgPool2d(kernel_size=3, stride=2, padding=1)
+    return pool, randn(g, 2, 2, 5, 6), {"kernel_size": "3,3", "stride": "2,2", "padding": "1,1",
+                                       "count_include_pad": "true"}
+
+
+@layer("convnet", group="vision")
+def _(g):
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),     # [N, 4, 6, 6]
+        nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.Tanh(),            # [N, 6, 3, 3]
+        nn.Flatten(), nn.Linear(54, 5))
+    return model, randn(g, 2, 1, 12, 12)
+
+
+# ---------------------------------------------------------------------------------------
+# recurrent (--include rnn): input [T, N, I], output [T, N, H], zero initial state
+# ---------------------------------------------------------------------------------------
+
+@layer("rnn", group="rnn")
+def _(g):
+    return nn.RNN(4, 5), randn(g, 3, 2, 4)
+
+
+@layer("lstm", group="rnn")
+def _(g):
+    return nn.LSTM(4, 5), randn(g, 3, 2, 4)
+
+
+@layer("gru", group="rnn")
+def _(g):
+    return nn.GRU(4, 5), randn(g, 3, 2, 4)
+
+
+@layer("embedding", group="rnn")
+def _(g):
+    # indices [T, N] with repeats (their gradients add up); stored as floats
+    indices = torch.tensor([[1, 4], [6, 1], [4, 4]])
+    return nn.Embedding(7, 3), indices
+
+
+# ---------------------------------------------------------------------------------------
+# the driver
+# ---------------------------------------------------------------------------------------
+
+def first(output):
+    """RNN modules return (output, state): the fixture keeps the output sequence."""
+    return output[0] if isinstance(output, tuple) else output
+
+
+def make_layer(name, builder, g):
+    built = builder(g)
+    module, x = built[0], built[1]
+    config = built[2] if len(built) > 2 else {}
+    module = module.double()
+    with torch.no_grad():  # fixed weights from the generator, not torch's initializer
+        for _, p in module.named_parameters():
+            p.copy_(randn(g, *p.shape, scale=0.5))
+    is_index = x.dtype == torch.int64
+    with torch.no_grad():
+        out_shape = first(module(x)).shape
+    grad_output = randn(g, *out_shape)
+    results = {}
+    for tag, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+        m = module.to(dtype)
+        xi = x if is_index else x.detach().to(dtype).clone().requires_grad_(True)
+        for p in m.parameters():
+            p.grad = None
+        y = first(m(xi))
+        y.backward(grad_output.to(dtype))
+        tensors = {"input": x.detach().to(dtype), "output": y.detach(), "grad_output": grad_output.to(dtype)}
+        if not is_index:
+            tensors["grad_input"] = xi.grad.detach()
+        for pname, p in m.named_parameters():
+            tensors["param." + pname] = p.detach().clone()
+            tensors["grad." + pname] = p.grad.detach().clone()
+        meta = {"kind": "layer", "module": repr(module).replace("\n", " "),
+                "input_is_index": str(is_index).lower(), **config}
+        results[tag] = (tensors, meta)
+    return results
+
+
+def make_criterion(name, builder, g):
+    loss, x, target, config = builder(g)
+    results = {}
+    for tag, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+        xi = x.detach().to(dtype).clone().requires_grad_(True)
+        t = target if target.dtype == torch.int64 else target.to(dtype)
+        value = loss(xi, t)
+        value.backward()
+        tensors = {"input": x.detach().to(dtype), "target": t.to(dtype), "output": value.detach(),
+                   "grad_input": xi.grad.detach()}
+        meta = {"kind": "criterion", "module": repr(loss), **config}
+        results[tag] = (tensors, meta)
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: Tests/BackpropTests/Fixtures)")
+    parser.add_argument("--include", default="", help="extra groups to emit, comma-separated: vision,rnn")
+    parser.add_argument("--only", default="", help="only these cases, comma-separated")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    args = parser.parse_args()
+
+    groups = {"core"} | {s.strip() for s in args.include.split(",") if s.strip()}
+    unknown = groups - {group for group, _, _ in CASES.values()}
+    if unknown:
+        sys.exit(f"unknown group(s) {sorted(unknown)}; known: core, vision, rnn")
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    if only - set(CASES):
+        sys.exit(f"unknown case(s) {sorted(only - set(CASES))}; known: {', '.join(CASES)}")
+    if args.list:
+        for name, (group, kind, _) in CASES.items():
+            print(f"{name:24} {group:7} {kind}")
+        return
+
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    for name, (group, kind, builder) in CASES.items():
+        if (only and name not in only) or (not only and group not in groups):
+            continue
+        g = torch.Generator().manual_seed(zlib.crc32(name.encode()))  # a fixed seed per case
+        results = (make_layer if kind == "layer" else make_criterion)(name, builder, g)
+        for tag, (tensors, meta) in results.items():
+            meta = {"generator": "Scripts/make-reference-fixtures.py", "torch": torch.__version__,
+                    "case": name, "dtype": tag, **{k: str(v) for k, v in meta.items()}}
+            path = os.path.join(args.out, f"{name}.{tag}.safetensors")
+            save_file(tensors, path, metadata=meta)
+            print(f"{path}  ({os.path.getsize(path)} bytes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,380 @@
+/// The geometry of a 2-D sliding window (a convolution or a pooling) over a batch of
+/// images in NCHW layout: input `[batch, channels, height, width]`, a `kernelHeight ×
+/// kernelWidth` window moved by `stride…` over the input zero-padded (or, for max
+/// pooling, −∞-padded) by `padding…` on both sides of each axis.
+///
+/// The output has `outputHeight = (height + 2·paddingHeight − kernelHeight) / strideHeight + 1`
+/// rows (rounded down, as in PyTorch), and likewise for the width.
+public struct WindowGeometry: Equatable, Sendable {
+    public var batch: Int
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+    public var kernelHeight: Int
+    public var kernelWidth: Int
+    public var strideHeight: Int
+    public var strideWidth: Int
+    public var paddingHeight: Int
+    public var paddingWidth: Int
+
+    /// The geometry of `kernel` moved by `stride` over `input` (`[N, C, H, W]`) padded by `padding`.
+    public init(input shape: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
+        precondition(shape.count == 4, "WindowGeometry: input must be [N, C, H, W], got \(shape)")
+        batch = shape[0]; channels = shape[1]; height = shape[2]; width = shape[3]
+        (kernelHeight, kernelWidth) = kernel
+        (strideHeight, strideWidth) = stride
+        (paddingHeight, paddingWidth) = padding
+    }
+
+    public var outputHeight: Int { (height + 2 * paddingHeight - kernelHeight) / strideHeight + 1 }
+    public var outputWidth: Int { (width + 2 * paddingWidth - kernelWidth) / strideWidth + 1 }
+    /// Pixels in one input plane: H·W.
+    public var inputPlane: Int { height * width }
+    /// Pixels in one output plane: outH·outW.
+    public var outputPlane: Int { outputHeight * outputWidth }
+    /// Rows of the im2col matrix: C·kH·kW (one per weight of a filter).
+    public var columnRows: Int { channels * kernelHeight * kernelWidth }
+    /// Columns of the im2col matrix: N·outH·outW (one per output position of the batch).
+    public var columnCount: Int { batch * outputPlane }
+
+    /// The output rows `oh` whose window row `ki` lands inside the input (not in the padding):
+    /// ih = oh·strideHeight − paddingHeight + ki ∈ [0, height).
+    @inline(__always) func validRows(_ ki: Int) -> Range<Int> {
+        let shift = paddingHeight - ki
+        let lo = Swift.min(shift > 0 ? (shift + strideHeight - 1) / strideHeight : 0, outputHeight)
+        let last = height - 1 + shift
+        let hi = last < 0 ? 0 : Swift.min(outputHeight, last / strideHeight + 1)
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+
+    /// The output columns `ow` whose window column `kj` lands inside the input (not in the padding):
+    /// iw = ow·strideWidth − paddingWidth + kj ∈ [0, width).
+    @inline(__always) func validColumns(_ kj: Int) -> Range<Int> {
+        let shift = paddingWidth - kj
+        let lo = Swift.min(shift > 0 ? (shift + strideWidth - 1) / strideWidth : 0, outputWidth)
+        let last = width - 1 + shift                          // largest ow·strideWidth allowed
+        let hi = last < 0 ? 0 : Swift.min(outputWidth, last / strideWidth + 1)
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+}
+
+/// The loops of convolution, pooling and padding, as static kernels of the scalar type
+/// (so they are compiled once for `Float` and once for `Double`, never run generically).
+///
+/// Each kernel works on a sub-range of the batch (`images`) or of the image planes
+/// (`planes`, an index into the N·C planes), so that a layer can split the work over
+/// cores with `Threads.parallelFor`: different ranges never write the same memory.
+public protocol ConvolutionKernels {
+    /// im2col: unrolls every window of `input` into a column.
+    ///
+    /// input `[N, C, H, W]` → columns `[C·kH·kW, N·outH·outW]`: row (c, i, j), column
+    /// (n, oh, ow) holds input[n, c, oh·sH − pH + i, ow·sW − pW + j], or 0 in the padding.
+    /// Writes the columns of the images in `images` only.
+    static func im2col(_ input: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
+                       _ columns: UnsafeMutablePointer<Self>)
+
+    /// col2im, the adjoint of `im2col`: adds every column back onto the pixels it came from.
+    ///
+    /// columns `[C·kH·kW, N·outH·outW]` → gradInput `[N, C, H, W]`, the images in `images`
+    /// overwritten (zeroed first, then summed into).
+    static func col2im(_ columns: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
+                       _ gradInput: UnsafeMutablePointer<Self>)
+
+    /// Batch-major from feature-major: product `[F, N·P]` (+ bias `[F]`) → output `[N, F, P]`,
+    /// for the images in `images`.
+    static func featureMajorToBatchMajor(_ product: UnsafePointer<Self>, bias: UnsafePointer<Self>?,
+                                         features: Int, batch: Int, plane: Int, images: Range<Int>,
+                                         _ output: UnsafeMutablePointer<Self>)
+
+    /// Feature-major from batch-major: x `[N, F, P]` → columns `[F, N·P]`, for the images in `images`.
+    static func batchMajorToFeatureMajor(_ x: UnsafePointer<Self>, features: Int, batch: Int, plane: Int,
+                                         images: Range<Int>, _ columns: UnsafeMutablePointer<Self>)
+
+    /// Max pooling: input `[N·C, H, W]` → output `[N·C, outH, outW]` and, for each output,
+    /// the index inside its input plane (`h·W + w`) of the maximum, for the planes in `planes`.
+    /// Positions in the padding never win. Ties: the first maximum in scan order (row by
+    /// row, left to right) wins. Inputs are assumed to be numbers (comparisons with NaN are
+    /// false, so how a NaN fares is unspecified).
+    static func maxPool2D(_ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+                          _ output: UnsafeMutablePointer<Self>, _ argmax: UnsafeMutablePointer<Int32>)
+
+    /// Max pooling backward: gradInput `[N·C, H, W]` (planes overwritten) gets each
+    /// gradOutput `[N·C, outH, outW]` element added at its `argmax`, zeros elsewhere.
+    static func maxPool2DBackward(_ gradOutput: UnsafePointer<Self>, _ argmax: UnsafePointer<Int32>,
+                                  _ g: WindowGeometry, planes: Range<Int>, _ gradInput: UnsafeMutablePointer<Self>)
+
+    /// Average pooling, zero padding counted in the average (PyTorch's `count_include_pad=True`):
+    /// input `[N·C, H, W]` → output `[N·C, outH, outW]`, each the window sum / (kH·kW).
+    static func avgPool2D(_ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+                          _ output: UnsafeMutablePointer<Self>)
+
+    /// Average pooling backward: gradInput `[N·C, H, W]` (planes overwritten) gets each
+    /// gradOutput element / (kH·kW) added over its window.
+    static func avgPool2DBackward(_ gradOutput: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+                                  _ gradInput: UnsafeMutablePointer<Self>)
+
+    /// Zero padding: input `[planes, H, W]` → output `[planes, top + H + bottom, left + W + right]`,
+    /// for the planes in `planes`.
+    static func pad2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
+                      top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
+                      _ output: UnsafeMutablePointer<Self>)
+
+    /// The adjoint of `pad2D`, a crop: padded `[planes, top + H + bottom, left + W + right]` →
+    /// inner `[planes, H, W]`, for the planes in `planes`.
+    static func crop2D(_ padded: UnsafePointer<Self>, height: Int, width: Int,
+                       top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
+                       _ inner: UnsafeMutablePointer<Self>)
+}
+
+extension ConvolutionKernels where Self: TensorScalar {
+    public static func im2col(_ input: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
+                              _ columns: UnsafeMutablePointer<Self>) {
+        // input [N, C, H, W] → columns [C·kH·kW, N·outH·outW]
+        // Row by row of the columns, and image by image inside a row: each row is written
+        // front to back. A row segment for one image is outH runs of outW values, each run
+        // a (strided) piece of one input row, with zeros where the window is in the padding.
+        let outH = g.outputHeight, outW = g.outputWidth, plane = g.outputPlane
+        let rowLength = g.columnCount                      // N·outH·outW
+        let sw = g.strideWidth
+        for c in 0..<g.channels {
+            for i in 0..<g.kernelHeight {
+                let rows = g.validRows(i)                  // oh whose window row i is inside the image
+                for j in 0..<g.kernelWidth {
+                    let row = (c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j
+                    let valid = g.validColumns(j)          // ow whose window column j is inside the image
+                    let count = valid.count, lo = valid.lowerBound, hi = valid.upperBound
+                    // input offset of (oh = 0, ow = lo) relative to the image (may be negative: never read)
+                    let first = (0 &- g.paddingHeight &+ i) &* g.width &+ lo &* sw &- g.paddingWidth &+ j
+                    for n in images {
+                        let image = input + (n &* g.channels &+ c) &* g.inputPlane
+                        let block = columns + (row &* rowLength &+ n &* plane)
+                        fill(block, 0, rows.lowerBound &* outW)
+                        for oh in rows {
+                            let dst = block + oh &* outW
+                            let src = image + (first &+ oh &* g.strideHeight &* g.width)
+                            for ow in 0..<lo { dst[ow] = 0 }
+                            let d = dst + lo
+                            if sw == 1 {
+                                for k in 0..<count { d[k] = src[k] }
+                            } else {
+                                for k in 0..<count { d[k] = src[k &* sw] }
+                            }
+                            for ow in hi..<outW { dst[ow] = 0 }
+                        }
+                        fill(block + rows.upperBound &* outW, 0, (outH &- rows.upperBound) &* outW)
+                    }
+                }
+            }
+        }
+    }
+
+    public static func col2im(_ columns: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
+                              _ gradInput: UnsafeMutablePointer<Self>) {
+        // columns [C·kH·kW, N·outH·outW] → gradInput [N, C, H, W]
+        // The adjoint of im2col, in the same order: every value read back from a column
+        // row is added onto the input pixel it was copied from (padding positions dropped).
+        let plane = g.outputPlane, outW = g.outputWidth
+        let rowLength = g.columnCount
+        let sw = g.strideWidth
+        let imageSize = g.channels &* g.inputPlane
+        fill(gradInput + images.lowerBound &* imageSize, 0, images.count &* imageSize)
+        for c in 0..<g.channels {
+            for i in 0..<g.kernelHeight {
+                let rows = g.validRows(i)
+                for j in 0..<g.kernelWidth {
+                    let row = (c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j
+                    let valid = g.validColumns(j)
+                    let count = valid.count, lo = valid.lowerBound
+                    let first = (0 &- g.paddingHeight &+ i) &* g.width &+ lo &* sw &- g.paddingWidth &+ j
+                    for n in images {
+                        let image = gradInput + (n &* g.channels &+ c) &* g.inputPlane
+                        let block = columns + (row &* rowLength &+ n &* plane)
+                        for oh in rows {
+                            let src = block + (oh &* outW &+ lo)
+                            let dst = image + (first &+ oh &* g.strideHeight &* g.width)
+                            if sw == 1 {
+                                for k in 0..<count { dst[k] += src[k] }
+                            } else {
+                                for k in 0..<count { dst[k &* sw] += src[k] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public static func featureMajorToBatchMajor(_ product: UnsafePointer<Self>, bias: UnsafePointer<Self>?,
+                                                features: Int, batch: Int, plane: Int, images: Range<Int>,
+                                                _ output: UnsafeMutablePointer<Self>) {
+        // product [F, N·P] (+ bias [F]) → output [N, F, P]
+        for n in images {
+            for f in 0..<features {
+                let src = product + (f &* batch &* plane &+ n &* plane)
+                let dst = output + (n &* features &+ f) &* plane
+                if let bias {
+                    let b = bias[f]
+                    for p in 0..<plane { dst[p] = src[p] + b }
+                } else {
+                    copy(src, dst, plane)
+                }
+            }
+        }
+    }
+
+    public static func batchMajorToFeatureMajor(_ x: UnsafePointer<Self>, features: Int, batch: Int, plane: Int,
+                                                images: Range<Int>, _ columns: UnsafeMutablePointer<Self>) {
+        // x [N, F, P] → columns [F, N·P]
+        for n in images {
+            for f in 0..<features {
+                copy(x + (n &* features &+ f) &* plane, columns + (f &* batch &* plane &+ n &* plane), plane)
+            }
+        }
+    }
+
+    public static func maxPool2D(_ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+                                 _ output: UnsafeMutablePointer<Self>, _ argmax: UnsafeMutablePointer<Int32>) {
+        // input [N·C, H, W] → output, argmax [N·C, outH, outW]
+        let outH = g.outputHeight, outW = g.outputWidth, width = g.width
+        // The comparisons are written as selects (no branches): on real data the winner of
+        // each window is unpredictable, and mispredicted branches would dominate the time.
+        // They are plain `>`, so the first maximum in scan order wins ties.
+        if g.kernelHeight == 2 && g.kernelWidth == 2 && g.paddingHeight == 0 && g.paddingWidth == 0 {
+            // the common 2×2 window without padding: every window lies inside the image
+            let sh = g.strideHeight, sw = g.strideWidth
+            for plane in planes {
+                let x = input + plane &* g.inputPlane
+                let y = output + plane &* g.outputPlane, index = argmax + plane &* g.outputPlane
+                for oh in 0..<outH {
+                    let top = oh &* sh &* width
+                    let row0 = x + top, row1 = row0 + width
+                    let yRow = y + oh &* outW, indexRow = index + oh &* outW
+                    for ow in 0..<outW {
+                        let w = ow &* sw
+                        // candidates in scan order a, b (top row), c, d (bottom row): the better
+                        // of (a, b), of (c, d), then of the two; `>` keeps the first on ties
+                        let a = row0[w], b = row0[w &+ 1], c = row1[w], d = row1[w &+ 1]
+                        let takeB = b > a, takeD = d > c
+                        let top2 = takeB ? b : a, topAt = takeB ? w &+ 1 : w
+                        let bottom2 = takeD ? d : c, bottomAt = takeD ? width &+ w &+ 1 : width &+ w
+                        let takeBottom = bottom2 > top2
+                        yRow[ow] = takeBottom ? bottom2 : top2
+                        indexRow[ow] = Int32(truncatingIfNeeded: top &+ (takeBottom ? bottomAt : topAt))
+                    }
+                }
+            }
+            return
+        }
+        for plane in planes {
+            let x = input + plane &* g.inputPlane
+            let y = output + plane &* g.outputPlane, index = argmax + plane &* g.outputPlane
+            for oh in 0..<outH {
+                let h0 = oh &* g.strideHeight &- g.paddingHeight
+                let hLo = Swift.max(h0, 0), hHi = Swift.min(h0 &+ g.kernelHeight, g.height)
+                for ow in 0..<outW {
+                    let w0 = ow &* g.strideWidth &- g.paddingWidth
+                    let wLo = Swift.max(w0, 0), wHi = Swift.min(w0 &+ g.kernelWidth, width)
+                    var bestIndex = hLo &* width &+ wLo, best = x[bestIndex]
+                    for h in hLo..<hHi {
+                        for w in wLo..<wHi {
+                            let k = h &* width &+ w
+                            let v = x[k]
+                            let take = v > best                         // strict: the first maximum wins
+                            best = take ? v : best
+                            bestIndex = take ? k : bestIndex
+                        }
+                    }
+                    y[oh &* outW &+ ow] = best
+                    index[oh &* outW &+ ow] = Int32(truncatingIfNeeded: bestIndex)
+                }
+            }
+        }
+    }
+
+    public static func maxPool2DBackward(_ gradOutput: UnsafePointer<Self>, _ argmax: UnsafePointer<Int32>,
+                                         _ g: WindowGeometry, planes: Range<Int>, _ gradInput: UnsafeMutablePointer<Self>) {
+        // gradOutput, argmax [N·C, outH, outW] → gradInput [N·C, H, W]
+        let outPlane = g.outputPlane
+        for plane in planes {
+            let gx = gradInput + plane &* g.inputPlane
+            fill(gx, 0, g.inputPlane)
+            let gy = gradOutput + plane &* outPlane, index = argmax + plane &* outPlane
+            for k in 0..<outPlane { gx[Int(index[k])] += gy[k] }
+        }
+    }
+
+    public static func avgPool2D(_ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+                                 _ output: UnsafeMutablePointer<Self>) {
+        // input [N·C, H, W] → output [N·C, outH, outW]
+        let outH = g.outputHeight, outW = g.outputWidth
+        let scale = 1 / Self(g.kernelHeight &* g.kernelWidth)
+        for plane in planes {
+            let x = input + plane &* g.inputPlane, y = output + plane &* g.outputPlane
+            for oh in 0..<outH {
+                let h0 = oh &* g.strideHeight &- g.paddingHeight
+                let hLo = Swift.max(h0, 0), hHi = Swift.min(h0 &+ g.kernelHeight, g.height)
+                for ow in 0..<outW {
+                    let w0 = ow &* g.strideWidth &- g.paddingWidth
+                    let wLo = Swift.max(w0, 0), wHi = Swift.min(w0 &+ g.kernelWidth, g.width)
+                    var total: Self = 0
+                    for h in hLo..<hHi {
+                        for w in wLo..<wHi { total += x[h &* g.width &+ w] }
+                    }
+                    y[oh &* outW &+ ow] = total * scale
+                }
+            }
+        }
+    }
+
+    public static func avgPool2DBackward(_ gradOutput: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+                                         _ gradInput: UnsafeMutablePointer<Self>) {
+        // gradOutput [N·C, outH, outW] → gradInput [N·C, H, W]
+        let outH = g.outputHeight, outW = g.outputWidth
+        let scale = 1 / Self(g.kernelHeight &* g.kernelWidth)
+        for plane in planes {
+            let gx = gradInput + plane &* g.inputPlane, gy = gradOutput + plane &* g.outputPlane
+            fill(gx, 0, g.inputPlane)
+            for oh in 0..<outH {
+                let h0 = oh &* g.strideHeight &- g.paddingHeight
+                let hLo = Swift.max(h0, 0), hHi = Swift.min(h0 &+ g.kernelHeight, g.height)
+                for ow in 0..<outW {
+                    let w0 = ow &* g.strideWidth &- g.paddingWidth
+                    let wLo = Swift.max(w0, 0), wHi = Swift.min(w0 &+ g.kernelWidth, g.width)
+                    let share = gy[oh &* outW &+ ow] * scale
+                    for h in hLo..<hHi {
+                        for w in wLo..<wHi { gx[h &* g.width &+ w] += share }
+                    }
+                }
+            }
+        }
+    }
+
+    public static func pad2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
+                             top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
+                             _ output: UnsafeMutablePointer<Self>) {
+        // input [planes, H, W] → output [planes, top + H + bottom, left + W + right]
+        let outW = left &+ width &+ right, outPlane = (top &+ height &+ bottom) &* outW
+        for plane in planes {
+            let x = input + plane &* height &* width, y = output + plane &* outPlane
+            fill(y, 0, top &* outW)
+            for h in 0..<height {
+                let row = y + (top &+ h) &* outW
+                fill(row, 0, left)
+                copy(x + h &* width, row + left, width)
+                fill(row + (left &+ width), 0, right)
+            }
+            fill(y + (top &+ height) &* outW, 0, bottom &* outW)
+        }
+    }
+
+    public static func crop2D(_ padded: UnsafePointer<Self>, height: Int, width: Int,
+                              top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
+                              _ inner: UnsafeMutablePointer<Self>) {
+        // padded [planes, top + H + bottom, left + W + right] → inner [planes, H, W]
+        let outW = left &+ width &+ right, outPlane = (top &+ height &+ bottom) &* outW
+        for plane in planes {
+            let y = padded + plane &* outPlane, x = inner + plane &* height &* width
+            for h in 0..<height { copy(y + ((top &+ h) &* outW &+ left), x + h &* width, width) }
+        }
+    }
+}

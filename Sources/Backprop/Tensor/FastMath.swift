@@ -1,0 +1,45 @@
+import CKernels
+
+/// `Float`'s exp, sigmoid and tanh kernels: vectorised C loops (Sources/CKernels) compiled
+/// for AVX-512, AVX2 and the baseline, picked for the CPU at load time, and split over
+/// threads for large tensors. Element-wise transcendental functions are a real cost next
+/// to GEMM at these sizes (an autoencoder step evaluates half a million sigmoids).
+/// `Double` keeps libm: it serves gradient checks, where exactness matters more than speed.
+extension Float {
+    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        forEachChunk(n) { r in bp_exp_f32(x + r.lowerBound, y + r.lowerBound, r.count) }
+    }
+    public static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        forEachChunk(n) { r in bp_sigmoid_f32(x + r.lowerBound, y + r.lowerBound, r.count) }
+    }
+    public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        forEachChunk(n) { r in bp_tanh_f32(x + r.lowerBound, y + r.lowerBound, r.count) }
+    }
+}
+
+/// `Float`'s LSTM step kernels: the same arithmetic as the generic ones in
+/// `RecurrentKernels`, as vectorised C (sigmoid and tanh of the gates dominate an LSTM
+/// step after its GEMMs).
+extension Float {
+    public static func lstmForwardStep(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
+                                       cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
+                                       hidden: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
+        // split over the batch: example rows are independent
+        Threads.parallelFor(batch, costPerItem: 40 * h) { r in
+            let o = r.lowerBound
+            bp_lstm_forward_f32(gates + o * 4 * h, bias, cellPrev + o * h, cell + o * h, tanhCell + o * h,
+                                hidden + o * h, r.count, h)
+        }
+    }
+
+    public static func lstmBackwardStep(gates: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
+                                        tanhCell: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                        gradHidden: UnsafePointer<Float>, gradCell: UnsafeMutablePointer<Float>,
+                                        gradGates: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
+        Threads.parallelFor(batch, costPerItem: 20 * h) { r in
+            let o = r.lowerBound
+            bp_lstm_backward_f32(gates + o * 4 * h, cellPrev + o * h, tanhCell + o * h, gradOutput + o * h,
+                                 gradHidden + o * h, gradCell + o * h, gradGates + o * 4 * h, r.count, h)
+        }
+    }
+}

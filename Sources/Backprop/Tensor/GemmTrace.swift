@@ -1,0 +1,31 @@
+/// Records the shapes of the GEMM calls a piece of code makes, so a benchmark can time
+/// the same GEMMs alone and report how far a training step is from what the BLAS allows.
+///
+/// ```swift
+/// let calls = GemmTrace.recording { step() }   // [(transA, transB, m, n, k, beta)]
+/// ```
+public enum GemmTrace {
+    /// One GEMM call: C[m, n] = op(A)[m, k] · op(B)[k, n] + beta · C.
+    public struct Call: Equatable, Sendable {
+        public let transA: Bool, transB: Bool
+        public let m: Int, n: Int, k: Int
+        public let beta: Double
+    }
+
+    nonisolated(unsafe) static var isRecording = false
+    nonisolated(unsafe) private static var calls: [Call] = []
+
+    static func record(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ beta: some BinaryFloatingPoint) {
+        calls.append(Call(transA: transA, transB: transB, m: m, n: n, k: k, beta: Double(beta)))
+    }
+
+    /// Runs `body` and returns the GEMM calls it made, in order (not thread-safe: record
+    /// from one thread).
+    public static func recording(_ body: () throws -> Void) rethrows -> [Call] {
+        calls = []
+        isRecording = true
+        defer { isRecording = false }
+        try body()
+        return calls
+    }
+}

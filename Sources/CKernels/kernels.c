@@ -1,0 +1,121 @@
+// The classic Cephes single-precision approximations, accurate to a few ulp over the whole
+// range (Tests/BackpropTests/FastMathTests.swift compares them with libm), written as
+// branch-free scalar code that the compiler vectorises for each target below.
+#include "ckernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define BP_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define BP_CLONES
+#endif
+
+static inline float bits_to_float(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
+static inline int32_t float_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
+
+// exp: range reduction x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 polynomial for eʳ,
+// and 2ⁿ through the exponent bits. Below −87.34 the result would be subnormal: 0.
+static inline float exp1(float x) {
+    float v = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
+    // n = round(v / ln2): adding 1.5·2²³ leaves the rounded integer in the low mantissa bits
+    float t = v * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    int32_t ni = float_to_bits(t) - 0x4B400000;
+    float r = v - n * 0.693359375f;          // ln2 split in two: n·C1 is exact
+    r = r - n * -2.12194440e-4f;
+    float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r + 1.0f;
+    int32_t capped = ni > 127 ? 127 : ni;    // n = 128 only just below overflow: 2¹²⁷ · 2
+    float y = p * bits_to_float((capped + 127) << 23) * (ni > 127 ? 2.0f : 1.0f);
+    y = x > 88.72283f ? INFINITY : y;
+    y = x < -87.33654f ? 0.0f : y;
+    return x != x ? x : y;                   // NaN stays NaN
+}
+
+// tanh: x + x³·P(x²) for |x| < 0.625, else 1 − 2/(e^{2|x|} + 1) with the sign of x.
+static inline float tanh1(float x) {
+    float a = fabsf(x);
+    float s = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * s + 2.06390887954e-2f;
+    p = p * s - 5.37397155531e-2f;
+    p = p * s + 1.33314422036e-1f;
+    p = p * s - 3.33332819422e-1f;
+    float small = p * s * x + x;
+    float large = 1.0f - 2.0f / (exp1(2.0f * a) + 1.0f);
+    large = x < 0 ? -large : large;
+    float y = a < 0.625f ? small : large;
+    return x != x ? x : y;
+}
+
+BP_CLONES void bp_exp_f32(const float *x, float *y, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) y[i] = exp1(x[i]);
+}
+
+BP_CLONES void bp_sigmoid_f32(const float *x, float *y, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + exp1(-x[i]));
+}
+
+BP_CLONES void bp_tanh_f32(const float *x, float *y, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) y[i] = tanh1(x[i]);
+}
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void bp_retain_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
+// gates [N, 4H] (i, f, g, o), bias [4H], cell_prev / cell / tanh_cell / hidden [N, H]
+BP_CLONES void bp_lstm_forward_f32(float *restrict gates, const float *restrict bias, const float *restrict cell_prev,
+                                   float *restrict cell, float *restrict tanh_cell, float *restrict hidden,
+                                   ptrdiff_t batch, ptrdiff_t h) {
+    for (ptrdiff_t n = 0; n < batch; n++) {
+        float *restrict i = gates + n * 4 * h, *restrict f = i + h, *restrict g = f + h, *restrict o = g + h;
+        const float *restrict cp = cell_prev + n * h;
+        float *restrict c = cell + n * h, *restrict tc = tanh_cell + n * h, *restrict y = hidden + n * h;
+        for (ptrdiff_t j = 0; j < 2 * h; j++) i[j] = 1.0f / (1.0f + exp1(-(i[j] + bias[j])));  // i and f
+        for (ptrdiff_t j = 0; j < h; j++) g[j] = tanh1(g[j] + bias[2 * h + j]);
+        for (ptrdiff_t j = 0; j < h; j++) o[j] = 1.0f / (1.0f + exp1(-(o[j] + bias[3 * h + j])));
+        for (ptrdiff_t j = 0; j < h; j++) c[j] = f[j] * cp[j] + i[j] * g[j];
+        for (ptrdiff_t j = 0; j < h; j++) tc[j] = tanh1(c[j]);
+        for (ptrdiff_t j = 0; j < h; j++) y[j] = o[j] * tc[j];
+    }
+}
+
+// gates / grad_gates [N, 4H], the rest [N, H]; grad_cell: ∂L/∂c_t in, ∂L/∂c_{t−1} out
+// (the arrays never overlap: `restrict` lets the compiler vectorise the fused loop)
+BP_CLONES void bp_lstm_backward_f32(const float *restrict gates, const float *restrict cell_prev,
+                                    const float *restrict tanh_cell, const float *restrict grad_output,
+                                    const float *restrict grad_hidden, float *restrict grad_cell,
+                                    float *restrict grad_gates, ptrdiff_t batch, ptrdiff_t h) {
+    for (ptrdiff_t n = 0; n < batch; n++) {
+        const float *restrict i = gates + n * 4 * h, *restrict f = i + h, *restrict g = f + h, *restrict o = g + h;
+        float *restrict di = grad_gates + n * 4 * h, *restrict df = di + h, *restrict dg = df + h, *restrict d_o = dg + h;
+        const float *restrict cp = cell_prev + n * h, *restrict tc = tanh_cell + n * h;
+        const float *restrict gy = grad_output + n * h, *restrict gh = grad_hidden + n * h;
+        float *restrict dc = grad_cell + n * h;
+        for (ptrdiff_t j = 0; j < h; j++) {
+            float dh = gy[j] + gh[j];                                   // ∂L/∂h_t
+            float dct = dc[j] + dh * o[j] * (1.0f - tc[j] * tc[j]);    // ∂L/∂c_t
+            d_o[j] = dh * tc[j] * o[j] * (1.0f - o[j]);
+            di[j] = dct * g[j] * i[j] * (1.0f - i[j]);
+            df[j] = dct * cp[j] * f[j] * (1.0f - f[j]);
+            dg[j] = dct * i[j] * (1.0f - g[j] * g[j]);
+            dc[j] = dct * f[j];                                         // ∂L/∂c_{t−1}
+        }
+    }
+}
