@@ -35,6 +35,7 @@ let sampleLength = options.int("sample-length", 300, "characters per sample")
 let primeOption = options.optionalString("prime", "text the samples start from (default: the text's first character)")
 let seed = options.int("seed", 1, "random seed (initial weights, batches and samples)")
 let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+let checkpoints = CheckpointOptions(options)
 options.require(steps >= 1, "--steps must be at least 1")
 options.require(length >= 1 && batchSize >= 1, "--seq and --batch must be at least 1")
 options.require(embeddingSize >= 1 && hidden >= 1, "--embedding and --hidden must be at least 1")
@@ -138,6 +139,16 @@ func sample(_ count: Int, temperature: Double) -> String {
     return corpus.decode(prime + drawn)
 }
 
+// A saved model? With --load we only measure it on the validation text and sample from it.
+if checkpoints.evaluateOnly {
+    checkpoints.loadModel(model)
+    let carried = validationLoss(carryingState: true), zeroState = validationLoss(carryingState: false)
+    print(String(format: "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)", carried, carried * log2e, zeroState))
+    print("sample at temperature \(temperature): " + sample(sampleLength, temperature: temperature))
+    checkpoints.saveModel(model)
+    exit(0)
+}
+
 // 6. Training: truncated backpropagation through time. The training text is cut into 32
 //    streams; each step takes the next window of 100 characters of every stream (inputs)
 //    and the same windows shifted by one (targets), runs the model over them,
@@ -157,10 +168,26 @@ func nextBatch() -> (inputs: Tensor<Float>, targets: [Int]) {
     return streamIterator.next()!
 }
 
+// --resume: weights, Adam's moments, the step and the generators come back; the streams
+// are fast-forwarded to the same place. (The LSTM state carried between windows is not
+// saved: the first window after a resume starts from zeros. With --random-windows every
+// window starts from zeros anyway, and a resumed run is bit-identical.)
+var state = TrainingState()
+if let resumed = checkpoints.resume(model, optimizer, generators: ["batches", "sampler"]) {
+    state = resumed
+    batches = resumed.generators["batches"]!
+    sampler = resumed.generators["sampler"]!
+    if !randomWindows { for _ in 0..<min(state.step, steps) { _ = nextBatch() } }
+    lstm.resetState()
+    if state.step >= steps { print("the checkpoint has done \(state.step) steps; --steps \(steps) asks for no more") }
+}
+
 let start = Date()
-var progress = ProgressLine("steps 1-\(min(evalEvery, steps))", total: min(evalEvery, steps) * batchSize)
+let firstStep = state.step + 1
+var progress = ProgressLine("steps \(firstStep)-\(min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps))",
+                            total: max(1, min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps) - firstStep + 1) * batchSize)
 var finalLoss = Double.nan, finalZeroStateLoss = Double.nan
-for step in 1...steps {
+for step in stride(from: firstStep, through: steps, by: 1) {
     optimizer.epoch = step - 1                                   // the schedule's position
     let (inputs, targets) = nextBatch()
     let scores = model.fprop(inputs)                             // [T, N, V]
@@ -174,7 +201,7 @@ for step in 1...steps {
     if step % evalEvery == 0 || step == steps {
         finalLoss = validationLoss(carryingState: true)
         finalZeroStateLoss = validationLoss(carryingState: false)
-        let rate = Double(step * batchSize * length) / Date().timeIntervalSince(start)
+        let rate = Double((step - firstStep + 1) * batchSize * length) / Date().timeIntervalSince(start)
         progress.finish(String(format: "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)  [%d steps, %.0f chars/s overall, lr %.2g]",
                                finalLoss, finalLoss * log2e, finalZeroStateLoss, step, rate, optimizer.currentLearningRate))
         print("  sample at temperature \(temperature): " + sample(sampleLength, temperature: temperature)
@@ -182,9 +209,16 @@ for step in 1...steps {
         fflush(stdout)
         let next = min(step + evalEvery, steps)
         if step < steps { progress = ProgressLine("steps \(step + 1)-\(next)", total: (next - step) * batchSize) }
+        // --checkpoint-dir: a training checkpoint at every evaluation
+        state.step = step
+        state.epoch = (step + evalEvery - 1) / evalEvery
+        state.generators = ["batches": batches, "sampler": sampler]
+        checkpoints.epochFinished(model, optimizer, state)
     }
 }
+checkpoints.saveModel(model)
 let elapsed = Date().timeIntervalSince(start)
+let trained = max(steps - firstStep + 1, 0)
 print(String(format: "done: %d steps in %.1f s (%.2f steps/s, %.0f sequences/s, %.0f characters/s); validation loss %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)",
-             steps, elapsed, Double(steps) / elapsed, Double(steps * batchSize) / elapsed,
-             Double(steps * batchSize * length) / elapsed, finalLoss, finalLoss * log2e, finalZeroStateLoss))
+             trained, elapsed, Double(trained) / elapsed, Double(trained * batchSize) / elapsed,
+             Double(trained * batchSize * length) / elapsed, finalLoss, finalLoss * log2e, finalZeroStateLoss))
