@@ -35,15 +35,23 @@ public enum GradientCheck {
         _ = layer.fprop(input)
         layer.grad(input, r)
         let gradInput = layer.bprop(input, r)
-        var report = GradientCheckReport(tolerance: tolerance)
+        return compareAll(layer, input: input, gradInput: gradInput, checkInput: checkInput,
+                          epsilon: epsilon, tolerance: tolerance, objective: loss)
+    }
 
+    /// Compares `gradInput` (if `checkInput`) and every distinct parameter's accumulated
+    /// `grad` with central differences of `objective`, the scalar being differentiated.
+    static func compareAll<L: Layer>(_ layer: L, input: Tensor<Double>, gradInput: Tensor<Double>, checkInput: Bool,
+                                     epsilon: Double, tolerance: Tolerance,
+                                     objective: (Tensor<Double>) -> Double) -> GradientCheckReport where L.Scalar == Double {
+        var report = GradientCheckReport(tolerance: tolerance)
         if checkInput {
             var x = input
             report.entries.append(compare("input", analytic: gradInput, shape: input.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
                 let saved = x.scalars[i]
                 x.scalars[i] = saved + delta
                 defer { x.scalars[i] = saved }
-                return loss(x)
+                return objective(x)
             })
         }
         var seen = Set<ObjectIdentifier>()
@@ -52,7 +60,7 @@ public enum GradientCheck {
                 let saved = p.value.scalars[i]
                 p.value.scalars[i] = saved + delta
                 defer { p.value.scalars[i] = saved }
-                return loss(input)
+                return objective(input)
             })
         }
         return report

@@ -18,25 +18,7 @@ extension GradientCheck {
         model.zeroGrad()
         let output = model.fprop(input)
         let gradInput = model.backward(input, criterion.backward(output, target))
-        var report = GradientCheckReport(tolerance: tolerance)
-        if checkInput {
-            var x = input
-            report.entries.append(compare("input", analytic: gradInput, shape: input.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
-                let saved = x.scalars[i]
-                x.scalars[i] = saved + delta
-                defer { x.scalars[i] = saved }
-                return objective(x)
-            })
-        }
-        var seen = Set<ObjectIdentifier>()
-        for (name, p) in model.namedParameters where seen.insert(ObjectIdentifier(p)).inserted {
-            report.entries.append(compare(name, analytic: p.grad, shape: p.value.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
-                let saved = p.value.scalars[i]
-                p.value.scalars[i] = saved + delta
-                defer { p.value.scalars[i] = saved }
-                return objective(input)
-            })
-        }
-        return report
+        return compareAll(model, input: input, gradInput: gradInput, checkInput: checkInput,
+                          epsilon: epsilon, tolerance: tolerance, objective: objective)
     }
 }
