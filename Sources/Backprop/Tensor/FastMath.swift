@@ -24,8 +24,9 @@ extension Float {
     public static func lstmForwardStep(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
                                        cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
                                        hidden: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
-        // split over the batch: example rows are independent
-        Threads.parallelFor(batch, costPerItem: 40 * h) { r in
+        // split over the batch (rows are independent) only for large steps: below 64K gate
+        // units the wake-up of a second thread costs more than it saves
+        Threads.parallelFor(batch, costPerItem: 4 * h, minimumWork: 1 << 16) { r in
             let o = r.lowerBound
             bp_lstm_forward_f32(gates + o * 4 * h, bias, cellPrev + o * h, cell + o * h, tanhCell + o * h,
                                 hidden + o * h, r.count, h)
@@ -36,7 +37,7 @@ extension Float {
                                         tanhCell: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                                         gradHidden: UnsafePointer<Float>, gradCell: UnsafeMutablePointer<Float>,
                                         gradGates: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
-        Threads.parallelFor(batch, costPerItem: 20 * h) { r in
+        Threads.parallelFor(batch, costPerItem: 4 * h, minimumWork: 1 << 16) { r in
             let o = r.lowerBound
             bp_lstm_backward_f32(gates + o * 4 * h, cellPrev + o * h, tanhCell + o * h, gradOutput + o * h,
                                  gradHidden + o * h, gradCell + o * h, gradGates + o * 4 * h, r.count, h)
