@@ -93,16 +93,43 @@ public final class Parameter<Scalar: TensorScalar> {
     /// The current value.
     public var value: Tensor<Scalar>
     /// ∂loss/∂value, accumulated by `grad` until `zeroGrad()`.
-    public var grad: Tensor<Scalar>
+    public var grad: Tensor<Scalar> {
+        get { clearPendingZero(); return storedGrad }
+        _modify { clearPendingZero(); yield &storedGrad }
+        set { storedGrad = newValue; zeroPending = false }
+    }
     /// Whether weight decay (L2/L1 in the optimizer) applies: true for weights, false for biases.
     public var decays: Bool
 
+    private var storedGrad: Tensor<Scalar>
+    /// Set by `zeroGrad()`: the gradient is zero but `storedGrad` still holds old numbers.
+    /// The first GEMM that accumulates into it then overwrites it (β = 0) instead of
+    /// adding (β = 1), and a whole pass of zero-filling per step is saved.
+    private var zeroPending = false
+
     public init(_ value: Tensor<Scalar>, decays: Bool = true) {
         self.value = value
-        self.grad = .zeros(value.shape)
+        self.storedGrad = .zeros(value.shape)
         self.decays = decays
     }
 
-    /// Sets `grad` to zero.
-    public func zeroGrad() { grad.zero() }
+    /// Sets `grad` to zero (lazily: the memory is cleared, or overwritten, on first use).
+    public func zeroGrad() { zeroPending = true }
+
+    /// Hands `body` the gradient and the factor β for what it holds: 0 right after
+    /// `zeroGrad()` (the memory holds stale numbers; `body` must overwrite every element,
+    /// as a GEMM with β = 0 does), else 1 (`body` must add).
+    public func accumulateGrad<R>(_ body: (inout Tensor<Scalar>, Scalar) -> R) -> R {
+        let beta: Scalar = zeroPending ? 0 : 1
+        zeroPending = false
+        return body(&storedGrad, beta)
+    }
+
+    private func clearPendingZero() {
+        if zeroPending {
+            storedGrad.zero()
+            zeroPending = false
+        }
+    }
 }
+

@@ -97,16 +97,20 @@ public final class Linear<Scalar: TensorScalar>: Layer {
     // weight.grad [out, in] += gradOutputᵀ [out, M] · input [M, in]; bias.grad [out] += Σ_rows gradOutput
     public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
         checkGradOutput(input, gradOutput)
-        if isTransposed {
-            // tied: y = x·W with W [in', out'] seen from the encoder → W.grad += xᵀ · gradOutput
-            Tensor.gemm(input, gradOutput, transposeA: true, beta: 1, into: &weight.grad)
-        } else {
-            Tensor.gemm(gradOutput, input, transposeA: true, beta: 1, into: &weight.grad)
+        weight.accumulateGrad { gradWeight, beta in
+            if isTransposed {
+                // tied: y = x·W with W [in', out'] seen from the encoder → W.grad += xᵀ · gradOutput
+                Tensor.gemm(input, gradOutput, transposeA: true, beta: beta, into: &gradWeight)
+            } else {
+                Tensor.gemm(gradOutput, input, transposeA: true, beta: beta, into: &gradWeight)
+            }
         }
         if let bias {
             let (rows, cols) = gradOutput.matrixShape
-            gradOutput.withUnsafePointer { g in
-                bias.grad.withUnsafeMutablePointer { Scalar.columnSums(g, rows: rows, cols: cols, $0, accumulate: true) }
+            bias.accumulateGrad { gradBias, beta in
+                gradOutput.withUnsafePointer { g in
+                    gradBias.withUnsafeMutablePointer { Scalar.columnSums(g, rows: rows, cols: cols, $0, accumulate: beta != 0) }
+                }
             }
         }
     }

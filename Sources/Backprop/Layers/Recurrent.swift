@@ -631,23 +631,31 @@ final class RecurrentCore<Scalar: TensorScalar> {
         let rows = T * N, width = gateCount * hiddenSize, H = hiddenSize
         // weight_ih.grad [G·H, I] += dXᵀ [G·H, T·N] · x [T·N, I]
         input.withUnsafePointer { x in
-            weightIH.grad.withUnsafeMutablePointer { gw in
-                Scalar.gemm(transA: true, transB: false, m: width, n: inputSize, k: rows, alpha: 1, a: dX, lda: width,
-                            b: x, ldb: inputSize, beta: 1, c: gw, ldc: inputSize)
+            weightIH.accumulateGrad { grad, beta in
+                grad.withUnsafeMutablePointer { gw in
+                    Scalar.gemm(transA: true, transB: false, m: width, n: inputSize, k: rows, alpha: 1, a: dX, lda: width,
+                                b: x, ldb: inputSize, beta: beta, c: gw, ldc: inputSize)
+                }
             }
         }
         // weight_hh.grad [G·H, H] += dH_tᵀ · h_{t−1} over t ≥ 1 (one GEMM: h_0…h_{T−2} are
         // the output's first T−1 steps), plus dH_0ᵀ · h₀ when the run did not start from zeros
         lastOutput.withUnsafePointer { out in
-            weightHH.grad.withUnsafeMutablePointer { gw in
-                if T > 1 {
-                    Scalar.gemm(transA: true, transB: false, m: width, n: H, k: (T - 1) * N, alpha: 1, a: dH + N * width,
-                                lda: width, b: out, ldb: H, beta: 1, c: gw, ldc: H)
+            weightHH.accumulateGrad { grad, firstBeta in
+                var beta = firstBeta
+                grad.withUnsafeMutablePointer { gw in
+                    if T > 1 {
+                        Scalar.gemm(transA: true, transB: false, m: width, n: H, k: (T - 1) * N, alpha: 1, a: dH + N * width,
+                                    lda: width, b: out, ldb: H, beta: beta, c: gw, ldc: H)
+                        beta = 1
+                    }
+                    startState?.hidden.withUnsafePointer { h0 in
+                        Scalar.gemm(transA: true, transB: false, m: width, n: H, k: N, alpha: 1, a: dH, lda: width,
+                                    b: h0, ldb: H, beta: beta, c: gw, ldc: H)
+                        beta = 1
+                    }
                 }
-                startState?.hidden.withUnsafePointer { h0 in
-                    Scalar.gemm(transA: true, transB: false, m: width, n: H, k: N, alpha: 1, a: dH, lda: width,
-                                b: h0, ldb: H, beta: 1, c: gw, ldc: H)
-                }
+                if beta == 0 { grad.zero() }                 // one step from zeros: nothing to add
             }
         }
         // biases: column sums of the gate gradients

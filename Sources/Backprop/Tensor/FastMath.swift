@@ -44,3 +44,24 @@ extension Float {
         }
     }
 }
+
+/// `Float`'s optimizer updates: one fused, vectorised C pass per parameter (same arithmetic
+/// as the generic `sgdStep` and `adamStep`), split over threads for large parameters.
+extension Float {
+    public static func sgdStep(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int,
+                               lr: Float, momentum: Float, l2: Float, l1: Float, nesterov: Bool) {
+        forEachChunk(n) { r in
+            let o = r.lowerBound
+            bp_sgd_f32(w + o, g + o, v + o, r.count, lr, momentum, l2, l1, nesterov ? 1 : 0)
+        }
+    }
+
+    public static func adamStep(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                                _ v: UnsafeMutablePointer<Float>, _ n: Int, lr: Float, beta1: Float, beta2: Float,
+                                epsilon: Float, l2: Float, correction1: Float, correction2: Float) {
+        forEachChunk(n) { r in
+            let o = r.lowerBound
+            bp_adam_f32(w + o, g + o, m + o, v + o, r.count, lr, beta1, beta2, epsilon, l2, correction1, correction2)
+        }
+    }
+}

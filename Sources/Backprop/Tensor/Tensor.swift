@@ -280,7 +280,7 @@ extension Tensor {
         precondition(k == kb, "gemm: inner dimensions differ: op(a) is [\(m), \(k)] (a \(a.shape)\(transA ? "ᵀ" : "")), op(b) is [\(kb), \(n)] (b \(b.shape)\(transB ? "ᵀ" : ""))")
         precondition(c.count == m * n, "gemm: output of shape \(c.shape) cannot hold the [\(m), \(n)] product")
         if m == 0 || n == 0 { return }
-        if k == 0 { c.scale(by: beta); return }
+        if k == 0 { if beta == 0 { c.zero() } else { c.scale(by: beta) }; return }
         a.withUnsafePointer { ap in
             b.withUnsafePointer { bp in
                 c.withUnsafeMutablePointer { cp in
