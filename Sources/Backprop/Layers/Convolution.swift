@@ -8,17 +8,23 @@
 /// ```
 ///
 /// How it is computed (im2col): every window of every image is unrolled into one column
-/// of a matrix `[C·kH·kW, N·outH·outW]`; the whole batch's convolution is then one GEMM,
-/// weight `[F, C·kH·kW]` × columns. The three verbs are three GEMMs:
+/// of a matrix `[C·kH·kW, N·outH·outW]`; the convolution is then a GEMM,
+/// weight `[F, C·kH·kW]` × columns. The three verbs are GEMMs:
 ///
 /// - fprop: product `[F, N·P]` = W · columns, then rearranged to `[N, F, P]` (plus the bias);
 /// - grad:  W.grad += gradOutput `[F, N·P]` · columnsᵀ, and bias.grad += its row sums;
 /// - bprop: gradColumns = Wᵀ · gradOutput, then col2im adds each column back onto the
 ///          pixels it was read from.
 ///
-/// The columns of the last `fprop` are kept for `grad` (in training mode), and the work
-/// buffers are reused from step to step. im2col, col2im and the rearrangements are split
-/// over the batch on `Threads.count` cores; the GEMMs use OpenBLAS's threads.
+/// Each verb goes through the batch in blocks of a few images (`blockImages`): a block's
+/// columns and its feature-major product or gradient are small enough to stay in the
+/// cores' caches from the moment they are written to the moment the GEMM, the
+/// rearrangement or col2im reads them. Whole-batch matrices would not (the columns of the
+/// second convolution of a LeNet on 64 images are 10 MB) and cost more to move through
+/// memory than the copies cost to compute; so grad unrolls its input again rather than
+/// keeping fprop's columns. Only small per-block work buffers are kept between calls.
+/// im2col, col2im and the rearrangements are split over the block's images on
+/// `Threads.count` cores; the GEMMs use OpenBLAS's threads.
 public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// `[F, C, kH, kW]`
     public let weight: Parameter<Scalar>
@@ -36,12 +42,11 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// batches can be large, and no `grad` follows).
     public var isTraining = true
 
-    /// im2col of the last fprop's input, `[C·kH·kW, N·outH·outW]`, valid while
-    /// `columnsShape` is that input's shape (bprop reuses the buffer for its gradient).
-    private var columns: [Scalar] = []
-    private var columnsShape: [Int]?
-    /// A `[F, N·outH·outW]` work matrix: the product in fprop, the gradient in grad and bprop.
-    private var featureMajor: [Scalar] = []
+    /// Work buffers of one block of B images, reused from call to call: its columns
+    /// `[C·kH·kW, B·P]` (gradient columns in bprop), and its feature-major `[F, B·P]`
+    /// product (fprop) or gradOutput (grad, bprop).
+    private var blockColumns: [Scalar] = []
+    private var blockFeatures: [Scalar] = []
 
     /// A convolution `inChannels → outChannels` with a `kernelSize.0 × kernelSize.1` kernel.
     /// Weights (and the bias, for `.uniformFanIn`, as PyTorch does) are drawn by
@@ -114,34 +119,31 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         let shape = checkedOutputShape(input.shape)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return Tensor(uninitialized: shape) }
-        let (f, k, cols) = (outChannels, g.columnRows, g.columnCount)
-        unroll(input, g)
-        reserve(&featureMajor, f * cols)
-        // product [F, N·P] = weight [F, C·kH·kW] · columns [C·kH·kW, N·P]
-        weight.value.withUnsafePointer { w in
-            columns.withUnsafeBufferPointer { c in
-                featureMajor.withUnsafeMutableBufferPointer { p in
-                    Scalar.gemm(transA: false, transB: false, m: f, n: cols, k: k, alpha: 1, a: w, lda: k,
-                                b: c.baseAddress!, ldb: cols, beta: 0, c: p.baseAddress!, ldc: cols)
-                }
-            }
-        }
-        // [F, N·P] (+ bias) → [N, F, P]
-        let output = featureMajor.withUnsafeBufferPointer { p in
+        let (f, k, plane) = (outChannels, g.columnRows, g.outputPlane)
+        let output = input.withUnsafePointer { x in
             Tensor<Scalar>(shape: shape) { y in
-                withBias { b in
-                    Threads.parallelFor(g.batch, costPerItem: f * g.outputPlane) { images in
-                        Scalar.featureMajorToBatchMajor(p.baseAddress!, bias: b, features: f, batch: g.batch,
-                                                        plane: g.outputPlane, images: images, y)
+                weight.value.withUnsafePointer { w in
+                    withBias { bias in
+                        forEachBlock(g) { block, first, columns, features in
+                            unroll(x + first * g.channels * g.inputPlane, block, columns)
+                            // product [F, B·P] = weight [F, C·kH·kW] · columns [C·kH·kW, B·P]
+                            Scalar.gemm(transA: false, transB: false, m: f, n: block.columnCount, k: k, alpha: 1,
+                                        a: w, lda: k, b: columns, ldb: block.columnCount,
+                                        beta: 0, c: features, ldc: block.columnCount)
+                            // [F, B·P] (+ bias) → [B, F, P]
+                            Threads.parallelFor(block.batch, costPerItem: f * plane) { images in
+                                Scalar.featureMajorToBatchMajor(features, bias: bias, features: f, batch: block.batch,
+                                                                plane: plane, images: images, y + first * f * plane)
+                            }
+                        }
                     }
                 }
             }
         }
         if !isTraining {
             // evaluation batches can be large: do not hold on to their work buffers
-            columns = []
-            columnsShape = nil
-            featureMajor = []
+            blockColumns = []
+            blockFeatures = []
         }
         return output
     }
@@ -151,23 +153,29 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return }
-        let (f, k, cols) = (outChannels, g.columnRows, g.columnCount)
-        if columnsShape != input.shape { unroll(input, g) }
-        loadFeatureMajor(gradOutput, g)
-        columns.withUnsafeBufferPointer { c in
-            featureMajor.withUnsafeBufferPointer { gy in
+        let (f, k) = (outChannels, g.columnRows)
+        var biasSums = [Scalar](repeating: 0, count: bias == nil ? 0 : f)   // Σ over the blocks
+        var blockSums = biasSums
+        input.withUnsafePointer { x in
+            gradOutput.withUnsafePointer { gy in
                 weight.grad.withUnsafeMutablePointer { gw in
-                    Scalar.gemm(transA: false, transB: true, m: f, n: k, k: cols, alpha: 1, a: gy.baseAddress!, lda: cols,
-                                b: c.baseAddress!, ldb: cols, beta: 1, c: gw, ldc: k)
+                    forEachBlock(g) { block, first, columns, features in
+                        unroll(x + first * g.channels * g.inputPlane, block, columns)
+                        loadFeatureMajor(gy + first * f * g.outputPlane, block, features)
+                        // weight.grad [F, C·kH·kW] += gradOutput [F, B·P] · columnsᵀ [B·P, C·kH·kW]
+                        Scalar.gemm(transA: false, transB: true, m: f, n: k, k: block.columnCount, alpha: 1,
+                                    a: features, lda: block.columnCount, b: columns, ldb: block.columnCount,
+                                    beta: 1, c: gw, ldc: k)
+                        if !biasSums.isEmpty {
+                            // bias.grad [F] += Σ over the block's images and positions
+                            Scalar.rowSums(features, rows: f, cols: block.columnCount, &blockSums)
+                            for i in 0..<f { biasSums[i] += blockSums[i] }
+                        }
+                    }
                 }
             }
         }
-        if let bias {
-            let sums = featureMajor.withUnsafeBufferPointer { gy in
-                Tensor<Scalar>(shape: [f]) { Scalar.rowSums(gy.baseAddress!, rows: f, cols: cols, $0) }
-            }
-            bias.grad.add(sums)
-        }
+        if let bias { bias.grad.add(Tensor(shape: [f], scalars: biasSums)) }
     }
 
     // gradColumns [C·kH·kW, N·P] = weightᵀ · gradOutput [F, N·P]; col2im → gradInput [N, C, H, W]
@@ -175,53 +183,69 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return .zeros(input.shape) }
-        let (f, k, cols) = (outChannels, g.columnRows, g.columnCount)
-        loadFeatureMajor(gradOutput, g)
-        reserve(&columns, k * cols)
-        columnsShape = nil                                     // the buffer now holds gradient columns
-        weight.value.withUnsafePointer { w in
-            featureMajor.withUnsafeBufferPointer { gy in
-                columns.withUnsafeMutableBufferPointer { gc in
-                    Scalar.gemm(transA: true, transB: false, m: k, n: cols, k: f, alpha: 1, a: w, lda: k,
-                                b: gy.baseAddress!, ldb: cols, beta: 0, c: gc.baseAddress!, ldc: cols)
-                }
-            }
-        }
-        return columns.withUnsafeBufferPointer { gc in
-            Tensor<Scalar>(shape: input.shape) { gx in
-                Threads.parallelFor(g.batch, costPerItem: k * g.outputPlane) { images in
-                    Scalar.col2im(gc.baseAddress!, g, images: images, gx)
+        let (f, k) = (outChannels, g.columnRows)
+        return gradOutput.withUnsafePointer { gy in
+            weight.value.withUnsafePointer { w in
+                Tensor<Scalar>(shape: input.shape) { gx in
+                    forEachBlock(g) { block, first, gradColumns, features in
+                        loadFeatureMajor(gy + first * f * g.outputPlane, block, features)
+                        // gradColumns [C·kH·kW, B·P] = weightᵀ [C·kH·kW, F] · gradOutput [F, B·P]
+                        Scalar.gemm(transA: true, transB: false, m: k, n: block.columnCount, k: f, alpha: 1,
+                                    a: w, lda: k, b: features, ldb: block.columnCount,
+                                    beta: 0, c: gradColumns, ldc: block.columnCount)
+                        // gradColumns → gradInput [B, C, H, W]
+                        Threads.parallelFor(block.batch, costPerItem: k * g.outputPlane) { images in
+                            Scalar.col2im(gradColumns, block, images: images, gx + first * g.channels * g.inputPlane)
+                        }
+                    }
                 }
             }
         }
     }
 
-    // MARK: work buffers
+    // MARK: blocks
 
-    /// columns [C·kH·kW, N·P] ← im2col(input), split over the batch.
-    private func unroll(_ input: Tensor<Scalar>, _ g: WindowGeometry) {
-        reserve(&columns, g.columnRows * g.columnCount)
-        input.withUnsafePointer { x in
-            columns.withUnsafeMutableBufferPointer { c in
-                Threads.parallelFor(g.batch, costPerItem: g.columnRows * g.outputPlane) { images in
-                    Scalar.im2col(x, g, images: images, c.baseAddress!)
+    /// Images per block: as many as keep a block's columns and feature-major matrix within
+    /// about 1 MB per core (the size of a core's L2 cache on current x86 machines); the
+    /// cores share each block's copies.
+    func blockImages(_ g: WindowGeometry) -> Int {
+        let bytesPerImage = (g.columnRows + outChannels) * g.outputPlane * MemoryLayout<Scalar>.stride
+        let budget = (1 << 20) * Swift.max(Threads.count, 1)
+        return Swift.max(1, Swift.min(g.batch, budget / Swift.max(bytesPerImage, 1)))
+    }
+
+    /// Calls `body(block, first, columns, features)` for the blocks of the batch in order:
+    /// `block` is the geometry of images `first..<first + block.batch` taken as a batch of
+    /// their own, `columns` and `features` the work buffers (`[C·kH·kW, B·P]`, `[F, B·P]`).
+    private func forEachBlock(_ g: WindowGeometry,
+                              _ body: (WindowGeometry, Int, UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void) {
+        let size = blockImages(g)
+        reserve(&blockColumns, g.columnRows * size * g.outputPlane)
+        reserve(&blockFeatures, outChannels * size * g.outputPlane)
+        blockColumns.withUnsafeMutableBufferPointer { columns in
+            blockFeatures.withUnsafeMutableBufferPointer { features in
+                for first in Swift.stride(from: 0, to: g.batch, by: size) {
+                    var block = g
+                    block.batch = Swift.min(size, g.batch - first)
+                    body(block, first, columns.baseAddress!, features.baseAddress!)
                 }
             }
         }
-        columnsShape = input.shape
     }
 
-    /// featureMajor [F, N·P] ← gradOutput [N, F, P], split over the batch.
-    private func loadFeatureMajor(_ gradOutput: Tensor<Scalar>, _ g: WindowGeometry) {
+    /// columns [C·kH·kW, B·P] ← im2col(x [B, C, H, W]), split over the images.
+    private func unroll(_ x: UnsafePointer<Scalar>, _ block: WindowGeometry, _ columns: UnsafeMutablePointer<Scalar>) {
+        Threads.parallelFor(block.batch, costPerItem: block.columnRows * block.outputPlane) { images in
+            Scalar.im2col(x, block, images: images, columns)
+        }
+    }
+
+    /// features [F, B·P] ← gradOutput [B, F, P], split over the images.
+    private func loadFeatureMajor(_ gy: UnsafePointer<Scalar>, _ block: WindowGeometry, _ features: UnsafeMutablePointer<Scalar>) {
         let f = outChannels
-        reserve(&featureMajor, f * g.columnCount)
-        gradOutput.withUnsafePointer { gy in
-            featureMajor.withUnsafeMutableBufferPointer { p in
-                Threads.parallelFor(g.batch, costPerItem: f * g.outputPlane) { images in
-                    Scalar.batchMajorToFeatureMajor(gy, features: f, batch: g.batch, plane: g.outputPlane,
-                                                    images: images, p.baseAddress!)
-                }
-            }
+        Threads.parallelFor(block.batch, costPerItem: f * block.outputPlane) { images in
+            Scalar.batchMajorToFeatureMajor(gy, features: f, batch: block.batch, plane: block.outputPlane,
+                                            images: images, features)
         }
     }
 
