@@ -285,14 +285,19 @@ final class FastConvolutionTests: XCTestCase {
                 for threads in [1, 2] {
                     Threads.count = threads
                     let message = "\(fast) on \(c.input), \(threads) threads"
-                    if index < 2 && threads == 1 {
+                    if index < 2 {
+                        // several blocks, and on two threads two parts of the batch
                         XCTAssertGreaterThan(c.input[0], fast.blockImages(fast.geometry(c.input)), "one block only, " + message)
+                        XCTAssertEqual(fast.parts(fast.geometry(c.input)), threads, "parts, " + message)
                     }
                     assertClose(double(fast.fprop(float(x))), y, tolerance: 1e-4, "fprop, " + message)
                     fast.zeroGrad()
                     fast.grad(float(x), float(gy))
                     assertClose(double(fast.weight.grad), layer.weight.grad, tolerance: 1e-3, "weight grad, " + message)
                     if bias { assertClose(double(fast.bias!.grad), layer.bias!.grad, tolerance: 1e-3, "bias grad, " + message) }
+                    fast.grad(float(x), float(gy))                    // grad accumulates
+                    assertClose(double(fast.weight.grad), 2 * layer.weight.grad, tolerance: 2e-3, "accumulated weight grad, " + message)
+                    if bias { assertClose(double(fast.bias!.grad), 2 * layer.bias!.grad, tolerance: 2e-3, "accumulated bias grad, " + message) }
                     assertClose(double(fast.bprop(float(x), float(gy))), gx, tolerance: 1e-4, "bprop, " + message)
                 }
             }
