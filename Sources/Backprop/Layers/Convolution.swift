@@ -1,3 +1,5 @@
+import Foundation
+
 /// A 2-D convolution over a batch of images in PyTorch's layouts: input `[N, C, H, W]`,
 /// weight `[F, C, kH, kW]`, optional bias `[F]`, output `[N, F, outH, outW]` with
 /// `outH = (H + 2·padding.height − kH) / stride.height + 1` (and likewise for the width).
@@ -8,17 +10,30 @@
 /// ```
 ///
 /// How it is computed (im2col): every window of every image is unrolled into one column
-/// of a matrix `[C·kH·kW, N·outH·outW]`; the whole batch's convolution is then one GEMM,
-/// weight `[F, C·kH·kW]` × columns. The three verbs are three GEMMs:
+/// of a matrix `[C·kH·kW, N·outH·outW]`; the convolution is then a GEMM,
+/// weight `[F, C·kH·kW]` × columns. The three verbs are GEMMs:
 ///
 /// - fprop: product `[F, N·P]` = W · columns, then rearranged to `[N, F, P]` (plus the bias);
 /// - grad:  W.grad += gradOutput `[F, N·P]` · columnsᵀ, and bias.grad += its row sums;
 /// - bprop: gradColumns = Wᵀ · gradOutput, then col2im adds each column back onto the
 ///          pixels it was read from.
 ///
-/// The columns of the last `fprop` are kept for `grad` (in training mode), and the work
-/// buffers are reused from step to step. im2col, col2im and the rearrangements are split
-/// over the batch on `Threads.count` cores; the GEMMs use OpenBLAS's threads.
+/// Each verb goes through the batch in blocks of a few images (`blockImages`): a block's
+/// columns and its feature-major product or gradient are small enough to stay in a core's
+/// cache from the moment they are written to the moment the GEMM, the rearrangement or
+/// col2im reads them. Whole-batch matrices would not (the columns of the second
+/// convolution of a LeNet on 64 images are 10 MB) and cost more to move through memory
+/// than the copies cost to compute; so grad unrolls its input again rather than keeping
+/// fprop's columns. Only small per-block work buffers are kept between calls.
+///
+/// On several cores (`Threads.count`), each core runs the whole block pipeline — im2col,
+/// a single-threaded GEMM, the rearrangement or col2im — on blocks of its own: blocks are
+/// too small for a GEMM to gain from being split over cores, and the cores meet once per
+/// call instead of several times per block. In fprop and bprop a core takes the next block
+/// whenever it is free (a core slowed down by another program does fewer). In grad each
+/// core sums the weight gradient of a fixed part of the batch into its own buffer, and the
+/// parts' sums are added in order: results are reproducible for a given thread count (and
+/// depend on it by rounding only).
 public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// `[F, C, kH, kW]`
     public let weight: Parameter<Scalar>
@@ -36,12 +51,20 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// batches can be large, and no `grad` follows).
     public var isTraining = true
 
-    /// im2col of the last fprop's input, `[C·kH·kW, N·outH·outW]`, valid while
-    /// `columnsShape` is that input's shape (bprop reuses the buffer for its gradient).
-    private var columns: [Scalar] = []
-    private var columnsShape: [Int]?
-    /// A `[F, N·outH·outW]` work matrix: the product in fprop, the gradient in grad and bprop.
-    private var featureMajor: [Scalar] = []
+    /// The work buffers of each part of the batch (one part per core), reused from call to call.
+    private var workspaces: [Workspace] = []
+
+    /// One core's work buffers: a block's columns `[C·kH·kW, B·P]` (gradient columns in
+    /// bprop) and feature-major `[F, B·P]` product (fprop) or gradOutput (grad, bprop); and
+    /// in grad, the part's own sums for the weight gradient (when the batch is split) and
+    /// the bias gradient.
+    private final class Workspace {
+        var columns: [Scalar] = []
+        var features: [Scalar] = []
+        var weightGrad: [Scalar] = []
+        var biasGrad: [Scalar] = []
+        var rowSums: [Scalar] = []
+    }
 
     /// A convolution `inChannels → outChannels` with a `kernelSize.0 × kernelSize.1` kernel.
     /// Weights (and the bias, for `.uniformFanIn`, as PyTorch does) are drawn by
@@ -114,35 +137,27 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         let shape = checkedOutputShape(input.shape)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return Tensor(uninitialized: shape) }
-        let (f, k, cols) = (outChannels, g.columnRows, g.columnCount)
-        unroll(input, g)
-        reserve(&featureMajor, f * cols)
-        // product [F, N·P] = weight [F, C·kH·kW] · columns [C·kH·kW, N·P]
-        weight.value.withUnsafePointer { w in
-            columns.withUnsafeBufferPointer { c in
-                featureMajor.withUnsafeMutableBufferPointer { p in
-                    Scalar.gemm(transA: false, transB: false, m: f, n: cols, k: k, alpha: 1, a: w, lda: k,
-                                b: c.baseAddress!, ldb: cols, beta: 0, c: p.baseAddress!, ldc: cols)
-                }
-            }
-        }
-        // [F, N·P] (+ bias) → [N, F, P]
-        let output = featureMajor.withUnsafeBufferPointer { p in
+        let (f, k, plane) = (outChannels, g.columnRows, g.outputPlane)
+        let output = input.withUnsafePointer { x in
             Tensor<Scalar>(shape: shape) { y in
-                withBias { b in
-                    Threads.parallelFor(g.batch, costPerItem: f * g.outputPlane) { images in
-                        Scalar.featureMajorToBatchMajor(p.baseAddress!, bias: b, features: f, batch: g.batch,
-                                                        plane: g.outputPlane, images: images, y)
+                weight.value.withUnsafePointer { w in
+                    withBias { bias in
+                        forEachBlock(g, dynamic: true) { _, block, first, columns, features in
+                            // columns [C·kH·kW, B·P] ← the block's images
+                            Scalar.im2col(x + first * g.channels * g.inputPlane, block, images: 0..<block.batch, columns)
+                            // product [F, B·P] = weight [F, C·kH·kW] · columns [C·kH·kW, B·P]
+                            Scalar.gemm(transA: false, transB: false, m: f, n: block.columnCount, k: k, alpha: 1,
+                                        a: w, lda: k, b: columns, ldb: block.columnCount,
+                                        beta: 0, c: features, ldc: block.columnCount)
+                            // [F, B·P] (+ bias) → output [B, F, P]
+                            Scalar.featureMajorToBatchMajor(features, bias: bias, features: f, batch: block.batch, plane: plane,
+                                                            images: 0..<block.batch, y + first * f * plane)
+                        }
                     }
                 }
             }
         }
-        if !isTraining {
-            // evaluation batches can be large: do not hold on to their work buffers
-            columns = []
-            columnsShape = nil
-            featureMajor = []
-        }
+        if !isTraining { workspaces = [] }      // evaluation batches can be large, and no grad follows
         return output
     }
 
@@ -151,22 +166,42 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return }
-        let (f, k, cols) = (outChannels, g.columnRows, g.columnCount)
-        if columnsShape != input.shape { unroll(input, g) }
-        loadFeatureMajor(gradOutput, g)
-        columns.withUnsafeBufferPointer { c in
-            featureMajor.withUnsafeBufferPointer { gy in
-                weight.grad.withUnsafeMutablePointer { gw in
-                    Scalar.gemm(transA: false, transB: true, m: f, n: k, k: cols, alpha: 1, a: gy.baseAddress!, lda: cols,
-                                b: c.baseAddress!, ldb: cols, beta: 1, c: gw, ldc: k)
+        let (f, k, plane) = (outChannels, g.columnRows, g.outputPlane)
+        // Split over cores, each part sums into its own buffers (zeroed here), added in order at the end.
+        let parts = parts(g), split = parts > 1
+        prepareWorkspaces(parts)
+        for space in workspaces.prefix(parts) {
+            if split { reserve(&space.weightGrad, f * k); space.weightGrad.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) } }
+            if bias != nil { space.biasGrad = Array(repeating: 0, count: f); reserve(&space.rowSums, f) }
+        }
+        input.withUnsafePointer { x in
+            gradOutput.withUnsafePointer { gy in
+                weight.grad.withUnsafeMutablePointer { weightGrad in
+                    forEachBlock(g, dynamic: false) { space, block, first, columns, features in
+                        Scalar.im2col(x + first * g.channels * g.inputPlane, block, images: 0..<block.batch, columns)
+                        // features [F, B·P] ← gradOutput [B, F, P]
+                        Scalar.batchMajorToFeatureMajor(gy + first * f * plane, features: f, batch: block.batch, plane: plane,
+                                                        images: 0..<block.batch, features)
+                        // (part's) weight.grad [F, C·kH·kW] += gradOutput [F, B·P] · columnsᵀ [B·P, C·kH·kW]
+                        space.weightGrad.withUnsafeMutableBufferPointer { partial in
+                            Scalar.gemm(transA: false, transB: true, m: f, n: k, k: block.columnCount, alpha: 1,
+                                        a: features, lda: block.columnCount, b: columns, ldb: block.columnCount,
+                                        beta: 1, c: split ? partial.baseAddress! : weightGrad, ldc: k)
+                        }
+                        if bias != nil {
+                            // (part's) bias.grad [F] += Σ over the block's images and positions
+                            Scalar.rowSums(features, rows: f, cols: block.columnCount, &space.rowSums)
+                            for i in 0..<f { space.biasGrad[i] += space.rowSums[i] }
+                        }
+                    }
+                    if split {
+                        for space in workspaces.prefix(parts) { Scalar.axpy(f * k, 1, space.weightGrad, weightGrad) }
+                    }
                 }
             }
         }
         if let bias {
-            let sums = featureMajor.withUnsafeBufferPointer { gy in
-                Tensor<Scalar>(shape: [f]) { Scalar.rowSums(gy.baseAddress!, rows: f, cols: cols, $0) }
-            }
-            bias.grad.add(sums)
+            for space in workspaces.prefix(parts) { bias.grad.add(Tensor(shape: [f], scalars: space.biasGrad)) }
         }
     }
 
@@ -175,52 +210,102 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return .zeros(input.shape) }
-        let (f, k, cols) = (outChannels, g.columnRows, g.columnCount)
-        loadFeatureMajor(gradOutput, g)
-        reserve(&columns, k * cols)
-        columnsShape = nil                                     // the buffer now holds gradient columns
-        weight.value.withUnsafePointer { w in
-            featureMajor.withUnsafeBufferPointer { gy in
-                columns.withUnsafeMutableBufferPointer { gc in
-                    Scalar.gemm(transA: true, transB: false, m: k, n: cols, k: f, alpha: 1, a: w, lda: k,
-                                b: gy.baseAddress!, ldb: cols, beta: 0, c: gc.baseAddress!, ldc: cols)
-                }
-            }
-        }
-        return columns.withUnsafeBufferPointer { gc in
-            Tensor<Scalar>(shape: input.shape) { gx in
-                Threads.parallelFor(g.batch, costPerItem: k * g.outputPlane) { images in
-                    Scalar.col2im(gc.baseAddress!, g, images: images, gx)
+        let (f, k, plane) = (outChannels, g.columnRows, g.outputPlane)
+        return gradOutput.withUnsafePointer { gy in
+            weight.value.withUnsafePointer { w in
+                Tensor<Scalar>(shape: input.shape) { gx in
+                    forEachBlock(g, dynamic: true) { _, block, first, gradColumns, features in
+                        // features [F, B·P] ← gradOutput [B, F, P]
+                        Scalar.batchMajorToFeatureMajor(gy + first * f * plane, features: f, batch: block.batch, plane: plane,
+                                                        images: 0..<block.batch, features)
+                        // gradColumns [C·kH·kW, B·P] = weightᵀ [C·kH·kW, F] · gradOutput [F, B·P]
+                        Scalar.gemm(transA: true, transB: false, m: k, n: block.columnCount, k: f, alpha: 1,
+                                    a: w, lda: k, b: features, ldb: block.columnCount,
+                                    beta: 0, c: gradColumns, ldc: block.columnCount)
+                        // gradColumns → gradInput [B, C, H, W]
+                        Scalar.col2im(gradColumns, block, images: 0..<block.batch, gx + first * g.channels * g.inputPlane)
+                    }
                 }
             }
         }
     }
 
-    // MARK: work buffers
+    // MARK: parts and blocks
 
-    /// columns [C·kH·kW, N·P] ← im2col(input), split over the batch.
-    private func unroll(_ input: Tensor<Scalar>, _ g: WindowGeometry) {
-        reserve(&columns, g.columnRows * g.columnCount)
-        input.withUnsafePointer { x in
-            columns.withUnsafeMutableBufferPointer { c in
-                Threads.parallelFor(g.batch, costPerItem: g.columnRows * g.outputPlane) { images in
-                    Scalar.im2col(x, g, images: images, c.baseAddress!)
+    /// Parts the batch is cut into, one per core: as many as `Threads.count`, each of at
+    /// least two images and 128K multiply-adds (below that, a second core costs more than it saves).
+    func parts(_ g: WindowGeometry) -> Int {
+        let perImage = g.columnRows * g.outputPlane * outChannels            // multiply-adds of one image
+        return Swift.max(1, Swift.min(Threads.count, g.batch, g.batch * perImage / Swift.max(1 << 17, 2 * perImage)))
+    }
+
+    /// Images per block: as many as keep a block's columns and feature-major matrix within
+    /// about 1 MB (the size of a core's L2 cache on current x86 machines).
+    func blockImages(_ g: WindowGeometry) -> Int {
+        let bytesPerImage = (g.columnRows + outChannels) * g.outputPlane * MemoryLayout<Scalar>.stride
+        return Swift.max(1, Swift.min(g.batch, (1 << 20) / Swift.max(bytesPerImage, 1)))
+    }
+
+    private func prepareWorkspaces(_ parts: Int) {
+        while workspaces.count < parts { workspaces.append(Workspace()) }
+    }
+
+    /// Calls `body(workspace, block, first, columns, features)` for the blocks of the batch:
+    /// `block` is the geometry of images `first..<first + block.batch` taken as a batch of
+    /// their own, `columns` and `features` the workspace's buffers (`[C·kH·kW, B·P]`,
+    /// `[F, B·P]`). With several parts, one core per part runs blocks with its own workspace
+    /// and single-threaded GEMMs: any block (`dynamic`), or its own part's blocks in order.
+    private func forEachBlock(_ g: WindowGeometry, dynamic: Bool, _ body: (Workspace, WindowGeometry, Int,
+                                                            UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void) {
+        let parts = parts(g), size = blockImages(g)
+        prepareWorkspaces(parts)
+        for space in workspaces.prefix(parts) {
+            reserve(&space.columns, g.columnRows * size * g.outputPlane)
+            reserve(&space.features, outChannels * size * g.outputPlane)
+        }
+        let spaces = workspaces
+        // the blocks: each part's images cut into blocks of `size` (a part's last block may be smaller)
+        var blocks: [(first: Int, count: Int, part: Int)] = []
+        for part in 0..<parts {
+            let images = (g.batch * part / parts)..<(g.batch * (part + 1) / parts)
+            for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: size) {
+                blocks.append((first, Swift.min(size, images.upperBound - first), part))
+            }
+        }
+        // Workers take the blocks in turn (`next`): with `dynamic`, any block, so that a core
+        // slowed down by another program does fewer; else only their own part's, in order.
+        let lock = NSLock()
+        var next = 0
+        func run(_ worker: Int) {
+            let space = spaces[worker]
+            space.columns.withUnsafeMutableBufferPointer { columns in
+                space.features.withUnsafeMutableBufferPointer { features in
+                    if !dynamic {
+                        for b in blocks where b.part == worker {
+                            var block = g
+                            block.batch = b.count
+                            body(space, block, b.first, columns.baseAddress!, features.baseAddress!)
+                        }
+                        return
+                    }
+                    while true {
+                        lock.lock()
+                        let index = next
+                        next += 1
+                        lock.unlock()
+                        guard index < blocks.count else { return }
+                        var block = g
+                        block.batch = blocks[index].count
+                        body(space, block, blocks[index].first, columns.baseAddress!, features.baseAddress!)
+                    }
                 }
             }
         }
-        columnsShape = input.shape
-    }
-
-    /// featureMajor [F, N·P] ← gradOutput [N, F, P], split over the batch.
-    private func loadFeatureMajor(_ gradOutput: Tensor<Scalar>, _ g: WindowGeometry) {
-        let f = outChannels
-        reserve(&featureMajor, f * g.columnCount)
-        gradOutput.withUnsafePointer { gy in
-            featureMajor.withUnsafeMutableBufferPointer { p in
-                Threads.parallelFor(g.batch, costPerItem: f * g.outputPlane) { images in
-                    Scalar.batchMajorToFeatureMajor(gy, features: f, batch: g.batch, plane: g.outputPlane,
-                                                    images: images, p.baseAddress!)
-                }
+        if parts == 1 {
+            run(0)
+        } else {
+            Threads.withSingleThreadedBLAS {
+                Threads.parallelFor(parts, minimumWork: 0) { range in range.forEach(run) }
             }
         }
     }

@@ -44,6 +44,14 @@ public enum Threads {
             if lo < hi { body(lo..<hi) }
         }
     }
+
+    /// Runs `body` with OpenBLAS limited to one thread, then gives it `count` threads again:
+    /// for GEMMs that the library's own threads call at the same time, one per core.
+    public static func withSingleThreadedBLAS<R>(_ body: () -> R) -> R {
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(count)) }
+        return body()
+    }
 }
 
 import Foundation

@@ -1,0 +1,81 @@
+import CKernels
+
+/// `Float`'s convolution, pooling and ReLU kernels: the contracts of `ConvolutionKernels`
+/// (and of `TensorScalar.relu`, `reluBackward`, `rowSums`) as C loops in
+/// Sources/CKernels/convolution.c, compiled for AVX-512, AVX2 and the baseline and picked
+/// for the CPU at load time. The Swift package itself is compiled for baseline SSE2, and
+/// these loops — im2col, col2im, the rearrangements around the GEMMs, pooling, ReLU — are
+/// a fifth of a convnet's training step next to its GEMMs.
+///
+/// Results are the generic kernels' exactly (they copy, compare and select), except the
+/// sums of `col2im` and `rowSums`, which may differ by rounding (other summation orders).
+/// `Double` keeps the generic Swift kernels: it serves gradient checks.
+extension Float {
+    public static func im2col(_ input: UnsafePointer<Float>, _ g: WindowGeometry, images: Range<Int>,
+                              _ columns: UnsafeMutablePointer<Float>) {
+        // input [N, C, H, W] → columns [C·kH·kW, N·outH·outW]
+        var window = g.window
+        bp_im2col_f32(input, &window, images.lowerBound, images.upperBound, columns)
+    }
+
+    public static func col2im(_ columns: UnsafePointer<Float>, _ g: WindowGeometry, images: Range<Int>,
+                              _ gradInput: UnsafeMutablePointer<Float>) {
+        // columns [C·kH·kW, N·outH·outW] → gradInput [N, C, H, W]
+        var window = g.window
+        bp_col2im_f32(columns, &window, images.lowerBound, images.upperBound, gradInput)
+    }
+
+    public static func featureMajorToBatchMajor(_ product: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                                features: Int, batch: Int, plane: Int, images: Range<Int>,
+                                                _ output: UnsafeMutablePointer<Float>) {
+        // product [F, N·P] (+ bias [F]) → output [N, F, P]
+        bp_feature_major_to_batch_major_f32(product, bias, features, batch, plane,
+                                            images.lowerBound, images.upperBound, output)
+    }
+
+    public static func batchMajorToFeatureMajor(_ x: UnsafePointer<Float>, features: Int, batch: Int, plane: Int,
+                                                images: Range<Int>, _ columns: UnsafeMutablePointer<Float>) {
+        // x [N, F, P] → columns [F, N·P]
+        bp_batch_major_to_feature_major_f32(x, features, batch, plane, images.lowerBound, images.upperBound, columns)
+    }
+
+    public static func maxPool2D(_ input: UnsafePointer<Float>, _ g: WindowGeometry, planes: Range<Int>,
+                                 _ output: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>) {
+        // input [N·C, H, W] → output, argmax [N·C, outH, outW]
+        var window = g.window
+        bp_max_pool_f32(input, &window, planes.lowerBound, planes.upperBound, output, argmax)
+    }
+
+    public static func maxPool2DBackward(_ gradOutput: UnsafePointer<Float>, _ argmax: UnsafePointer<Int32>,
+                                         _ g: WindowGeometry, planes: Range<Int>, _ gradInput: UnsafeMutablePointer<Float>) {
+        // gradOutput, argmax [N·C, outH, outW] → gradInput [N·C, H, W]
+        var window = g.window
+        bp_max_pool_backward_f32(gradOutput, argmax, &window, planes.lowerBound, planes.upperBound, gradInput)
+    }
+
+    public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, slope: Float) {
+        // x [n] → y [n]
+        forEachChunk(n) { r in bp_relu_f32(x + r.lowerBound, y + r.lowerBound, r.count, slope) }
+    }
+
+    public static func reluBackward(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>,
+                                    _ n: Int, slope: Float) {
+        // x, gy [n] → gx [n]
+        forEachChunk(n) { r in bp_relu_backward_f32(x + r.lowerBound, gy + r.lowerBound, gx + r.lowerBound, r.count, slope) }
+    }
+
+    public static func rowSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, _ out: UnsafeMutablePointer<Float>) {
+        // x [rows, cols] → out [rows]
+        bp_row_sums_f32(x, rows, cols, out)
+    }
+}
+
+extension WindowGeometry {
+    /// The same geometry as the C kernels' struct.
+    var window: bp_window {
+        bp_window(batch: batch, channels: channels, height: height, width: width,
+                  kernel_height: kernelHeight, kernel_width: kernelWidth,
+                  stride_height: strideHeight, stride_width: strideWidth,
+                  padding_height: paddingHeight, padding_width: paddingWidth)
+    }
+}

@@ -1,0 +1,415 @@
+// Single-precision loops of convolution, pooling and ReLU (contracts in
+// include/convolution_kernels.h, the same as the generic Swift kernels).
+//
+// Written as plain loops that the compiler vectorises for each target of BP_CLONES. They
+// move data more than they compute, so the point is to keep the inner loops long,
+// contiguous and free of calls: the common cases (a stride-1 convolution without padding,
+// a 2×2 stride-2 max pool) get their own loops, every other geometry the general ones.
+//
+// The rows that im2col and col2im move are short (10 floats in the second convolution of
+// a LeNet-style network): too short for the vectorised loops, whose scalar remainders
+// then cost most of the time. On AVX-512 these two fast paths are written with masked
+// loads and stores instead, one instruction per row of up to 16 floats.
+#include "convolution_kernels.h"
+#include <string.h>
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+#define BP_AVX512 1
+#define BP_TARGET_AVX512 __attribute__((target("avx512f")))
+static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+#endif
+
+#if defined(__x86_64__) && defined(__clang__)
+#define BP_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define BP_CLONES
+#endif
+
+static inline ptrdiff_t min_index(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
+static inline ptrdiff_t max_index(ptrdiff_t a, ptrdiff_t b) { return a > b ? a : b; }
+
+static inline ptrdiff_t output_height(const bp_window *g) {
+    return (g->height + 2 * g->padding_height - g->kernel_height) / g->stride_height + 1;
+}
+static inline ptrdiff_t output_width(const bp_window *g) {
+    return (g->width + 2 * g->padding_width - g->kernel_width) / g->stride_width + 1;
+}
+
+// The outputs o ∈ [*lo, *hi) whose window offset k lands inside the input along one axis:
+// o·stride − padding + k ∈ [0, size). (WindowGeometry.validRows / validColumns.)
+static inline void valid_outputs(ptrdiff_t k, ptrdiff_t padding, ptrdiff_t stride, ptrdiff_t size,
+                                 ptrdiff_t outputs, ptrdiff_t *lo, ptrdiff_t *hi) {
+    ptrdiff_t shift = padding - k;
+    ptrdiff_t l = min_index(shift > 0 ? (shift + stride - 1) / stride : 0, outputs);
+    ptrdiff_t last = size - 1 + shift;                 // the largest o·stride allowed
+    ptrdiff_t h = last < 0 ? 0 : min_index(outputs, last / stride + 1);
+    *lo = l;
+    *hi = h > l ? h : l;
+}
+
+// MARK: im2col / col2im
+
+// im2col for stride 1 without padding: block (row (c, i, j), image n) of the columns is
+// the outH × outW piece of plane (n, c) whose top-left corner is (i, j).
+// input [N, C, H, W] → columns [C·kH·kW, N·outH·outW], images [first, last)
+BP_CLONES static void im2col_stride1(const float *restrict input, const bp_window *g, ptrdiff_t first,
+                                                  ptrdiff_t last, float *restrict columns) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t outH = H - kH + 1, outW = W - kW + 1, plane = outH * outW, row_length = g->batch * plane;
+    for (ptrdiff_t c = 0; c < C; c++)
+        for (ptrdiff_t i = 0; i < kH; i++)
+            for (ptrdiff_t j = 0; j < kW; j++) {
+                float *restrict row = columns + ((c * kH + i) * kW + j) * row_length;
+                for (ptrdiff_t n = first; n < last; n++) {
+                    const float *restrict src = input + (n * C + c) * H * W + i * W + j;
+                    float *restrict dst = row + n * plane;
+                    for (ptrdiff_t oh = 0; oh < outH; oh++)
+                        for (ptrdiff_t ow = 0; ow < outW; ow++) dst[oh * outW + ow] = src[oh * W + ow];
+                }
+            }
+}
+
+// col2im for stride 1 without padding: block (row (c, i, j), image n) is added onto the
+// outH × outW piece of plane (n, c) whose top-left corner is (i, j). The planes of channel
+// c must be zero on entry. columns [C·kH·kW, N·outH·outW] → grad_input [N, C, H, W]
+BP_CLONES static void col2im_stride1_channel(const float *restrict columns, const bp_window *g, ptrdiff_t c,
+                                             ptrdiff_t first, ptrdiff_t last, float *restrict grad_input) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t outH = H - kH + 1, outW = W - kW + 1, plane = outH * outW, row_length = g->batch * plane;
+    for (ptrdiff_t i = 0; i < kH; i++)
+        for (ptrdiff_t j = 0; j < kW; j++) {
+            const float *restrict row = columns + ((c * kH + i) * kW + j) * row_length;
+            for (ptrdiff_t n = first; n < last; n++) {
+                const float *restrict src = row + n * plane;
+                float *restrict dst = grad_input + (n * C + c) * H * W + i * W + j;
+                for (ptrdiff_t oh = 0; oh < outH; oh++)
+                    for (ptrdiff_t ow = 0; ow < outW; ow++) dst[oh * W + ow] += src[oh * outW + ow];
+            }
+        }
+}
+
+#ifdef BP_AVX512
+// The lanes l of the 16-float vector at column `start` of a W-wide row that window column j
+// of an outW-wide output row reaches: 0 ≤ start + l − j < outW, and start + l < W.
+static inline __mmask16 reach_mask(ptrdiff_t start, ptrdiff_t j, ptrdiff_t out_width, ptrdiff_t width) {
+    const ptrdiff_t lo = max_index(j - start, 0), hi = min_index(min_index(j + out_width - start, 16), width - start);
+    return hi > lo ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+}
+
+// im2col_stride1 with each row moved by whole 16-float vectors and a masked last one
+// (a single masked copy when the row has at most 16 floats).
+BP_TARGET_AVX512 static void im2col_stride1_avx512(const float *restrict input, const bp_window *g, ptrdiff_t first,
+                                                    ptrdiff_t last, float *restrict columns) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t outH = H - kH + 1, outW = W - kW + 1, plane = outH * outW, row_length = g->batch * plane;
+    const ptrdiff_t whole = outW & ~(ptrdiff_t)15;     // floats of a row moved by whole vectors
+    const __mmask16 tail = (__mmask16)((1u << (outW - whole)) - 1);
+    for (ptrdiff_t c = 0; c < C; c++)
+        for (ptrdiff_t i = 0; i < kH; i++)
+            for (ptrdiff_t j = 0; j < kW; j++) {
+                float *restrict row = columns + ((c * kH + i) * kW + j) * row_length;
+                for (ptrdiff_t n = first; n < last; n++) {
+                    const float *restrict src = input + (n * C + c) * H * W + i * W + j;
+                    float *restrict dst = row + n * plane;
+                    if (whole == 0) {
+                        for (ptrdiff_t oh = 0; oh < outH; oh++)
+                            _mm512_mask_storeu_ps(dst + oh * outW, tail, _mm512_maskz_loadu_ps(tail, src + oh * W));
+                        continue;
+                    }
+                    for (ptrdiff_t oh = 0; oh < outH; oh++, src += W, dst += outW) {
+                        for (ptrdiff_t ow = 0; ow < whole; ow += 16) _mm512_storeu_ps(dst + ow, _mm512_loadu_ps(src + ow));
+                        _mm512_mask_storeu_ps(dst + whole, tail, _mm512_maskz_loadu_ps(tail, src + whole));
+                    }
+                }
+            }
+}
+
+// col2im for stride 1 without padding, the other way round: each 16-float piece of a
+// gradient row is summed in a register over the window offsets (i, j) that reach it —
+// masked loads of the column rows, shifted by j — and stored once. No zero-fill, no
+// read-modify-write of the planes, and the sum runs in the generic kernel's (i, j) order.
+// columns [C·kH·kW, N·outH·outW] → grad_input [N, C, H, W], images [first, last) overwritten
+// (`kW` is a parameter so that the common widths can be compiled with it constant: the
+// loop over j unrolled, its masks in registers — twice as fast.)
+BP_TARGET_AVX512 static inline __attribute__((always_inline))
+void col2im_stride1_avx512_kw(const float *restrict columns, const bp_window *g, ptrdiff_t first, ptrdiff_t last,
+                              float *restrict grad_input, const ptrdiff_t kW) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height;
+    const ptrdiff_t outH = H - kH + 1, outW = W - kW + 1, plane = outH * outW, row_length = g->batch * plane;
+    __mmask16 reach[kW];                               // per window column j, for the current piece
+    for (ptrdiff_t start = 0; start < W; start += 16) {  // the 16-float pieces of a row (one up to W = 16)
+        for (ptrdiff_t j = 0; j < kW; j++) reach[j] = reach_mask(start, j, outW, W);
+        const __mmask16 inside = (__mmask16)((1u << min_index(W - start, 16)) - 1);
+        for (ptrdiff_t c = 0; c < C; c++)              // channel by channel: its kH·kW column rows stream
+            for (ptrdiff_t n = first; n < last; n++) {
+                const float *restrict block = columns + c * kH * kW * row_length + n * plane;  // row (c, 0, 0), image n
+                float *restrict image = grad_input + (n * C + c) * H * W;
+                for (ptrdiff_t h = 0; h < H; h++) {
+                    // window rows i with output row oh = h − i in [0, outH)
+                    const ptrdiff_t i_lo = max_index(h - outH + 1, 0), i_hi = min_index(h, kH - 1);
+                    __m512 sum = _mm512_setzero_ps();
+                    for (ptrdiff_t i = i_lo; i <= i_hi; i++) {
+                        // lane l of piece `start` takes column (i, j)'s value at ow = start + l − j
+                        const float *restrict src = block + i * kW * row_length + (h - i) * outW + start;
+                        for (ptrdiff_t j = 0; j < kW; j++)
+                            sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(reach[j], src + j * row_length - j));
+                    }
+                    _mm512_mask_storeu_ps(image + h * W + start, inside, sum);
+                }
+            }
+        }
+}
+
+BP_TARGET_AVX512 static void col2im_stride1_avx512(const float *restrict columns, const bp_window *g, ptrdiff_t first,
+                                                    ptrdiff_t last, float *restrict grad_input) {
+    switch (g->kernel_width) {
+    case 3: col2im_stride1_avx512_kw(columns, g, first, last, grad_input, 3); break;
+    case 5: col2im_stride1_avx512_kw(columns, g, first, last, grad_input, 5); break;
+    default: col2im_stride1_avx512_kw(columns, g, first, last, grad_input, g->kernel_width); break;
+    }
+}
+#endif
+
+// input [N, C, H, W] → columns [C·kH·kW, N·outH·outW], images [first, last)
+BP_CLONES void bp_im2col_f32(const float *restrict input, const bp_window *g, ptrdiff_t first, ptrdiff_t last,
+                             float *restrict columns) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t sH = g->stride_height, sW = g->stride_width, pH = g->padding_height, pW = g->padding_width;
+    const ptrdiff_t outH = output_height(g), outW = output_width(g), plane = outH * outW;
+    const ptrdiff_t row_length = g->batch * plane;     // N·outH·outW
+    // Each row (c, i, j) of the columns is written front to back, image after image: the
+    // writes stream, the reads come from one input plane (small enough to stay in cache).
+    if (sH == 1 && sW == 1 && pH == 0 && pW == 0) {
+#ifdef BP_AVX512
+        if (has_avx512()) {
+            im2col_stride1_avx512(input, g, first, last, columns);
+            return;
+        }
+#endif
+        im2col_stride1(input, g, first, last, columns);
+        return;
+    }
+    for (ptrdiff_t c = 0; c < C; c++)
+        for (ptrdiff_t i = 0; i < kH; i++) {
+            ptrdiff_t oh_lo, oh_hi;                    // rows whose window row i is inside the image
+            valid_outputs(i, pH, sH, H, outH, &oh_lo, &oh_hi);
+            for (ptrdiff_t j = 0; j < kW; j++) {
+                ptrdiff_t ow_lo, ow_hi;                // columns whose window column j is inside the image
+                valid_outputs(j, pW, sW, W, outW, &ow_lo, &ow_hi);
+                float *restrict row = columns + ((c * kH + i) * kW + j) * row_length;
+                for (ptrdiff_t n = first; n < last; n++) {
+                    const float *restrict image = input + (n * C + c) * H * W;
+                    float *restrict block = row + n * plane;
+                    memset(block, 0, (size_t)(oh_lo * outW) * sizeof(float));
+                    for (ptrdiff_t oh = oh_lo; oh < oh_hi; oh++) {
+                        float *restrict dst = block + oh * outW;
+                        // input row of this output row; its column for ow is ow·sW − pW + j
+                        const float *restrict src = image + (oh * sH - pH + i) * W - pW + j;
+                        for (ptrdiff_t ow = 0; ow < ow_lo; ow++) dst[ow] = 0;
+                        if (sW == 1) {
+                            for (ptrdiff_t ow = ow_lo; ow < ow_hi; ow++) dst[ow] = src[ow];
+                        } else {
+                            for (ptrdiff_t ow = ow_lo; ow < ow_hi; ow++) dst[ow] = src[ow * sW];
+                        }
+                        for (ptrdiff_t ow = ow_hi; ow < outW; ow++) dst[ow] = 0;
+                    }
+                    memset(block + oh_hi * outW, 0, (size_t)((outH - oh_hi) * outW) * sizeof(float));
+                }
+            }
+        }
+}
+
+// columns [C·kH·kW, N·outH·outW] → grad_input [N, C, H, W], images [first, last)
+BP_CLONES void bp_col2im_f32(const float *restrict columns, const bp_window *g, ptrdiff_t first, ptrdiff_t last,
+                             float *restrict grad_input) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t sH = g->stride_height, sW = g->stride_width, pH = g->padding_height, pW = g->padding_width;
+    const ptrdiff_t outH = output_height(g), outW = output_width(g), plane = outH * outW;
+    const ptrdiff_t row_length = g->batch * plane;
+    // Channel by channel: the channel's planes of all the images are zeroed, then every
+    // column row of the channel is read front to back (image after image) and added onto
+    // them. The rows stream (the prefetcher follows them), the planes stay in cache, and
+    // two overlapping additions into one plane are a whole row apart (a vector added at
+    // (h, w + 1) right after one stored at (h, w) would wait for that store).
+#ifdef BP_AVX512
+    if (sH == 1 && sW == 1 && pH == 0 && pW == 0 && has_avx512()) {
+        col2im_stride1_avx512(columns, g, first, last, grad_input);
+        return;
+    }
+#endif
+    for (ptrdiff_t c = 0; c < C; c++) {
+        for (ptrdiff_t n = first; n < last; n++)
+            memset(grad_input + (n * C + c) * H * W, 0, (size_t)(H * W) * sizeof(float));
+        if (sH == 1 && sW == 1 && pH == 0 && pW == 0) {
+            col2im_stride1_channel(columns, g, c, first, last, grad_input);
+            continue;
+        }
+        for (ptrdiff_t i = 0; i < kH; i++) {
+            ptrdiff_t oh_lo, oh_hi;                    // rows whose window row i is inside the image
+            valid_outputs(i, pH, sH, H, outH, &oh_lo, &oh_hi);
+            for (ptrdiff_t j = 0; j < kW; j++) {
+                ptrdiff_t ow_lo, ow_hi;                // columns whose window column j is inside the image
+                valid_outputs(j, pW, sW, W, outW, &ow_lo, &ow_hi);
+                const float *restrict row = columns + ((c * kH + i) * kW + j) * row_length;
+                for (ptrdiff_t n = first; n < last; n++) {
+                    const float *restrict block = row + n * plane;
+                    float *restrict image = grad_input + (n * C + c) * H * W;
+                    for (ptrdiff_t oh = oh_lo; oh < oh_hi; oh++) {
+                        const float *restrict src = block + oh * outW;
+                        float *restrict dst = image + (oh * sH - pH + i) * W - pW + j;
+                        if (sW == 1) {
+                            for (ptrdiff_t ow = ow_lo; ow < ow_hi; ow++) dst[ow] += src[ow];
+                        } else {
+                            for (ptrdiff_t ow = ow_lo; ow < ow_hi; ow++) dst[ow * sW] += src[ow];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: rearrangements between the GEMM's layout and NCHW
+
+// product [F, N·P] (+ bias [F]) → output [N, F, P], images [first, last)
+BP_CLONES void bp_feature_major_to_batch_major_f32(const float *restrict product, const float *restrict bias,
+                                                   ptrdiff_t features, ptrdiff_t batch, ptrdiff_t plane,
+                                                   ptrdiff_t first, ptrdiff_t last, float *restrict output) {
+    for (ptrdiff_t n = first; n < last; n++)
+        for (ptrdiff_t f = 0; f < features; f++) {
+            const float *restrict src = product + (f * batch + n) * plane;
+            float *restrict dst = output + (n * features + f) * plane;
+            if (bias) {
+                const float b = bias[f];
+                for (ptrdiff_t p = 0; p < plane; p++) dst[p] = src[p] + b;
+            } else {
+                memcpy(dst, src, (size_t)plane * sizeof(float));
+            }
+        }
+}
+
+// x [N, F, P] → columns [F, N·P], images [first, last)
+BP_CLONES void bp_batch_major_to_feature_major_f32(const float *restrict x, ptrdiff_t features, ptrdiff_t batch,
+                                                   ptrdiff_t plane, ptrdiff_t first, ptrdiff_t last,
+                                                   float *restrict columns) {
+    for (ptrdiff_t n = first; n < last; n++)
+        for (ptrdiff_t f = 0; f < features; f++)
+            memcpy(columns + (f * batch + n) * plane, x + (n * features + f) * plane, (size_t)plane * sizeof(float));
+}
+
+// MARK: max pooling
+
+// input [N·C, H, W] → output, argmax [N·C, outH, outW], planes [first, last)
+BP_CLONES void bp_max_pool_f32(const float *restrict input, const bp_window *g, ptrdiff_t first, ptrdiff_t last,
+                               float *restrict output, int32_t *restrict argmax) {
+    const ptrdiff_t H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t sH = g->stride_height, sW = g->stride_width, pH = g->padding_height, pW = g->padding_width;
+    const ptrdiff_t outH = output_height(g), outW = output_width(g);
+    // The comparisons are selects, not branches (the winner of a window is unpredictable),
+    // and strict `>`: the first maximum in scan order wins ties.
+    if (kH == 2 && kW == 2 && pH == 0 && pW == 0) {
+        // a 2×2 window without padding lies inside the image: candidates a, b (top row),
+        // c, d (bottom row); the better of (a, b), of (c, d), then of the two
+        for (ptrdiff_t p = first; p < last; p++) {
+            const float *restrict x = input + p * H * W;
+            float *restrict y = output + p * outH * outW;
+            int32_t *restrict index = argmax + p * outH * outW;
+            for (ptrdiff_t oh = 0; oh < outH; oh++) {
+                const ptrdiff_t top = oh * sH * W;
+                const float *restrict r0 = x + top, *restrict r1 = r0 + W;
+                float *restrict yr = y + oh * outW;
+                int32_t *restrict ir = index + oh * outW;
+#define BP_POOL_2X2(step)                                                                        \
+                for (ptrdiff_t ow = 0; ow < outW; ow++) {                                        \
+                    const ptrdiff_t w = ow * (step);                                             \
+                    const float a = r0[w], b = r0[w + 1], c = r1[w], d = r1[w + 1];              \
+                    const int take_b = b > a, take_d = d > c;                                    \
+                    const float upper = take_b ? b : a, lower = take_d ? d : c;                  \
+                    const int32_t upper_at = (int32_t)(top + w) + take_b;                        \
+                    const int32_t lower_at = (int32_t)(top + W + w) + take_d;                    \
+                    const int take_lower = lower > upper;                                        \
+                    yr[ow] = take_lower ? lower : upper;                                         \
+                    ir[ow] = take_lower ? lower_at : upper_at;                                   \
+                }
+                if (sW == 2) {
+                    BP_POOL_2X2(2)                     // the usual 2×2 stride-2 pool: a constant stride vectorises
+                } else {
+                    BP_POOL_2X2(sW)
+                }
+#undef BP_POOL_2X2
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t p = first; p < last; p++) {
+        const float *restrict x = input + p * H * W;
+        float *restrict y = output + p * outH * outW;
+        int32_t *restrict index = argmax + p * outH * outW;
+        for (ptrdiff_t oh = 0; oh < outH; oh++) {
+            const ptrdiff_t h0 = oh * sH - pH, h_lo = max_index(h0, 0), h_hi = min_index(h0 + kH, H);
+            for (ptrdiff_t ow = 0; ow < outW; ow++) {
+                const ptrdiff_t w0 = ow * sW - pW, w_lo = max_index(w0, 0), w_hi = min_index(w0 + kW, W);
+                ptrdiff_t best_at = h_lo * W + w_lo;
+                float best = x[best_at];
+                for (ptrdiff_t h = h_lo; h < h_hi; h++)
+                    for (ptrdiff_t w = w_lo; w < w_hi; w++) {
+                        const float v = x[h * W + w];
+                        const int take = v > best;
+                        best = take ? v : best;
+                        best_at = take ? h * W + w : best_at;
+                    }
+                y[oh * outW + ow] = best;
+                index[oh * outW + ow] = (int32_t)best_at;
+            }
+        }
+    }
+}
+
+// grad_output, argmax [N·C, outH, outW] → grad_input [N·C, H, W], planes [first, last)
+BP_CLONES void bp_max_pool_backward_f32(const float *restrict grad_output, const int32_t *restrict argmax,
+                                        const bp_window *g, ptrdiff_t first, ptrdiff_t last,
+                                        float *restrict grad_input) {
+    const ptrdiff_t H = g->height, W = g->width, outH = output_height(g), outW = output_width(g);
+    const ptrdiff_t out_plane = outH * outW;
+    for (ptrdiff_t p = first; p < last; p++) {
+        float *restrict gx = grad_input + p * H * W;
+        const float *restrict gy = grad_output + p * out_plane;
+        const int32_t *restrict index = argmax + p * out_plane;
+        // one plane at a time, zeroed then scattered into while it is in the L1 cache (a
+        // branch-free write of every window pixel was tried for 2×2 windows: slower)
+        memset(gx, 0, (size_t)(H * W) * sizeof(float));
+        for (ptrdiff_t k = 0; k < out_plane; k++) gx[index[k]] += gy[k];
+    }
+}
+
+// MARK: ReLU and row sums
+
+BP_CLONES void bp_relu_f32(const float *restrict x, float *restrict y, ptrdiff_t n, float slope) {
+    if (slope == 0) {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : x[i] * slope;
+    }
+}
+
+BP_CLONES void bp_relu_backward_f32(const float *restrict x, const float *restrict gy, float *restrict gx,
+                                    ptrdiff_t n, float slope) {
+    for (ptrdiff_t i = 0; i < n; i++) gx[i] = x[i] > 0 ? gy[i] : gy[i] * slope;
+}
+
+// x [rows, cols] → out [rows]
+BP_CLONES void bp_row_sums_f32(const float *restrict x, ptrdiff_t rows, ptrdiff_t cols, float *restrict out) {
+    // 32 partial sums (vectorised; the order is fixed by this code, so every target rounds alike)
+    enum { LANES = 32 };
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *restrict row = x + r * cols;
+        float partial[LANES] = {0};
+        ptrdiff_t c = 0;
+        for (; c + LANES <= cols; c += LANES)
+            for (int k = 0; k < LANES; k++) partial[k] += row[c + k];
+        for (int k = 0; c < cols; c++, k++) partial[k] += row[c];
+        for (int width = LANES / 2; width > 0; width /= 2)
+            for (int k = 0; k < width; k++) partial[k] += partial[k + width];
+        out[r] = partial[0];
+    }
+}

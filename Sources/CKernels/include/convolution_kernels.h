@@ -1,0 +1,61 @@
+// Single-precision loops of convolution, pooling and ReLU for Backprop.
+//
+// The same contracts as the generic Swift kernels in
+// Sources/Backprop/Tensor/ConvolutionKernels.swift (and TensorScalar's relu), written in C
+// so that they are compiled for AVX-512, AVX2+FMA and the baseline at once (see
+// convolution.c). Sources/Backprop/Tensor/FastConvolution.swift plugs them in for Float.
+//
+// Every image kernel works on a sub-range [first, last) of the batch (or of the N·C image
+// planes), so that callers can split the work over threads: different ranges never write
+// the same memory.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+/// The geometry of a 2-D sliding window over NCHW images (Swift's WindowGeometry):
+/// input [batch, channels, height, width], a kernel_height × kernel_width window moved by
+/// stride_* over the input padded by padding_* on both sides of each axis.
+typedef struct {
+    ptrdiff_t batch, channels, height, width;
+    ptrdiff_t kernel_height, kernel_width;
+    ptrdiff_t stride_height, stride_width;
+    ptrdiff_t padding_height, padding_width;
+} bp_window;
+
+/// im2col: input [N, C, H, W] → columns [C·kH·kW, N·outH·outW]; row (c, i, j), column
+/// (n, oh, ow) holds input[n, c, oh·sH − pH + i, ow·sW − pW + j], or 0 in the padding.
+/// Writes the columns of images [first, last) only.
+void bp_im2col_f32(const float *input, const bp_window *g, ptrdiff_t first, ptrdiff_t last, float *columns);
+
+/// col2im, the adjoint of im2col: columns [C·kH·kW, N·outH·outW] → grad_input [N, C, H, W],
+/// images [first, last) overwritten with the sum of every column value read from each pixel.
+void bp_col2im_f32(const float *columns, const bp_window *g, ptrdiff_t first, ptrdiff_t last, float *grad_input);
+
+/// product [F, N·P] (+ bias [F], may be NULL) → output [N, F, P], images [first, last).
+void bp_feature_major_to_batch_major_f32(const float *product, const float *bias, ptrdiff_t features,
+                                         ptrdiff_t batch, ptrdiff_t plane, ptrdiff_t first, ptrdiff_t last,
+                                         float *output);
+
+/// x [N, F, P] → columns [F, N·P], images [first, last).
+void bp_batch_major_to_feature_major_f32(const float *x, ptrdiff_t features, ptrdiff_t batch, ptrdiff_t plane,
+                                         ptrdiff_t first, ptrdiff_t last, float *columns);
+
+/// Max pooling: input [N·C, H, W] → output, argmax [N·C, outH, outW] for planes
+/// [first, last); argmax is the index h·W + w of the maximum inside its input plane.
+/// Padding never wins; ties go to the first maximum in scan order (row by row, left to right).
+void bp_max_pool_f32(const float *input, const bp_window *g, ptrdiff_t first, ptrdiff_t last,
+                     float *output, int32_t *argmax);
+
+/// Max pooling backward: grad_output, argmax [N·C, outH, outW] → grad_input [N·C, H, W],
+/// planes [first, last) overwritten: each gradient added at its argmax, zeros elsewhere.
+void bp_max_pool_backward_f32(const float *grad_output, const int32_t *argmax, const bp_window *g,
+                              ptrdiff_t first, ptrdiff_t last, float *grad_input);
+
+/// y[i] = x[i] > 0 ? x[i] : x[i]·slope (exactly 0, not −0, when slope is 0).
+void bp_relu_f32(const float *x, float *y, ptrdiff_t n, float slope);
+
+/// gx[i] = x[i] > 0 ? gy[i] : gy[i]·slope.
+void bp_relu_backward_f32(const float *x, const float *gy, float *gx, ptrdiff_t n, float slope);
+
+/// out[r] = Σ_c x[r, c] for x [rows, cols].
+void bp_row_sums_f32(const float *x, ptrdiff_t rows, ptrdiff_t cols, float *out);
