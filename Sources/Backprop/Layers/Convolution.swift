@@ -304,9 +304,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         if parts == 1 {
             run(0)
         } else {
-            Threads.withSingleThreadedBLAS {
-                Threads.parallelFor(parts, minimumWork: 0) { range in range.forEach(run) }
-            }
+            Threads.parallelFor(parts, minimumWork: 0) { range in range.forEach(run) }   // GEMMs in a part stay whole
         }
     }
 

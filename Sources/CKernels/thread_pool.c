@@ -1,0 +1,147 @@
+// The library's own threads. OpenBLAS runs on one thread; parallel loops and GEMMs split
+// over the cores run here instead. One pool for everything means no two spinning thread
+// pools compete for the same two cores (OpenBLAS's idle workers spin on sched_yield for
+// about 0.1 s after each threaded call, taking the core from whatever runs next).
+#define _GNU_SOURCE
+#include "thread_pool.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define BP_MAX_WORKERS 63
+
+int bp_pool_spin_microseconds = 2000;
+
+static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER;   // one run at a time
+static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+
+static int worker_count = 0;                  // started so far (never stopped)
+static atomic_int sleepers = 0;               // workers waiting on `wake`
+static atomic_ulong generation = 0;           // bumped for every run
+static atomic_int wanted = 0;                 // workers that take part in the current run
+
+// the current run
+static bp_task_fn run_fn;
+static void *run_context;
+static ptrdiff_t run_tasks;
+static atomic_long next_index;
+static atomic_long finished;                  // tasks done
+static atomic_int joined;                     // workers that entered the current run
+
+static _Thread_local int in_task = 0;
+
+int bp_pool_in_task(void) { return in_task; }
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+// Takes indices of the current run until none is left.
+static void work(void) {
+    in_task = 1;
+    for (;;) {
+        ptrdiff_t i = atomic_fetch_add_explicit(&next_index, 1, memory_order_relaxed);
+        if (i >= run_tasks) break;
+        run_fn(run_context, i);
+        atomic_fetch_add_explicit(&finished, 1, memory_order_release);
+    }
+    in_task = 0;
+}
+
+struct worker_start { int id; unsigned long generation; };
+
+static void *worker_main(void *arg) {
+    struct worker_start start = *(struct worker_start *)arg;
+    free(arg);
+    int id = start.id;                        // 1-based: worker id takes part if id < wanted
+    unsigned long seen = start.generation;    // runs after this one are ours
+    for (;;) {
+        // wait for a new run: spin, then sleep
+        uint64_t spin_until = now_ns() + (uint64_t)bp_pool_spin_microseconds * 1000u;
+        unsigned long g;
+        int polls = 0;
+        while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
+            cpu_relax();
+            if (++polls % 256 == 0 && now_ns() > spin_until) {
+                pthread_mutex_lock(&sleep_lock);
+                atomic_fetch_add(&sleepers, 1);
+                while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen)
+                    pthread_cond_wait(&wake, &sleep_lock);
+                atomic_fetch_sub(&sleepers, 1);
+                pthread_mutex_unlock(&sleep_lock);
+                break;
+            }
+        }
+        seen = g;
+        if (id < atomic_load_explicit(&wanted, memory_order_acquire)) {
+            work();
+            atomic_fetch_add_explicit(&joined, 1, memory_order_release);
+        }
+    }
+    return NULL;
+}
+
+static void start_workers(int n) {
+    while (worker_count < n && worker_count < BP_MAX_WORKERS) {
+        pthread_t t;
+        pthread_attr_t attr;
+        struct worker_start *start = malloc(sizeof *start);
+        if (!start) break;
+        start->id = worker_count + 1;
+        start->generation = atomic_load(&generation);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, worker_main, start) != 0) {
+            free(start);
+            pthread_attr_destroy(&attr);
+            break;
+        }
+        pthread_attr_destroy(&attr);
+        worker_count++;
+    }
+}
+
+void bp_pool_run(ptrdiff_t tasks, int threads, bp_task_fn fn, void *context) {
+    if (tasks <= 0) return;
+    if (threads <= 1 || tasks <= 1 || in_task || pthread_mutex_trylock(&submit_lock) != 0) {
+        int was = in_task;
+        in_task = 1;
+        for (ptrdiff_t i = 0; i < tasks; i++) fn(context, i);
+        in_task = was;
+        return;
+    }
+    start_workers(threads - 1);
+    int helpers = threads - 1 < worker_count ? threads - 1 : worker_count;
+    if ((ptrdiff_t)helpers > tasks - 1) helpers = (int)(tasks - 1);
+
+    run_fn = fn;
+    run_context = context;
+    run_tasks = tasks;
+    atomic_store_explicit(&next_index, 0, memory_order_relaxed);
+    atomic_store_explicit(&finished, 0, memory_order_relaxed);
+    atomic_store_explicit(&joined, 0, memory_order_relaxed);
+    atomic_store_explicit(&wanted, helpers + 1, memory_order_release);
+    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+    if (atomic_load(&sleepers) > 0) {
+        pthread_mutex_lock(&sleep_lock);
+        pthread_cond_broadcast(&wake);
+        pthread_mutex_unlock(&sleep_lock);
+    }
+
+    work();                                   // the caller takes indices too
+    // every task finished, and every helper out of the run (so the next run's reset is safe)
+    while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) cpu_relax();
+    while (atomic_load_explicit(&joined, memory_order_acquire) < helpers) cpu_relax();
+    pthread_mutex_unlock(&submit_lock);
+}
