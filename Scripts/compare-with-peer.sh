@@ -4,7 +4,8 @@
 #
 #   Scripts/compare-with-peer.sh [workload ...] [--seconds S] [--rounds R]
 #
-# 1 core: OPENBLAS_NUM_THREADS=1 and one thread of our own (Threads.count = 1) / torch threads 1.
+# 1 core: ours with --threads 1 (OpenBLAS always runs on one thread in ours; the library
+# splits GEMMs itself); the peer with OPENBLAS_NUM_THREADS=1 and torch threads 1.
 # 2 cores: ours with --threads 2; the peer at its best of torch threads {1, 2} ×
 # OPENBLAS_NUM_THREADS {1, 2} (2 × 2 oversubscribes the cores, as WORKLOADS.md notes, and
 # is tried too). With --rounds R, each side runs R times, alternating, and the best run counts.

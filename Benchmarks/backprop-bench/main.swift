@@ -14,7 +14,7 @@ import Foundation
 
 let options = Options("backprop-bench", "training samples/s of the canonical workloads", booleanFlags: ["no-gemm"])
 let requested = options.arguments("workload", "workloads to run: \(Workloads.names.joined(separator: ", ")) (default: all)")
-let threads = options.int("threads", 1, "threads for OpenBLAS and the library")
+let threads = options.int("threads", 1, "threads for the library (GEMMs and parallel loops)")
 let seconds = options.double("seconds", 5, "timed seconds per workload")
 let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist, else ../shared/data/mnist)")
 let noGemm = options.flag("no-gemm", "skip the GEMM-only timing")

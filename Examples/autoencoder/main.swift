@@ -44,7 +44,7 @@ let optimizerName = options.string("optimizer", "sgd", "sgd or adam")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
 let learningRate = options.double("lr", -1, "learning rate, annealed to 0 by a cosine schedule (default: 0.05 for SGD, 1e-3 for Adam)")
 let seed = options.int("seed", 1, "random seed")
-let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
 let outDir = options.string("out", ".", "directory for the figures")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),

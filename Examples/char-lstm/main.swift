@@ -34,7 +34,7 @@ let temperature = options.double("temperature", 0.8, "sampling temperature (0: a
 let sampleLength = options.int("sample-length", 300, "characters per sample")
 let primeOption = options.optionalString("prime", "text the samples start from (default: the text's first character)")
 let seed = options.int("seed", 1, "random seed (initial weights, batches and samples)")
-let threads = options.int("threads", Threads.count, "threads for OpenBLAS and the library")
+let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
 let checkpoints = CheckpointOptions(options)
 options.require(steps >= 1, "--steps must be at least 1")
 options.require(length >= 1 && batchSize >= 1, "--seq and --batch must be at least 1")

@@ -1,6 +1,5 @@
 import CKernels
 import COpenBLAS
-import Dispatch
 
 /// The one setting for parallelism: how many threads the library uses, for its GEMMs and
 /// for its own parallel loops. Set it once at start-up (`Threads.count = 1` reproduces the
@@ -20,11 +19,10 @@ public enum Threads {
     private static var current: Int = {
         let env = ProcessInfo.processInfo.environment["BACKPROP_THREADS"].flatMap(Int.init)
         let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
-        openblas_set_num_threads(useOwnPool ? 1 : Int32(n))
+        openblas_set_num_threads(1)
         bp_retain_freed_memory()
         return n
     }()
-    static let useOwnPool = ProcessInfo.processInfo.environment["BP_POOL"] != "0"
 
     /// Threads used by the library's GEMMs and by `Threads.parallelFor`.
     public static var count: Int {
@@ -32,7 +30,6 @@ public enum Threads {
         set {
             precondition(newValue >= 1, "Threads.count: needs at least 1 thread, got \(newValue)")
             current = newValue
-            if !useOwnPool { openblas_set_num_threads(Int32(newValue)) }
         }
     }
 
@@ -55,10 +52,6 @@ public enum Threads {
 
     /// Runs `body(i)` for every i in `0..<tasks` on up to `count` threads of the pool.
     static func run(tasks: Int, _ body: (Int) -> Void) {
-        if !useOwnPool {
-            DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
-            return
-        }
         withoutActuallyEscaping(body) { body in
             var task = body
             withUnsafeMutablePointer(to: &task) { pointer in
@@ -82,7 +75,7 @@ public enum Threads {
         let length = splitRows ? m : n
         // parts of at least 32 rows or columns, in multiples of 16 (the kernels' tile width)
         let parts = min(threads, length / 32)
-        if !useOwnPool || parts <= 1 || 2 * m * n * k < 1 << 21 || bp_pool_in_task() != 0 {
+        if parts <= 1 || 2 * m * n * k < 1 << 21 || bp_pool_in_task() != 0 {
             gemm(m, n, a, b, c)
             return
         }
