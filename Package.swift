@@ -40,7 +40,7 @@ let package = Package(
         // The training-throughput harness (shared/bench/WORKLOADS.md).
         .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench"),
 
-        .testTarget(name: "BackpropTests", dependencies: ["Backprop"], path: "Tests/BackpropTests",
+        .testTarget(name: "BackpropTests", dependencies: ["Backprop", "CKernels"], path: "Tests/BackpropTests",
                     exclude: ["Fixtures"]),
     ] + examples.map {
         .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)")

@@ -11,12 +11,14 @@
 // then cost most of the time. On AVX-512 these two fast paths are written with masked
 // loads and stores instead, one instruction per row of up to 16 floats.
 #include "convolution_kernels.h"
+
+int bp_convolution_avx512 = 1;
 #include <string.h>
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
 #define BP_AVX512 1
 #define BP_TARGET_AVX512 __attribute__((target("avx512f")))
-static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static int has_avx512(void) { return bp_convolution_avx512 != 0 && __builtin_cpu_supports("avx512f"); }
 #endif
 
 #if defined(__x86_64__) && defined(__clang__)

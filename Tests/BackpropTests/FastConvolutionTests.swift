@@ -1,4 +1,5 @@
 @testable import Backprop
+import CKernels
 import XCTest
 
 /// The C kernels behind `Float`'s convolution, pooling and ReLU (FastConvolution.swift)
@@ -50,7 +51,19 @@ final class FastConvolutionTests: XCTestCase {
                        file: file, line: line)
     }
 
-    func testIm2colMatchesGenericKernel() {
+    /// Runs `body` twice: with the AVX-512 paths (where the CPU has them) and with the
+    /// portable loops that CPUs without AVX-512 take.
+    private func onBothPaths(_ body: (String) -> Void) {
+        body("")
+        bp_convolution_avx512 = 0
+        defer { bp_convolution_avx512 = 1 }
+        body(" (portable loops)")
+    }
+
+    func testIm2colMatchesGenericKernel() { onBothPaths(checkIm2col) }
+    func testCol2imMatchesGenericKernel() { onBothPaths(checkCol2im) }
+
+    private func checkIm2col(_ path: String) {
         var rng = Random(seed: testSeed())
         for c in geometries {
             let g = geometry(c)
@@ -66,12 +79,12 @@ final class FastConvolutionTests: XCTestCase {
                         for r in ranges { Float.im2col(xf.baseAddress!, g, images: r, out.baseAddress!) }
                     }
                 }
-                assertEqual(columns, expected, "im2col \(c) in \(ranges.count) parts")
+                assertEqual(columns, expected, "im2col \(c) in \(ranges.count) parts\(path)")
             }
         }
     }
 
-    func testCol2imMatchesGenericKernel() {
+    private func checkCol2im(_ path: String) {
         var rng = Random(seed: testSeed())
         for c in geometries {
             let g = geometry(c)
@@ -87,7 +100,7 @@ final class FastConvolutionTests: XCTestCase {
                         for r in ranges { Float.col2im(cf.baseAddress!, g, images: r, out.baseAddress!) }
                     }
                 }
-                assertEqual(image, expected, tolerance: 1e-5, "col2im \(c) in \(ranges.count) parts")
+                assertEqual(image, expected, tolerance: 1e-5, "col2im \(c) in \(ranges.count) parts\(path)")
             }
         }
     }

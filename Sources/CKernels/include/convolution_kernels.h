@@ -59,3 +59,7 @@ void bp_relu_backward_f32(const float *x, const float *gy, float *gx, ptrdiff_t 
 
 /// out[r] = Σ_c x[r, c] for x [rows, cols].
 void bp_row_sums_f32(const float *x, ptrdiff_t rows, ptrdiff_t cols, float *out);
+
+/// 1 (the default): the stride-1 im2col and col2im take their AVX-512 paths where the CPU
+/// has AVX-512. 0: they take the portable loops, as on other CPUs (for tests).
+extern int bp_convolution_avx512;
