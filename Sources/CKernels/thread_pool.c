@@ -132,7 +132,7 @@ void bp_pool_run(ptrdiff_t tasks, int threads, bp_task_fn fn, void *context) {
     atomic_store_explicit(&finished, 0, memory_order_relaxed);
     atomic_store_explicit(&joined, 0, memory_order_relaxed);
     atomic_store_explicit(&wanted, helpers + 1, memory_order_release);
-    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+    atomic_fetch_add(&generation, 1);        // seq_cst: ordered before the read of `sleepers`
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&sleep_lock);
         pthread_cond_broadcast(&wake);

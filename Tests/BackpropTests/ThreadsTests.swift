@@ -21,10 +21,12 @@ final class ThreadsTests: XCTestCase {
                         Threads.parallelFor(n, minimumWork: 0) { range in
                             for i in range {
                                 h[i] += 1
-                                // a nested loop runs inline on the same thread
-                                var inner = 0
-                                Threads.parallelFor(3, minimumWork: 0) { r in inner += r.count }
-                                if inner != 3 { h[i] = -1000 }
+                                // a nested loop (inline inside a pool task) covers its indices too
+                                var inner = [Int](repeating: 0, count: 3)
+                                inner.withUnsafeMutableBufferPointer { m in
+                                    Threads.parallelFor(3, minimumWork: 0) { r in for j in r { m[j] += 1 } }
+                                }
+                                if inner != [1, 1, 1] { h[i] = -1000 }
                             }
                         }
                     }
