@@ -20,8 +20,11 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
 static int worker_count = 0;                  // started so far (never stopped)
 static atomic_int sleepers = 0;               // workers waiting on `wake`
-static atomic_ulong generation = 0;           // bumped for every run
-static atomic_int wanted = 0;                 // workers that take part in the current run
+// The current run, published in one word: (run number << 8) | workers that take part.
+// One word, so a worker always reads the participants of the run it sees (a run's count
+// stored apart could already belong to the next run).
+static atomic_ulong run_word = 0;
+static unsigned long run_number = 0;          // under submit_lock
 
 // the current run
 static bp_task_fn run_fn;
@@ -59,24 +62,24 @@ static void work(void) {
     in_task = 0;
 }
 
-struct worker_start { int id; unsigned long generation; };
+struct worker_start { int id; unsigned long run_word; };
 
 static void *worker_main(void *arg) {
     struct worker_start start = *(struct worker_start *)arg;
     free(arg);
-    int id = start.id;                        // 1-based: worker id takes part if id < wanted
-    unsigned long seen = start.generation;    // runs after this one are ours
+    int id = start.id;                        // 1-based: takes part if id < the run's count
+    unsigned long seen = start.run_word;      // runs after this one are ours
     for (;;) {
         // wait for a new run: spin, then sleep
         uint64_t spin_until = now_ns() + (uint64_t)bp_pool_spin_microseconds * 1000u;
         unsigned long g;
         int polls = 0;
-        while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
+        while ((g = atomic_load_explicit(&run_word, memory_order_acquire)) == seen) {
             cpu_relax();
             if (++polls % 256 == 0 && now_ns() > spin_until) {
                 pthread_mutex_lock(&sleep_lock);
                 atomic_fetch_add(&sleepers, 1);
-                while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen)
+                while ((g = atomic_load_explicit(&run_word, memory_order_acquire)) == seen)
                     pthread_cond_wait(&wake, &sleep_lock);
                 atomic_fetch_sub(&sleepers, 1);
                 pthread_mutex_unlock(&sleep_lock);
@@ -84,7 +87,7 @@ static void *worker_main(void *arg) {
             }
         }
         seen = g;
-        if (id < atomic_load_explicit(&wanted, memory_order_acquire)) {
+        if (id < (int)(g & 0xFF)) {
             work();
             atomic_fetch_add_explicit(&joined, 1, memory_order_release);
         }
@@ -99,7 +102,7 @@ static void start_workers(int n) {
         struct worker_start *start = malloc(sizeof *start);
         if (!start) break;
         start->id = worker_count + 1;
-        start->generation = atomic_load(&generation);
+        start->run_word = atomic_load(&run_word);
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         if (pthread_create(&t, &attr, worker_main, start) != 0) {
@@ -131,8 +134,8 @@ void bp_pool_run(ptrdiff_t tasks, int threads, bp_task_fn fn, void *context) {
     atomic_store_explicit(&next_index, 0, memory_order_relaxed);
     atomic_store_explicit(&finished, 0, memory_order_relaxed);
     atomic_store_explicit(&joined, 0, memory_order_relaxed);
-    atomic_store_explicit(&wanted, helpers + 1, memory_order_release);
-    atomic_fetch_add(&generation, 1);        // seq_cst: ordered before the read of `sleepers`
+    run_number++;
+    atomic_store(&run_word, (run_number << 8) | (unsigned long)(helpers + 1));  // seq_cst: before reading `sleepers`
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&sleep_lock);
         pthread_cond_broadcast(&wake);

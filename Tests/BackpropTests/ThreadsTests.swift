@@ -36,6 +36,24 @@ final class ThreadsTests: XCTestCase {
         }
     }
 
+    /// Runs that alternate between more and fewer threads: a worker left out of one run
+    /// must neither join it nor miss the next one it belongs to.
+    func testAlternatingThreadCountsKeepEveryRunWhole() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        for round in 0..<300 {
+            Threads.count = round % 2 == 0 ? 3 : 2
+            var hits = [Int](repeating: 0, count: 7)
+            hits.withUnsafeMutableBufferPointer { h in
+                Threads.parallelFor(7, minimumWork: 0) { range in for i in range { h[i] += 1 } }
+            }
+            if hits != [Int](repeating: 1, count: 7) {
+                XCTFail("round \(round), \(Threads.count) threads: indices hit \(hits)")
+                return
+            }
+        }
+    }
+
     /// Two user threads using the library at once: one gets the pool, the other runs inline.
     func testConcurrentCallersBothFinish() {
         withThreads(2) {
