@@ -51,10 +51,10 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Criterion {
 /// Checks class targets against scores `[rows, cols]`: one target per row, each in 0..<cols.
 func checkTargets<Scalar>(_ what: String, _ input: Tensor<Scalar>, _ target: [Int]) -> (rows: Int, cols: Int) {
     let (rows, cols) = input.matrixShape
-    precondition(input.rank >= 1 && target.count == rows,
+    require(input.rank >= 1 && target.count == rows,
                  "\(what): input of shape \(input.shape) has \(rows) rows but \(target.count) targets were given")
     if let bad = target.firstIndex(where: { $0 < 0 || $0 >= cols }) {
-        preconditionFailure("\(what): target[\(bad)] = \(target[bad]) is not a class index in 0..<\(cols) (input shape \(input.shape))")
+        requireFailure("\(what): target[\(bad)] = \(target[bad]) is not a class index in 0..<\(cols) (input shape \(input.shape))")
     }
     return (rows, cols)
 }

@@ -35,7 +35,7 @@ public enum Reduction: Sendable {
 }
 
 func checkSameShape<Scalar>(_ what: String, _ input: Tensor<Scalar>, _ target: Tensor<Scalar>) {
-    precondition(input.shape == target.shape, "\(what): input has shape \(input.shape) but target has shape \(target.shape)")
+    require(input.shape == target.shape, "\(what): input has shape \(input.shape) but target has shape \(target.shape)")
 }
 
 /// Squared error: Σ (input − target)², reduced.

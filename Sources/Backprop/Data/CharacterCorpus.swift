@@ -84,7 +84,7 @@ public struct CharacterCorpus {
     public func decode(_ indices: [Int]) -> String {
         var scalars = String.UnicodeScalarView()
         for k in indices {
-            precondition(k >= 0 && k < vocabularySize, "decode: index \(k) is outside the vocabulary 0..<\(vocabularySize)")
+            require(k >= 0 && k < vocabularySize, "decode: index \(k) is outside the vocabulary 0..<\(vocabularySize)")
             scalars.append(vocabulary[k])
         }
         return String(scalars)
@@ -97,8 +97,8 @@ public struct CharacterCorpus {
     public func randomBatch<Scalar: TensorScalar>(from split: Split = .train, length: Int, batchSize: Int,
                                                   using rng: inout Random) -> (inputs: Tensor<Scalar>, targets: [Int]) {
         let text = self[split]
-        precondition(length >= 1 && batchSize >= 1, "randomBatch: length and batchSize must be positive, got \(length), \(batchSize)")
-        precondition(length < text.count, "randomBatch: windows of \(length + 1) characters do not fit in the \(split) split (\(text.count) characters)")
+        require(length >= 1 && batchSize >= 1, "randomBatch: length and batchSize must be positive, got \(length), \(batchSize)")
+        require(length < text.count, "randomBatch: windows of \(length + 1) characters do not fit in the \(split) split (\(text.count) characters)")
         let starts = (0..<batchSize).map { _ in Int(rng.next() % UInt64(text.count - length)) }
         return CharacterCorpus.batch(text, starts: starts, length: length)
     }
@@ -113,10 +113,10 @@ public struct CharacterCorpus {
     public func streamBatches<Scalar: TensorScalar>(from split: Split, length: Int, batchSize: Int,
                                                     offset: Int = 0) -> StreamBatches<Scalar> {
         let text = self[split]
-        precondition(length >= 1 && batchSize >= 1, "streamBatches: length and batchSize must be positive, got \(length), \(batchSize)")
-        precondition(offset >= 0 && offset < text.count, "streamBatches: offset \(offset) is outside the \(split) split (\(text.count) characters)")
+        require(length >= 1 && batchSize >= 1, "streamBatches: length and batchSize must be positive, got \(length), \(batchSize)")
+        require(offset >= 0 && offset < text.count, "streamBatches: offset \(offset) is outside the \(split) split (\(text.count) characters)")
         let streamLength = (text.count - offset - 1) / batchSize
-        precondition(streamLength >= length,
+        require(streamLength >= length,
                      "streamBatches: the \(split) split (\(text.count) characters from \(offset)) is too short for \(batchSize) streams of windows of \(length)")
         return StreamBatches(text: text, start: offset, streamLength: streamLength, length: length, batchSize: batchSize)
     }

@@ -10,7 +10,7 @@ public struct LabeledImages<Scalar: TensorScalar> {
     public var classCount: Int
 
     public init(images: Tensor<Scalar>, labels: [Int], classCount: Int) {
-        precondition(images.shape.first == labels.count,
+        require(images.shape.first == labels.count,
                      "LabeledImages: \(images.shape.first ?? 0) images but \(labels.count) labels")
         self.images = images
         self.labels = labels
@@ -49,7 +49,7 @@ public struct MiniBatches<Scalar: TensorScalar>: Sequence {
     let size: Int
 
     init(data: LabeledImages<Scalar>, order: [Int], size: Int) {
-        precondition(size > 0, "batches: batch size must be positive, got \(size)")
+        require(size > 0, "batches: batch size must be positive, got \(size)")
         self.data = data
         self.order = order
         self.size = size

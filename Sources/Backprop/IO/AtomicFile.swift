@@ -37,7 +37,7 @@ public enum AtomicFile {
     /// handed to `chunkWriter` at a time.
     public static func write(_ bytes: [UInt8], to path: String, chunkSize: Int = 1 << 20,
                              chunkWriter: ChunkWriter = posixWrite) throws {
-        precondition(chunkSize > 0, "AtomicFile.write: chunkSize must be positive, got \(chunkSize)")
+        require(chunkSize > 0, "AtomicFile.write: chunkSize must be positive, got \(chunkSize)")
         let temporary = temporaryPath(for: path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard descriptor >= 0 else {

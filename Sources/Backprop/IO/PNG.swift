@@ -6,8 +6,8 @@ import Foundation
 public enum PNG {
     /// Encodes `pixels` (row-major, `width · height` bytes, 0 = black) as PNG bytes.
     public static func encode(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
-        precondition(width > 0 && height > 0, "PNG.encode: size must be positive, got \(width)×\(height)")
-        precondition(pixels.count == width * height, "PNG.encode: \(pixels.count) pixels for \(width)×\(height)")
+        require(width > 0 && height > 0, "PNG.encode: size must be positive, got \(width)×\(height)")
+        require(pixels.count == width * height, "PNG.encode: \(pixels.count) pixels for \(width)×\(height)")
         // each row starts with its filter type (0 = none)
         var raw = [UInt8]()
         raw.reserveCapacity((width + 1) * height)
@@ -18,7 +18,7 @@ public enum PNG {
         var compressedSize = compressBound(uLong(raw.count))
         var compressed = [UInt8](repeating: 0, count: Int(compressedSize))
         let status = compress2(&compressed, &compressedSize, raw, uLong(raw.count), 9)
-        precondition(status == Z_OK, "PNG.encode: zlib compress2 failed with status \(status)")
+        require(status == Z_OK, "PNG.encode: zlib compress2 failed with status \(status)")
         compressed.removeSubrange(Int(compressedSize)...)
 
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
@@ -47,12 +47,12 @@ public enum PNG {
                                                   columns: Int? = nil, border: Int = 1,
                                                   range: ClosedRange<Double>? = nil) -> (width: Int, height: Int, pixels: [UInt8]) {
         let n = images.shape.first ?? 0
-        precondition(n > 0, "PNG.grid: no images in a tensor of shape \(images.shape)")
+        require(n > 0, "PNG.grid: no images in a tensor of shape \(images.shape)")
         let perImage = images.count / n
         let (h, w): (Int, Int) = imageShape.map { ($0.height, $0.width) }
             ?? (images.rank >= 3 ? (images.shape[images.rank - 2], images.shape[images.rank - 1])
                 : { let side = Int(Double(perImage).squareRoot()); return (side, side) }())
-        precondition(h * w == perImage, "PNG.grid: images of \(perImage) values cannot be shown as \(h)×\(w) (tensor \(images.shape))")
+        require(h * w == perImage, "PNG.grid: images of \(perImage) values cannot be shown as \(h)×\(w) (tensor \(images.shape))")
         let cols = columns ?? Int(Double(n).squareRoot().rounded(.up))
         let rows = (n + cols - 1) / cols
         let width = cols * w + (cols + 1) * border, height = rows * h + (rows + 1) * border

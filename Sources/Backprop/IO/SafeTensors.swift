@@ -88,9 +88,9 @@ public struct SafeTensors {
     /// tensor's own type, so nothing is rounded).
     public mutating func add<Scalar: TensorScalar>(_ name: String, _ tensor: Tensor<Scalar>, as dtype: DType? = nil) {
         let dtype = dtype ?? DType.of(Scalar.self)
-        precondition(dtype == .float32 || dtype == .float64,
+        require(dtype == .float32 || dtype == .float64,
                      "SafeTensors.add(\(name)): can write F32 or F64, not \(dtype.rawValue)")
-        precondition(name != "__metadata__", "SafeTensors.add: '__metadata__' is reserved for the metadata map")
+        require(name != "__metadata__", "SafeTensors.add: '__metadata__' is reserved for the metadata map")
         let n = tensor.count
         let bytes = [UInt8](unsafeUninitializedCapacity: n * dtype.byteCount) { buffer, count in
             tensor.withUnsafePointer { x in

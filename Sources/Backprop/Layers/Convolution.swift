@@ -72,11 +72,11 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
                 padding: (Int, Int) = (0, 0), bias: Bool = true, initializer: Initializer = .uniformFanIn,
                 using rng: inout Random) {
-        precondition(inChannels > 0 && outChannels > 0,
+        require(inChannels > 0 && outChannels > 0,
                      "Conv2D: channel counts must be positive, got \(inChannels) -> \(outChannels)")
-        precondition(kernelSize.0 > 0 && kernelSize.1 > 0, "Conv2D: kernelSize must be positive, got \(kernelSize)")
-        precondition(stride.0 > 0 && stride.1 > 0, "Conv2D: stride must be positive, got \(stride)")
-        precondition(padding.0 >= 0 && padding.1 >= 0, "Conv2D: padding cannot be negative, got \(padding)")
+        require(kernelSize.0 > 0 && kernelSize.1 > 0, "Conv2D: kernelSize must be positive, got \(kernelSize)")
+        require(stride.0 > 0 && stride.1 > 0, "Conv2D: stride must be positive, got \(stride)")
+        require(padding.0 >= 0 && padding.1 >= 0, "Conv2D: padding cannot be negative, got \(padding)")
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernelSize = kernelSize

@@ -27,7 +27,7 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
 
     /// Dropout with probability `p`, its generator seeded from `rng`.
     public init(_ p: Double = 0.5, using rng: inout Random) {
-        precondition((0...1).contains(p), "Dropout: p must be in [0, 1], got \(p)")
+        require((0...1).contains(p), "Dropout: p must be in [0, 1], got \(p)")
         self.p = p
         self.rng = Random(seed: rng.next())
     }
@@ -39,7 +39,7 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
 
     /// Keeps the last mask for every later training-mode `fprop` (for gradient checks).
     public func freezeMask() {
-        precondition(mask != nil, "Dropout.freezeMask: no mask yet; run fprop in training mode first")
+        require(mask != nil, "Dropout.freezeMask: no mask yet; run fprop in training mode first")
         fixedMask = mask
     }
 
@@ -50,7 +50,7 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         guard isActive else { return input }
         if let fixedMask {
-            precondition(fixedMask.shape == input.shape,
+            require(fixedMask.shape == input.shape,
                          "Dropout: fixedMask has shape \(fixedMask.shape) but the input has shape \(input.shape)")
             mask = fixedMask
         } else {
@@ -65,7 +65,7 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         guard isActive else { return gradOutput }
         guard let mask, mask.shape == input.shape else {
-            preconditionFailure("Dropout.bprop: needs the mask of an fprop in training mode on an input of shape \(input.shape) (last mask: \(mask.map { "\($0.shape)" } ?? "none"))")
+            requireFailure("Dropout.bprop: needs the mask of an fprop in training mode on an input of shape \(input.shape) (last mask: \(mask.map { "\($0.shape)" } ?? "none"))")
         }
         return gradOutput * mask
     }

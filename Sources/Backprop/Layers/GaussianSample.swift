@@ -41,8 +41,8 @@ public final class GaussianSample<Scalar: TensorScalar>: Layer, PenaltyReporting
 
     /// A sampler of k-dimensional codes with ε from `Random(seed:)`.
     public init(_ k: Int, reduction: Reduction = .batchMean, seed: UInt64) {
-        precondition(k > 0, "GaussianSample: k must be positive, got \(k)")
-        precondition(reduction != .mean, "GaussianSample: reduction must be .batchMean or .sum")
+        require(k > 0, "GaussianSample: k must be positive, got \(k)")
+        require(reduction != .mean, "GaussianSample: reduction must be .batchMean or .sum")
         self.k = k
         self.reduction = reduction
         rng = Random(seed: seed)
@@ -60,7 +60,7 @@ public final class GaussianSample<Scalar: TensorScalar>: Layer, PenaltyReporting
 
     /// Keeps the last ε for every later `fprop` (for gradient checks).
     public func freezeNoise() {
-        precondition(noise != nil, "GaussianSample.freezeNoise: no ε yet; run fprop first")
+        require(noise != nil, "GaussianSample.freezeNoise: no ε yet; run fprop first")
         fixedNoise = noise
     }
 
@@ -81,7 +81,7 @@ public final class GaussianSample<Scalar: TensorScalar>: Layer, PenaltyReporting
         let rows = shape[0]
         let eps: Tensor<Scalar>
         if let fixedNoise {
-            precondition(fixedNoise.shape == shape, "GaussianSample: fixedNoise has shape \(fixedNoise.shape), expected \(shape)")
+            require(fixedNoise.shape == shape, "GaussianSample: fixedNoise has shape \(fixedNoise.shape), expected \(shape)")
             eps = fixedNoise
         } else {
             eps = Tensor(shape: shape) { Scalar.normalFill($0, rows * k, std: 1, using: &rng) }
@@ -101,7 +101,7 @@ public final class GaussianSample<Scalar: TensorScalar>: Layer, PenaltyReporting
     public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
         checkGradOutput(input, gradOutput)
         guard let eps = noise, eps.shape == gradOutput.shape else {
-            preconditionFailure("GaussianSample: bprop needs the input of the most recent fprop (got \(input.shape))")
+            requireFailure("GaussianSample: bprop needs the input of the most recent fprop (got \(input.shape))")
         }
         let rows = input.shape[0], scale = klScale(rows)
         return input.withUnsafePointer { x in

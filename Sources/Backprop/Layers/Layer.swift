@@ -71,15 +71,15 @@ extension Layer {
     }
     public var description: String { typeName }
 
-    /// `outputShape(for:)` as a precondition, for a layer's own `fprop`.
+    /// `outputShape(for:)` as a checked requirement, for a layer's own `fprop`.
     public func checkedOutputShape(_ inputShape: [Int]) -> [Int] {
-        do { return try outputShape(for: inputShape) } catch { preconditionFailure("\(error)") }
+        do { return try outputShape(for: inputShape) } catch { requireFailure("\(error)") }
     }
 
     /// Precondition that `gradOutput` has the shape `fprop` gives for `input`.
     public func checkGradOutput(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
         let expected = checkedOutputShape(input.shape)
-        precondition(gradOutput.shape == expected,
+        require(gradOutput.shape == expected,
                      "\(self): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(expected)")
     }
 }

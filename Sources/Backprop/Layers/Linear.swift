@@ -22,7 +22,7 @@ public final class Linear<Scalar: TensorScalar>: Layer {
     /// (the bias too for `.uniformFanIn`, as in Torch7; zeros otherwise).
     public init(_ inputSize: Int, _ outputSize: Int, bias: Bool = true,
                 initializer: Initializer = .uniformFanIn, using rng: inout Random) {
-        precondition(inputSize > 0 && outputSize > 0, "Linear: sizes must be positive, got \(inputSize) -> \(outputSize)")
+        require(inputSize > 0 && outputSize > 0, "Linear: sizes must be positive, got \(inputSize) -> \(outputSize)")
         weight = Parameter(initializer.make([outputSize, inputSize], fanIn: inputSize, fanOut: outputSize, using: &rng))
         self.bias = bias ? Parameter(
             initializer == .uniformFanIn
@@ -40,7 +40,7 @@ public final class Linear<Scalar: TensorScalar>: Layer {
     /// A layer using an existing weight `[out, in]` (shared with other layers), used as is
     /// or transposed, with its own bias (zeros) if `bias` is true.
     public init(weight: Parameter<Scalar>, transposed: Bool = false, bias: Bool = true) {
-        precondition(weight.value.rank == 2, "Linear(weight:): the weight must be [out, in], got \(weight.value.shape)")
+        require(weight.value.rank == 2, "Linear(weight:): the weight must be [out, in], got \(weight.value.shape)")
         self.weight = weight
         isTransposed = transposed
         self.bias = bias ? Parameter(.zeros([weight.value.shape[transposed ? 1 : 0]]), decays: false) : nil

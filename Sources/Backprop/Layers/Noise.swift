@@ -27,7 +27,7 @@ public final class MaskingNoise<Scalar: TensorScalar>: Layer {
 
     /// Masking noise zeroing each element with probability `p`, masks drawn from `Random(seed:)`.
     public init(_ p: Double, seed: UInt64) {
-        precondition((0...1).contains(p), "MaskingNoise: p must be in [0, 1], got \(p)")
+        require((0...1).contains(p), "MaskingNoise: p must be in [0, 1], got \(p)")
         self.p = p
         rng = Random(seed: seed)
     }
@@ -40,7 +40,7 @@ public final class MaskingNoise<Scalar: TensorScalar>: Layer {
 
     /// Keeps the last mask for every later training `fprop` (for gradient checks).
     public func freezeMask() {
-        precondition(mask != nil, "MaskingNoise.freezeMask: no mask yet; run fprop in training mode first")
+        require(mask != nil, "MaskingNoise.freezeMask: no mask yet; run fprop in training mode first")
         fixedMask = mask
     }
 
@@ -50,7 +50,7 @@ public final class MaskingNoise<Scalar: TensorScalar>: Layer {
         guard isTraining else { mask = nil; return input }
         let m: Tensor<Scalar>
         if let fixedMask {
-            precondition(fixedMask.shape == input.shape,
+            require(fixedMask.shape == input.shape,
                          "MaskingNoise: fixedMask has shape \(fixedMask.shape) but the input has shape \(input.shape)")
             m = fixedMask
         } else {
@@ -65,7 +65,7 @@ public final class MaskingNoise<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         guard isTraining else { return gradOutput }
         guard let mask, mask.shape == input.shape else {
-            preconditionFailure("MaskingNoise: bprop needs the input of the most recent training fprop (got \(input.shape))")
+            requireFailure("MaskingNoise: bprop needs the input of the most recent training fprop (got \(input.shape))")
         }
         return gradOutput * mask
     }
@@ -89,7 +89,7 @@ public final class GaussianNoise<Scalar: TensorScalar>: Layer {
 
     /// Gaussian noise of standard deviation `sigma`, drawn from `Random(seed:)`.
     public init(_ sigma: Double, seed: UInt64) {
-        precondition(sigma >= 0, "GaussianNoise: sigma must be >= 0, got \(sigma)")
+        require(sigma >= 0, "GaussianNoise: sigma must be >= 0, got \(sigma)")
         self.sigma = sigma
         rng = Random(seed: seed)
     }
@@ -102,7 +102,7 @@ public final class GaussianNoise<Scalar: TensorScalar>: Layer {
 
     /// Keeps the last ε for every later training `fprop` (for gradient checks).
     public func freezeNoise() {
-        precondition(noise != nil, "GaussianNoise.freezeNoise: no noise yet; run fprop in training mode first")
+        require(noise != nil, "GaussianNoise.freezeNoise: no noise yet; run fprop in training mode first")
         fixedNoise = noise
     }
 
@@ -112,7 +112,7 @@ public final class GaussianNoise<Scalar: TensorScalar>: Layer {
         guard isTraining else { return input }
         let eps: Tensor<Scalar>
         if let fixedNoise {
-            precondition(fixedNoise.shape == input.shape,
+            require(fixedNoise.shape == input.shape,
                          "GaussianNoise: fixedNoise has shape \(fixedNoise.shape) but the input has shape \(input.shape)")
             eps = fixedNoise
         } else {

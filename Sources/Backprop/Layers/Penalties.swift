@@ -45,7 +45,7 @@ public final class L1Penalty<Scalar: TensorScalar>: Layer, PenaltyReporting {
     public private(set) var penalty: Double = 0
 
     public init(_ lambda: Double, reduction: Reduction = .sum) {
-        precondition(lambda >= 0, "L1Penalty: lambda must be >= 0, got \(lambda)")
+        require(lambda >= 0, "L1Penalty: lambda must be >= 0, got \(lambda)")
         self.lambda = lambda
         self.reduction = reduction
     }
@@ -106,9 +106,9 @@ public final class ContractivePenalty<Scalar: TensorScalar>: Layer, PenaltyRepor
     public private(set) var penalty: Double = 0
 
     public init(_ lambda: Double, encoder: Linear<Scalar>, reduction: Reduction = .batchMean) {
-        precondition(lambda >= 0, "ContractivePenalty: lambda must be >= 0, got \(lambda)")
-        precondition(!encoder.isTransposed, "ContractivePenalty: the encoder must be a plain Linear, not a tied (transposed) one")
-        precondition(reduction != .mean, "ContractivePenalty: reduction must be .batchMean or .sum")
+        require(lambda >= 0, "ContractivePenalty: lambda must be >= 0, got \(lambda)")
+        require(!encoder.isTransposed, "ContractivePenalty: the encoder must be a plain Linear, not a tied (transposed) one")
+        require(reduction != .mean, "ContractivePenalty: reduction must be .batchMean or .sum")
         self.lambda = lambda
         self.encoder = encoder
         self.reduction = reduction

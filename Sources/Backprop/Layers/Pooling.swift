@@ -16,9 +16,9 @@ private func poolingOutputShape(_ layer: String, _ inputShape: [Int], kernel: (h
 }
 
 private func checkPoolingArguments(_ layer: String, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
-    precondition(kernel.0 > 0 && kernel.1 > 0, "\(layer): kernelSize must be positive, got \(kernel)")
-    precondition(stride.0 > 0 && stride.1 > 0, "\(layer): stride must be positive, got \(stride)")
-    precondition(padding.0 >= 0 && padding.1 >= 0 && 2 * padding.0 <= kernel.0 && 2 * padding.1 <= kernel.1,
+    require(kernel.0 > 0 && kernel.1 > 0, "\(layer): kernelSize must be positive, got \(kernel)")
+    require(stride.0 > 0 && stride.1 > 0, "\(layer): stride must be positive, got \(stride)")
+    require(padding.0 >= 0 && padding.1 >= 0 && 2 * padding.0 <= kernel.0 && 2 * padding.1 <= kernel.1,
                  "\(layer): padding must be between 0 and half the kernel (as in PyTorch), got padding \(padding) for kernel \(kernel)")
 }
 
@@ -78,7 +78,7 @@ public final class MaxPool2D<Scalar: TensorScalar>: Layer {
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         let shape = checkedOutputShape(input.shape)
         let g = WindowGeometry(input: input.shape, kernel: kernelSize, stride: stride, padding: padding)
-        precondition(g.inputPlane <= Int(Int32.max), "MaxPool2D: input planes of \(g.inputPlane) pixels are too large (input \(input.shape))")
+        require(g.inputPlane <= Int(Int32.max), "MaxPool2D: input planes of \(g.inputPlane) pixels are too large (input \(input.shape))")
         let planes = g.batch * g.channels
         reserve(&argmax, planes * g.outputPlane)
         let output = input.withUnsafePointer { x in

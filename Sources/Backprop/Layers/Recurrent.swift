@@ -485,7 +485,7 @@ final class RecurrentCore<Scalar: TensorScalar> {
     private let stepBiasScratch = ScratchBuffer<Scalar>() // [G·H] the bias of the step kernels
 
     init(kind: String, gateCount: Int, hasCell: Bool, inputSize: Int, hiddenSize: Int, using rng: inout Random) {
-        precondition(inputSize > 0 && hiddenSize > 0, "\(kind): sizes must be positive, got \(inputSize) -> \(hiddenSize)")
+        require(inputSize > 0 && hiddenSize > 0, "\(kind): sizes must be positive, got \(inputSize) -> \(hiddenSize)")
         self.kind = kind
         self.gateCount = gateCount
         self.hasCell = hasCell
@@ -523,11 +523,11 @@ final class RecurrentCore<Scalar: TensorScalar> {
         let expected = [input.shape[1], hiddenSize]
         if let state = initialState {
             let hint = isStateful ? " (in stateful mode the batch size cannot change: call resetState())" : ""
-            precondition(state.hidden.shape == expected,
+            require(state.hidden.shape == expected,
                          "\(description): initial hidden state has shape \(state.hidden.shape) but input \(input.shape) needs \(expected)\(hint)")
             if let cell = state.cell {
-                precondition(hasCell, "\(description): has no cell state, but the initial state has one")
-                precondition(cell.shape == expected,
+                require(hasCell, "\(description): has no cell state, but the initial state has one")
+                require(cell.shape == expected,
                              "\(description): initial cell state has shape \(cell.shape) but input \(input.shape) needs \(expected)\(hint)")
             }
         }
@@ -596,7 +596,7 @@ final class RecurrentCore<Scalar: TensorScalar> {
 
     /// Preconditions for bprop and grad: the input of the last fprop, a gradOutput of its output's shape.
     func checkBackward<L: Layer>(_ layer: L, _ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) where L.Scalar == Scalar {
-        precondition(lastInputShape == input.shape,
+        require(lastInputShape == input.shape,
                      "\(description): bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
         layer.checkGradOutput(input, gradOutput)
     }

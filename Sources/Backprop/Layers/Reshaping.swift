@@ -30,7 +30,7 @@ public final class Reshape<Scalar: TensorScalar>: Layer {
     public let shape: [Int]
 
     public init(_ shape: [Int]) {
-        precondition(shape.filter { $0 == -1 }.count <= 1 && shape.allSatisfy { $0 >= -1 },
+        require(shape.filter { $0 == -1 }.count <= 1 && shape.allSatisfy { $0 >= -1 },
                      "Reshape: the shape may hold non-negative extents and at most one -1, got \(shape)")
         self.shape = shape
     }
@@ -78,7 +78,7 @@ public final class Pad2D<Scalar: TensorScalar>: Layer {
     public let left: Int, right: Int, top: Int, bottom: Int
 
     public init(left: Int, right: Int, top: Int, bottom: Int) {
-        precondition(left >= 0 && right >= 0 && top >= 0 && bottom >= 0,
+        require(left >= 0 && right >= 0 && top >= 0 && bottom >= 0,
                      "Pad2D: padding cannot be negative, got left \(left), right \(right), top \(top), bottom \(bottom)")
         self.left = left
         self.right = right

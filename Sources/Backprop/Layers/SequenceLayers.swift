@@ -51,7 +51,7 @@ public final class Embedding<Scalar: TensorScalar>: Layer {
 
     /// A table with entries drawn from a standard normal distribution, as PyTorch.
     public init(_ vocabularySize: Int, _ dimension: Int, using rng: inout Random) {
-        precondition(vocabularySize > 0 && dimension > 0,
+        require(vocabularySize > 0 && dimension > 0,
                      "Embedding: sizes must be positive, got \(vocabularySize) × \(dimension)")
         weight = Parameter(.normal([vocabularySize, dimension], using: &rng))
     }
@@ -63,7 +63,7 @@ public final class Embedding<Scalar: TensorScalar>: Layer {
 
     /// A table using an existing weight `[vocabularySize, dimension]` (shared with other layers).
     public init(weight: Parameter<Scalar>) {
-        precondition(weight.value.rank == 2, "Embedding(weight:): the weight must be [vocabularySize, dimension], got \(weight.value.shape)")
+        require(weight.value.rank == 2, "Embedding(weight:): the weight must be [vocabularySize, dimension], got \(weight.value.shape)")
         self.weight = weight
     }
 
@@ -85,7 +85,7 @@ public final class Embedding<Scalar: TensorScalar>: Layer {
             }
         }
         if let bad {
-            preconditionFailure("\(self): input element \(bad) is \(input.scalars[bad]), not an index in 0..<\(rows) (input shape \(input.shape))")
+            requireFailure("\(self): input element \(bad) is \(input.scalars[bad]), not an index in 0..<\(rows) (input shape \(input.shape))")
         }
         return output
     }
@@ -125,7 +125,7 @@ public final class TimeMajor<Scalar: TensorScalar>: Layer {
     public let steps: Int
 
     public init(steps: Int) {
-        precondition(steps > 0, "TimeMajor: steps must be positive, got \(steps)")
+        require(steps > 0, "TimeMajor: steps must be positive, got \(steps)")
         self.steps = steps
     }
 
@@ -154,7 +154,7 @@ extension Tensor {
     /// The tensor with its first two axes swapped, `[A, B, ...] → [B, A, ...]` (a copy):
     /// batch-major `[N, T, F]` sequences to time-major `[T, N, F]`, and back.
     public func swappingLeadingAxes() -> Tensor {
-        precondition(rank >= 2, "swappingLeadingAxes: needs at least two axes, got shape \(shape)")
+        require(rank >= 2, "swappingLeadingAxes: needs at least two axes, got shape \(shape)")
         let (a, b) = (shape[0], shape[1]), inner = shape.dropFirst(2).reduce(1, *)
         return withUnsafePointer { x in
             Tensor(shape: [b, a] + shape.dropFirst(2)) { Scalar.swapLeadingAxes(x, $0, a: a, b: b, inner: inner) }

@@ -67,7 +67,7 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
     }
 
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-        do { _ = try outputShape(for: input.shape) } catch { preconditionFailure("\(error)") }
+        do { _ = try outputShape(for: input.shape) } catch { requireFailure("\(error)") }
         lastInputShape = input.shape
         inputs.removeAll(keepingCapacity: true)
         var x = input
@@ -85,7 +85,7 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
     /// convolution: nobody needs the gradient they would send back).
     private func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>,
                           accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
-        precondition(inputs.count == layers.count && inputs.first?.shape == input.shape,
+        require(inputs.count == layers.count && inputs.first?.shape == input.shape,
                      "Sequential: bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
         // module i's bprop is needed if the caller wants ∂L/∂input or a module before i has parameters
         let firstTrainable = layers.firstIndex { !$0.namedParameters.isEmpty } ?? layers.count

@@ -99,7 +99,7 @@ public final class TiedAutoencoder<Scalar: TensorScalar>: Layer {
     /// The energy of each example, x [N, in] → [N]: Σ_j F(W_j · x + b_j) − ½ ‖x − c‖².
     /// Defined for a linear output, where its gradient with respect to x is r(x) − x.
     public func energy(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-        precondition(outputActivation == .linear,
+        require(outputActivation == .linear,
                      "TiedAutoencoder.energy: defined for a linear output (∇E = r(x) − x), this one has \(outputActivation)")
         _ = checkedOutputShape(input.shape)
         let (rows, inputs) = input.matrixShape, hidden = encoder.outputSize

@@ -19,9 +19,9 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     public init(_ parameters: [Parameter<Scalar>], learningRate: Double, momentum: Double = 0,
                 nesterov: Bool = false, weightDecay: Double = 0, l1: Double = 0,
                 schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil) {
-        precondition(learningRate >= 0, "SGD: learningRate must be >= 0, got \(learningRate)")
-        precondition(momentum >= 0 && momentum < 1, "SGD: momentum must be in [0, 1), got \(momentum)")
-        precondition(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
+        require(learningRate >= 0, "SGD: learningRate must be >= 0, got \(learningRate)")
+        require(momentum >= 0 && momentum < 1, "SGD: momentum must be in [0, 1), got \(momentum)")
+        require(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0")
         self.parameters = distinct(parameters)
         self.learningRate = learningRate
         self.momentum = momentum
@@ -69,8 +69,8 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     public init(_ parameters: [Parameter<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9,
                 beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0,
                 schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil) {
-        precondition(learningRate >= 0, "Adam: learningRate must be >= 0, got \(learningRate)")
-        precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "Adam: betas must be in [0, 1), got \(beta1), \(beta2)")
+        require(learningRate >= 0, "Adam: learningRate must be >= 0, got \(learningRate)")
+        require((0..<1).contains(beta1) && (0..<1).contains(beta2), "Adam: betas must be in [0, 1), got \(beta1), \(beta2)")
         self.parameters = distinct(parameters)
         self.learningRate = learningRate
         self.beta1 = beta1

@@ -19,7 +19,7 @@ public struct WindowGeometry: Equatable, Sendable {
 
     /// The geometry of `kernel` moved by `stride` over `input` (`[N, C, H, W]`) padded by `padding`.
     public init(input shape: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
-        precondition(shape.count == 4, "WindowGeometry: input must be [N, C, H, W], got \(shape)")
+        require(shape.count == 4, "WindowGeometry: input must be [N, C, H, W], got \(shape)")
         batch = shape[0]; channels = shape[1]; height = shape[2]; width = shape[3]
         (kernelHeight, kernelWidth) = kernel
         (strideHeight, strideWidth) = stride

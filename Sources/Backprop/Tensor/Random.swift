@@ -29,7 +29,7 @@ public struct Random: RandomNumberGenerator, Equatable {
 
     /// A generator resumed from a saved `state`.
     public init(state: [UInt64]) {
-        precondition(state.count == 4 && state.contains { $0 != 0 }, "Random(state:): needs four words, not all zero")
+        require(state.count == 4 && state.contains { $0 != 0 }, "Random(state:): needs four words, not all zero")
         self.state = state
     }
 

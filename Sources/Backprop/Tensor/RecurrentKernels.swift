@@ -298,7 +298,7 @@ extension RecurrentKernels where Self: TensorScalar {
 
     // logits [count]
     public static func sampleSoftmax(logits: UnsafePointer<Self>, count: Int, temperature: Double, uniform: Double) -> Int {
-        precondition(count > 0, "sampleSoftmax: no logits to sample from")
+        require(count > 0, "sampleSoftmax: no logits to sample from")
         var best = 0
         for k in 1..<count where logits[k] > logits[best] { best = k }
         if temperature <= 0 { return best }

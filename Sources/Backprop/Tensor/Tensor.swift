@@ -17,8 +17,8 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
 
     /// A tensor of the given shape holding `scalars` in row-major order.
     public init(shape: [Int], scalars: [Scalar]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: shape \(shape) has a negative extent")
-        precondition(shape.reduce(1, *) == scalars.count,
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor: shape \(shape) has a negative extent")
+        require(shape.reduce(1, *) == scalars.count,
                      "Tensor: shape \(shape) holds \(shape.reduce(1, *)) elements but \(scalars.count) scalars were given")
         self.shape = shape
         self.scalars = scalars
@@ -30,7 +30,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
     /// A matrix from its rows (all of the same length).
     public init(rows: [[Scalar]]) {
         let cols = rows.first?.count ?? 0
-        precondition(rows.allSatisfy { $0.count == cols }, "Tensor(rows:): rows have different lengths")
+        require(rows.allSatisfy { $0.count == cols }, "Tensor(rows:): rows have different lengths")
         self.init(shape: [rows.count, cols], scalars: rows.flatMap { $0 })
     }
 
@@ -77,11 +77,11 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
         var resolved = newShape
         if let hole = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
-            precondition(known > 0 && count % known == 0,
+            require(known > 0 && count % known == 0,
                          "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
             resolved[hole] = count / known
         }
-        precondition(resolved.reduce(1, *) == count,
+        require(resolved.reduce(1, *) == count,
                      "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         shape = resolved
     }
@@ -95,10 +95,10 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
     // MARK: element access
 
     @inline(__always) func flatIndex(_ indices: [Int]) -> Int {
-        precondition(indices.count == shape.count, "Tensor subscript: \(indices.count) indices for shape \(shape)")
+        require(indices.count == shape.count, "Tensor subscript: \(indices.count) indices for shape \(shape)")
         var flat = 0
         for (axis, i) in indices.enumerated() {
-            precondition(i >= 0 && i < shape[axis], "Tensor subscript: index \(indices) out of range for shape \(shape)")
+            require(i >= 0 && i < shape[axis], "Tensor subscript: index \(indices) out of range for shape \(shape)")
             flat = flat * shape[axis] + i
         }
         return flat
@@ -112,7 +112,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
 
     /// Rows `range` of the first axis (a mini-batch slice); a copy.
     public subscript(rows range: Range<Int>) -> Tensor {
-        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+        require(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
                      "Tensor rows: range \(range) is outside the first axis of shape \(shape)")
         let stride = shape[0] == 0 ? 0 : count / shape[0]
         var newShape = shape
@@ -124,14 +124,14 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
 
     /// The rows of the first axis at `indices`, in that order (a shuffled mini-batch).
     public func gathering(rows indices: [Int]) -> Tensor {
-        precondition(rank >= 1, "gathering(rows:): a scalar tensor has no rows")
+        require(rank >= 1, "gathering(rows:): a scalar tensor has no rows")
         let stride = shape[0] == 0 ? 0 : count / shape[0]
         var newShape = shape
         newShape[0] = indices.count
         return Tensor(shape: newShape) { out in
             scalars.withUnsafeBufferPointer { src in
                 for (k, i) in indices.enumerated() {
-                    precondition(i >= 0 && i < shape[0], "gathering(rows:): row \(i) outside shape \(shape)")
+                    require(i >= 0 && i < shape[0], "gathering(rows:): row \(i) outside shape \(shape)")
                     Scalar.copy(src.baseAddress! + i * stride, out + k * stride, stride)
                 }
             }
@@ -160,7 +160,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
     @inline(__always)
     public func zipped(with other: Tensor, _ what: String,
                        _ kernel: (UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void) -> Tensor {
-        precondition(shape == other.shape, "\(what): shapes \(shape) and \(other.shape) differ")
+        require(shape == other.shape, "\(what): shapes \(shape) and \(other.shape) differ")
         return withUnsafePointer { a in other.withUnsafePointer { b in Tensor(shape: shape) { kernel(a, b, $0, count) } } }
     }
 }
@@ -189,7 +189,7 @@ extension Tensor {
 
     /// self += alpha · other (BLAS axpy), in place.
     public mutating func add(_ other: Tensor, scaledBy alpha: Scalar = 1) {
-        precondition(shape == other.shape, "add: shapes \(shape) and \(other.shape) differ")
+        require(shape == other.shape, "add: shapes \(shape) and \(other.shape) differ")
         let n = count
         other.withUnsafePointer { x in withUnsafeMutablePointer { y in Scalar.axpy(n, alpha, x, y) } }
     }
@@ -216,7 +216,7 @@ extension Tensor {
     /// In place: self `[..., last]` += v `[last]`.
     public mutating func addRowVector(_ v: Tensor) {
         let (rows, cols) = matrixShape
-        precondition(v.count == cols, "addRowVector: vector of shape \(v.shape) does not match the last axis of \(shape)")
+        require(v.count == cols, "addRowVector: vector of shape \(v.shape) does not match the last axis of \(shape)")
         v.withUnsafePointer { vp in withUnsafeMutablePointer { Scalar.addRowVector($0, vp, rows: rows, cols: cols) } }
     }
 
@@ -238,7 +238,7 @@ extension Tensor {
 
     /// Sums along `axis`, which disappears from the shape (`[2, 3]` summed along 0 is `[3]`).
     public func sum(alongAxis axis: Int) -> Tensor {
-        precondition(axis >= 0 && axis < rank, "sum(alongAxis:): axis \(axis) out of range for shape \(shape)")
+        require(axis >= 0 && axis < rank, "sum(alongAxis:): axis \(axis) out of range for shape \(shape)")
         let outer = shape[..<axis].reduce(1, *), n = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
         var newShape = shape
         newShape.remove(at: axis)
@@ -277,8 +277,8 @@ extension Tensor {
         let (ar, ac) = a.matrixShape, (br, bc) = b.matrixShape
         let (m, k) = transA ? (ac, ar) : (ar, ac)
         let (kb, n) = transB ? (bc, br) : (br, bc)
-        precondition(k == kb, "gemm: inner dimensions differ: op(a) is [\(m), \(k)] (a \(a.shape)\(transA ? "ᵀ" : "")), op(b) is [\(kb), \(n)] (b \(b.shape)\(transB ? "ᵀ" : ""))")
-        precondition(c.count == m * n, "gemm: output of shape \(c.shape) cannot hold the [\(m), \(n)] product")
+        require(k == kb, "gemm: inner dimensions differ: op(a) is [\(m), \(k)] (a \(a.shape)\(transA ? "ᵀ" : "")), op(b) is [\(kb), \(n)] (b \(b.shape)\(transB ? "ᵀ" : ""))")
+        require(c.count == m * n, "gemm: output of shape \(c.shape) cannot hold the [\(m), \(n)] product")
         if m == 0 || n == 0 { return }
         if k == 0 { if beta == 0 { c.zero() } else { c.scale(by: beta) }; return }
         a.withUnsafePointer { ap in
@@ -303,7 +303,7 @@ extension Tensor {
 
     /// The transpose of a matrix (a copy; products never need it, use the flags instead).
     public func transposed() -> Tensor {
-        precondition(rank == 2, "transposed(): expects a matrix, got shape \(shape)")
+        require(rank == 2, "transposed(): expects a matrix, got shape \(shape)")
         let (r, c) = (shape[0], shape[1])
         return withUnsafePointer { x in
             Tensor(shape: [c, r]) { y in for i in 0..<r { for j in 0..<c { y[j * r + i] = x[i * c + j] } } }

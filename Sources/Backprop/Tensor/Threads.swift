@@ -28,7 +28,7 @@ public enum Threads {
     public static var count: Int {
         get { current }
         set {
-            precondition(newValue >= 1, "Threads.count: needs at least 1 thread, got \(newValue)")
+            require(newValue >= 1, "Threads.count: needs at least 1 thread, got \(newValue)")
             current = newValue
         }
     }

@@ -26,7 +26,7 @@ public enum GradientCheck {
         let output = layer.fprop(input)
         var rng = Random(seed: seed)
         let r = gradOutput ?? Tensor<Double>.normal(output.shape, using: &rng)
-        precondition(r.shape == output.shape, "GradientCheck: gradOutput \(r.shape) does not match the output \(output.shape)")
+        require(r.shape == output.shape, "GradientCheck: gradOutput \(r.shape) does not match the output \(output.shape)")
         // penalty modules (L1Penalty, ContractivePenalty, GaussianSample) add their term to the objective
         let loss = { (x: Tensor<Double>) -> Double in (layer.fprop(x) * r).sum() + penalty(of: layer) }
 
@@ -99,7 +99,7 @@ public enum GradientCheck {
     /// loss with element `index` moved by `delta`.
     static func compare(_ name: String, analytic: Tensor<Double>, shape: [Int], epsilon: Double,
                         tolerance: Tolerance, _ f: (Int, Double) -> Double) -> GradientCheckReport.Entry {
-        precondition(analytic.count == shape.reduce(1, *),
+        require(analytic.count == shape.reduce(1, *),
                      "GradientCheck: gradient for \(name) has shape \(analytic.shape), expected \(shape)")
         var entry = GradientCheckReport.Entry(name: name, shape: shape)
         let center = f(0, 0)

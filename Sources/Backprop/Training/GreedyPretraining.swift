@@ -23,7 +23,7 @@ public final class StackedAutoencoder<Scalar: TensorScalar> {
 
     /// Encoders for the layer sizes `sizes` (input first), initialised from `rng`.
     public init(sizes: [Int], initializer: Initializer = .uniformFanIn, using rng: inout Random) {
-        precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 },
+        require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 },
                      "StackedAutoencoder: needs at least two positive layer sizes, got \(sizes)")
         encoders = zip(sizes, sizes.dropFirst()).map { Linear($0, $1, initializer: initializer, using: &rng) }
     }
@@ -58,9 +58,9 @@ public final class StackedAutoencoder<Scalar: TensorScalar> {
     public func pretrain(on data: Tensor<Scalar>, noise: Double, epochs: Int, batchSize: Int = 128, seed: UInt64 = 1,
                          makeOptimizer: ([Parameter<Scalar>]) -> any Optimizer<Scalar>,
                          report: (Int, Int, Double) -> Void = { _, _, _ in }) {
-        precondition(data.rank == 2 && data.shape[1] == encoders[0].inputSize,
+        require(data.rank == 2 && data.shape[1] == encoders[0].inputSize,
                      "StackedAutoencoder.pretrain: expects data [N, \(encoders[0].inputSize)], got \(data.shape)")
-        precondition(epochs >= 1 && batchSize >= 1, "StackedAutoencoder.pretrain: epochs and batchSize must be positive")
+        require(epochs >= 1 && batchSize >= 1, "StackedAutoencoder.pretrain: epochs and batchSize must be positive")
         var shuffle = Random(seed: seed)
         var inputs = data                                   // what layer i learns to reconstruct
         pretrainingLosses = []

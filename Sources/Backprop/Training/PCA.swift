@@ -7,19 +7,19 @@ extension Tensor {
     /// `[n]` in ascending order and, if `vectors`, the unit eigenvectors as the rows of
     /// `[n, n]` (row i belongs to value i). Only the upper triangle is read.
     public func symmetricEigen(vectors: Bool = true) -> (values: Tensor, vectors: Tensor?) {
-        precondition(rank == 2 && shape[0] == shape[1], "symmetricEigen: expects a square matrix, got shape \(shape)")
+        require(rank == 2 && shape[0] == shape[1], "symmetricEigen: expects a square matrix, got shape \(shape)")
         let n = shape[0]
         var a = self
         var w = Tensor(uninitialized: [n])
         let info = a.withUnsafeMutablePointer { ap in w.withUnsafeMutablePointer { Scalar.symmetricEigen(ap, $0, n: n, vectors: vectors) } }
-        precondition(info == 0, "symmetricEigen: LAPACK ?syev failed with info = \(info) for a [\(n), \(n)] matrix")
+        require(info == 0, "symmetricEigen: LAPACK ?syev failed with info = \(info) for a [\(n), \(n)] matrix")
         return (w, vectors ? a : nil)
     }
 
     /// The rows of a matrix `[k, d]` made orthonormal by (modified) Gram–Schmidt, in order;
     /// rows that depend on the previous ones (norm below `tolerance` after projection) are dropped.
     public func orthonormalizedRows(tolerance: Double = 1e-10) -> Tensor {
-        precondition(rank == 2, "orthonormalizedRows: expects a matrix, got shape \(shape)")
+        require(rank == 2, "orthonormalizedRows: expects a matrix, got shape \(shape)")
         let (k, d) = (shape[0], shape[1])
         var q = self
         var kept = 0
@@ -47,7 +47,7 @@ extension Tensor {
 /// Both bases are made orthonormal (Q₁, Q₂); the cosines are the singular values of Q₁ Q₂ᵀ,
 /// computed as the square roots of the eigenvalues of M = (Q₁ Q₂ᵀ)ᵀ (Q₁ Q₂ᵀ).
 public func principalAngleCosines<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> [Double] {
-    precondition(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[1],
+    require(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[1],
                  "principalAngleCosines: expects two bases [k1, d] and [k2, d] of one space, got \(a.shape) and \(b.shape)")
     let q1 = a.orthonormalizedRows(), q2 = b.orthonormalizedRows()
     let overlap = Tensor.matmul(q1, q2, transposeB: true)                   // [k1, k2]
@@ -79,9 +79,9 @@ public struct PCA<Scalar: TensorScalar> {
 
     /// Fits `k` components to `data` `[N, d]`.
     public init(_ data: Tensor<Scalar>, components k: Int) {
-        precondition(data.rank == 2 && data.shape[0] > 0, "PCA: expects data [N, d] with N > 0, got \(data.shape)")
+        require(data.rank == 2 && data.shape[0] > 0, "PCA: expects data [N, d] with N > 0, got \(data.shape)")
         let (n, d) = (data.shape[0], data.shape[1])
-        precondition(k >= 1 && k <= d, "PCA: components must be in 1...\(d) for data \(data.shape), got \(k)")
+        require(k >= 1 && k <= d, "PCA: components must be in 1...\(d) for data \(data.shape), got \(k)")
         mean = data.mean(alongAxis: 0)
         let centered = data.addingRowVector(-mean)                                 // [N, d]
         var covariance = Tensor<Scalar>(uninitialized: [d, d])
@@ -103,13 +103,13 @@ public struct PCA<Scalar: TensorScalar> {
 
     /// The coordinates of x `[N, d]` along the components, `[N, k]` = (x − μ) Cᵀ.
     public func encode(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-        precondition(x.matrixShape.cols == mean.count, "PCA.encode: expects [N, \(mean.count)], got \(x.shape)")
+        require(x.matrixShape.cols == mean.count, "PCA.encode: expects [N, \(mean.count)], got \(x.shape)")
         return Tensor.matmul(x.addingRowVector(-mean), components, transposeB: true)
     }
 
     /// Points of the data space `[N, d]` = codes C + μ, for codes `[N, k]`.
     public func decode(_ codes: Tensor<Scalar>) -> Tensor<Scalar> {
-        precondition(codes.matrixShape.cols == count, "PCA.decode: expects [N, \(count)], got \(codes.shape)")
+        require(codes.matrixShape.cols == count, "PCA.decode: expects [N, \(count)], got \(codes.shape)")
         return Tensor.matmul(codes, components).addingRowVector(mean)
     }
 

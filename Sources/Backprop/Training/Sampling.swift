@@ -10,9 +10,9 @@
 /// ```
 public func sampleFromLogits<Scalar: TensorScalar>(_ logits: Tensor<Scalar>, temperature: Double = 1,
                                                    using rng: inout Random) -> [Int] {
-    precondition(temperature >= 0 && temperature.isFinite, "sampleFromLogits: temperature must be finite and >= 0, got \(temperature)")
+    require(temperature >= 0 && temperature.isFinite, "sampleFromLogits: temperature must be finite and >= 0, got \(temperature)")
     let (rows, cols) = logits.matrixShape
-    precondition(cols > 0, "sampleFromLogits: logits of shape \(logits.shape) have no classes")
+    require(cols > 0, "sampleFromLogits: logits of shape \(logits.shape) have no classes")
     return logits.withUnsafePointer { x in
         (0..<rows).map { r in
             Scalar.sampleSoftmax(logits: x + r * cols, count: cols, temperature: temperature, uniform: rng.nextUnit())
