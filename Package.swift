@@ -1,4 +1,4 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 // Backprop: modular neural networks for Swift on Linux, in the tradition of Torch7's `nn`.
 import PackageDescription
 
@@ -38,11 +38,13 @@ let package = Package(
         .target(name: "ExampleSupport", dependencies: ["Backprop"], path: "Examples/ExampleSupport"),
 
         // The training-throughput harness (shared/bench/WORKLOADS.md).
-        .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench"),
+        .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench",
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
 
         .testTarget(name: "BackpropTests", dependencies: ["Backprop", "CKernels"], path: "Tests/BackpropTests",
-                    exclude: ["Fixtures"]),
+                    exclude: ["Fixtures"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ] + examples.map {
-        .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)")
+        .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)",
+                          swiftSettings: [.swiftLanguageMode(.v5)])
     }
 )

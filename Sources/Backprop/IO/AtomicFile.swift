@@ -25,7 +25,7 @@ public enum AtomicFile {
     public typealias ChunkWriter = (_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws -> Int
 
     /// `write(2)`, retried on EINTR; throws with the system's message on failure.
-    public static let posixWrite: ChunkWriter = { descriptor, bytes in
+    public static func posixWrite(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws -> Int {
         while true {
             let n = systemWrite(descriptor, bytes.baseAddress, bytes.count)
             if n >= 0 { return n }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A small, fast, seeded random number generator (xoshiro256**), so that a training run
 /// is reproducible bit for bit for a given seed. Its whole state is four words
 /// (`state`), which checkpoints save and restore.
@@ -7,12 +9,21 @@
 /// var rng = Random(seed: 7)
 /// let w = Tensor<Float>.uniform([3, 4], in: -1...1, using: &rng)
 /// ```
-public struct Random: RandomNumberGenerator, Equatable {
+public struct Random: RandomNumberGenerator, Equatable, Sendable {
     /// The generator's complete state.
     public var state: [UInt64]
 
     /// The generator used when none is given (initialisation, dropout masks, shuffling).
-    public static var global = Random(seed: 0)
+    ///
+    /// Every read and every write is atomic (a lock guards it), so threads may use it, but
+    /// an `inout` use (`&Random.global`) is a read and a later write: two threads drawing
+    /// from it at once can draw the same numbers. For reproducible runs on several
+    /// threads, give each thread its own `Random`.
+    public static var global: Random {
+        get { globalStorage.withLock { $0 } }
+        set { globalStorage.withLock { $0 = newValue } }
+    }
+    private static let globalStorage = Mutex(Random(seed: 0))
 
     /// A generator seeded by expanding `seed` with SplitMix64.
     public init(seed: UInt64) {

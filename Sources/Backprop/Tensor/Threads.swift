@@ -1,5 +1,6 @@
 import CKernels
 import COpenBLAS
+import Synchronization
 
 /// The one setting for parallelism: how many threads the library uses, for its GEMMs and
 /// for its own parallel loops. Set it once at start-up (`Threads.count = 1` reproduces the
@@ -16,20 +17,26 @@ import COpenBLAS
 /// frees and reallocates the same large buffers every time, and memory handed back to the
 /// system would cost a page fault per 4 KiB on the next step.
 public enum Threads {
-    private static var current: Int = {
+    /// The setting, read on every parallel loop (a relaxed atomic load costs nothing).
+    /// Its first use runs `setUp`, once, whichever thread gets there first.
+    private static let current: Atomic<Int> = {
+        setUp()
         let env = ProcessInfo.processInfo.environment["BACKPROP_THREADS"].flatMap(Int.init)
-        let n = max(1, env ?? ProcessInfo.processInfo.activeProcessorCount)
+        return Atomic(max(1, env ?? ProcessInfo.processInfo.activeProcessorCount))
+    }()
+
+    /// One BLAS thread, and freed memory kept for reuse.
+    private static func setUp() {
         openblas_set_num_threads(1)
         bp_retain_freed_memory()
-        return n
-    }()
+    }
 
     /// Threads used by the library's GEMMs and by `Threads.parallelFor`.
     public static var count: Int {
-        get { current }
+        get { current.load(ordering: .relaxed) }
         set {
             require(newValue >= 1, "Threads.count: needs at least 1 thread, got \(newValue)")
-            current = newValue
+            current.store(newValue, ordering: .relaxed)
         }
     }
 

@@ -47,7 +47,6 @@ public final class ProgressLine {
     public func finish(_ extra: String = "") {
         let line = "\(title)  loss \(String(format: "%.4f", meanLoss))  \(Int(rate)) samples/s  \(String(format: "%.1f", elapsed))s" + (extra.isEmpty ? "" : "  " + extra)
         if interactive { FileHandle.standardOutput.write(("\r\u{1B}[K").data(using: .utf8)!) }
-        print(line)
-        fflush(stdout)
+        FileHandle.standardOutput.write((line + "\n").data(using: .utf8)!)
     }
 }
