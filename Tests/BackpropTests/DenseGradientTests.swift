@@ -70,7 +70,7 @@ final class DenseGradientTests: XCTestCase {
 
     /// A layer with a wrong derivative must fail the check: the checker can fail.
     func testCheckerCatchesWrongDerivative() {
-        final class WrongSquare: Layer {
+        final class WrongSquare: ShapePreserving {
             typealias Scalar = Double
             func fprop(_ input: Tensor<Double>) -> Tensor<Double> { input * input }
             func bprop(_ input: Tensor<Double>, _ gradOutput: Tensor<Double>) -> Tensor<Double> { input * gradOutput }  // should be 2x
@@ -81,7 +81,7 @@ final class DenseGradientTests: XCTestCase {
         XCTAssertTrue(report.description.contains("FAILED"))
 
         // a wrong parameter gradient too: Linear whose weight gradient is doubled by a second grad call
-        final class DoubleGrad: Layer {
+        final class DoubleGrad: ShapePreserving {
             typealias Scalar = Double
             let inner: Linear<Double>
             init(_ inner: Linear<Double>) { self.inner = inner }

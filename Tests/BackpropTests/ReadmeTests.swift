@@ -32,7 +32,7 @@ final class ReadmeTests: XCTestCase {
     }
 
     func testCustomLayerSample() {
-        final class Square: Layer {
+        final class Square: ShapePreserving {
             typealias Scalar = Double
             func fprop(_ x: Tensor<Double>) -> Tensor<Double> { x * x }
             func bprop(_ x: Tensor<Double>, _ g: Tensor<Double>) -> Tensor<Double> { 2 * x * g }

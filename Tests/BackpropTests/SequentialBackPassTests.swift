@@ -4,7 +4,7 @@ import XCTest
 /// `Sequential.grad` runs bprop only where a gradient is needed.
 final class SequentialBackPassTests: XCTestCase {
     /// The identity, counting its bprops.
-    final class Spy: Layer {
+    final class Spy: ShapePreserving {
         typealias Scalar = Double
         var bprops = 0
         func fprop(_ input: Tensor<Double>) -> Tensor<Double> { input }

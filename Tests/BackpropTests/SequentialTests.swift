@@ -3,7 +3,7 @@ import XCTest
 
 final class SequentialTests: XCTestCase {
     /// Counts bprop calls, to see which ones Sequential makes.
-    final class Spy: Layer {
+    final class Spy: ShapePreserving {
         typealias Scalar = Double
         var bprops = 0
         var training = true

@@ -2,7 +2,7 @@
 // softmax and log-softmax act along the last axis.
 
 /// The logistic function σ(x) = 1 / (1 + e⁻ˣ). bprop uses the cached output: σ' = y (1 − y).
-public final class Sigmoid<Scalar: TensorScalar>: Layer {
+public final class Sigmoid<Scalar: TensorScalar>: ShapePreserving {
     private var output: Tensor<Scalar>?
     public init() {}
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
@@ -17,7 +17,7 @@ public final class Sigmoid<Scalar: TensorScalar>: Layer {
 }
 
 /// The hyperbolic tangent. bprop uses the cached output: tanh' = 1 − y².
-public final class Tanh<Scalar: TensorScalar>: Layer {
+public final class Tanh<Scalar: TensorScalar>: ShapePreserving {
     private var output: Tensor<Scalar>?
     public init() {}
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
@@ -32,7 +32,7 @@ public final class Tanh<Scalar: TensorScalar>: Layer {
 }
 
 /// max(0, x). The derivative at exactly 0 is taken as 0, as in PyTorch.
-public final class ReLU<Scalar: TensorScalar>: Layer {
+public final class ReLU<Scalar: TensorScalar>: ShapePreserving {
     public init() {}
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         input.mapped { Scalar.relu($0, $1, $2, slope: 0) }
@@ -43,7 +43,7 @@ public final class ReLU<Scalar: TensorScalar>: Layer {
 }
 
 /// x for x > 0, `slope` · x otherwise.
-public final class LeakyReLU<Scalar: TensorScalar>: Layer {
+public final class LeakyReLU<Scalar: TensorScalar>: ShapePreserving {
     public let slope: Scalar
     public init(slope: Scalar = 0.01) { self.slope = slope }
     public var description: String { "LeakyReLU(\(slope))" }
@@ -56,7 +56,7 @@ public final class LeakyReLU<Scalar: TensorScalar>: Layer {
 }
 
 /// log(1 + eˣ), the smooth ReLU (and the antiderivative of the sigmoid). Its derivative is σ(x).
-public final class Softplus<Scalar: TensorScalar>: Layer {
+public final class Softplus<Scalar: TensorScalar>: ShapePreserving {
     public init() {}
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> { input.mapped(Scalar.softplus) }
     public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
@@ -65,7 +65,7 @@ public final class Softplus<Scalar: TensorScalar>: Layer {
 }
 
 /// Softmax along the last axis (max subtracted first, so it never overflows).
-public final class Softmax<Scalar: TensorScalar>: Layer {
+public final class Softmax<Scalar: TensorScalar>: ShapePreserving {
     private var output: Tensor<Scalar>?
     public init() {}
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
@@ -83,7 +83,7 @@ public final class Softmax<Scalar: TensorScalar>: Layer {
 }
 
 /// log(softmax(x)) along the last axis, computed as x − max − log Σ exp(x − max).
-public final class LogSoftmax<Scalar: TensorScalar>: Layer {
+public final class LogSoftmax<Scalar: TensorScalar>: ShapePreserving {
     private var output: Tensor<Scalar>?
     public init() {}
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {

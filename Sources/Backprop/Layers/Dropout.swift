@@ -14,7 +14,7 @@
 /// let model = Sequential<Float> { Linear(784, 800); ReLU(); Dropout(0.5); Linear(800, 10) }
 /// model.isTraining = false          // evaluation: dropout passes inputs through
 /// ```
-public final class Dropout<Scalar: TensorScalar>: Layer {
+public final class Dropout<Scalar: TensorScalar>: ShapePreserving {
     /// Probability of dropping each input, in [0, 1].
     public let p: Double
     public var isTraining = true

@@ -28,7 +28,66 @@ public protocol Layer<Scalar>: AnyObject, CustomStringConvertible {
     /// Training mode (dropout and noise active) or evaluation mode.
     var isTraining: Bool { get set }
     /// The output shape for an input shape, or a `ShapeError` saying what the layer expects.
+    /// There is no default: a layer that keeps its input's shape says so by conforming to
+    /// `ShapePreserving`, every other layer computes it.
     func outputShape(for inputShape: [Int]) throws -> [Int]
+}
+
+/// A layer whose output has its input's shape (activations, dropout, noise, penalties).
+/// Conforming is the explicit statement that gives the `outputShape(for:)` identity.
+public protocol ShapePreserving: Layer {}
+
+extension ShapePreserving {
+    public func outputShape(for inputShape: [Int]) throws -> [Int] { inputShape }
+}
+
+/// A layer made of other layers (`Sequential`, `TiedAutoencoder`, and any container of
+/// yours). From `children` alone it gets, with nothing to forget:
+///
+/// - `isTraining`: setting it sets every child's (stored in `mode`);
+/// - `namedParameters`: each child's, prefixed with the child's name (`0.weight`), as in
+///   PyTorch's `state_dict`;
+/// - a Torch7-style `description` listing the children.
+///
+/// A container still computes its own `outputShape(for:)` (a chain, a sum and a
+/// concatenation differ) and its three verbs, and gives `backward` in one pass over its
+/// children (an outer container calls `backward`, not `grad` then `bprop`, so no child's
+/// backward work runs twice).
+public protocol Container<Scalar>: Layer {
+    /// The layers inside, each with the name its parameters are prefixed with.
+    var children: [(name: String, layer: any Layer<Scalar>)] { get }
+    /// Where the container keeps its own mode (declare `public let mode = TrainingMode()`).
+    var mode: TrainingMode { get }
+}
+
+/// The training flag of a container: a class, so that a container's `isTraining` setter
+/// needs no stored property of its own.
+public final class TrainingMode {
+    /// True in training mode (the default, as in PyTorch and Torch7).
+    public var isTraining: Bool
+    public init(isTraining: Bool = true) { self.isTraining = isTraining }
+}
+
+extension Container {
+    public var isTraining: Bool {
+        get { mode.isTraining }
+        set {
+            mode.isTraining = newValue
+            for child in children { child.layer.isTraining = newValue }
+        }
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] {
+        children.flatMap { child in
+            child.layer.namedParameters.map { ("\(child.name).\($0.name)", $0.parameter) }
+        }
+    }
+
+    /// The type, then each child on its own line.
+    public var description: String {
+        let lines = children.map { "  (\($0.name)): " + "\($0.layer)".replacingOccurrences(of: "\n", with: "\n  ") }
+        return ([typeName + " {"] + lines + ["}"]).joined(separator: "\n")
+    }
 }
 
 /// A shape that a layer cannot take, with a message naming the layer and both shapes.
@@ -41,8 +100,8 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable {
 extension Layer {
     public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {}
     public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
+    /// Layers without a mode ignore it (containers forward it, see `Container`).
     public var isTraining: Bool { get { false } set {} }
-    public func outputShape(for inputShape: [Int]) throws -> [Int] { inputShape }
 
     public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
         grad(input, gradOutput)
@@ -53,9 +112,11 @@ extension Layer {
     public func forward(_ input: Tensor<Scalar>) -> Tensor<Scalar> { fprop(input) }
 
     /// The distinct parameters (a shared parameter appears once).
-    public var parameters: [Parameter<Scalar>] {
-        var seen = Set<ObjectIdentifier>()
-        return namedParameters.map(\.parameter).filter { seen.insert(ObjectIdentifier($0)).inserted }
+    public var parameters: [Parameter<Scalar>] { distinctNamedParameters.map(\.parameter) }
+
+    /// `namedParameters` with each shared parameter once, under its first name.
+    public var distinctNamedParameters: [(name: String, parameter: Parameter<Scalar>)] {
+        distinct(namedParameters) { $0.parameter }
     }
 
     /// Number of trainable scalars (shared parameters counted once).
@@ -83,6 +144,17 @@ extension Layer {
                      "\(self): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(expected)")
     }
 }
+
+/// `items` without repeats, in first-seen order, where two items repeat when `object`
+/// gives the same instance: a shared parameter is one object, so identity (not value)
+/// decides. `Layer.parameters`, the optimizers and the gradient checker all use it.
+func distinct<T>(_ items: [T], by object: (T) -> AnyObject) -> [T] {
+    var seen = Set<ObjectIdentifier>()
+    return items.filter { seen.insert(ObjectIdentifier(object($0))).inserted }
+}
+
+/// `parameters` without repeats (see `distinct(_:by:)`).
+func distinct<Scalar>(_ parameters: [Parameter<Scalar>]) -> [Parameter<Scalar>] { distinct(parameters) { $0 } }
 
 /// A trainable tensor and the gradient accumulated for it.
 ///

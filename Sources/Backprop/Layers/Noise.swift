@@ -14,7 +14,7 @@
 /// let corrupt = MaskingNoise<Float>(0.25, seed: 7)
 /// let noisy = corrupt.fprop(clean)          // a quarter of the pixels zeroed
 /// ```
-public final class MaskingNoise<Scalar: TensorScalar>: Layer {
+public final class MaskingNoise<Scalar: TensorScalar>: ShapePreserving {
     /// Probability that an element is zeroed.
     public let p: Double
     /// The generator the masks are drawn from.
@@ -76,7 +76,7 @@ public final class MaskingNoise<Scalar: TensorScalar>: Layer {
 /// The noise is drawn from the module's own seeded generator at every training `fprop`.
 /// Set `fixedNoise` (ε, the input's shape), or call `freezeNoise()` after an `fprop`, to
 /// reuse one draw.
-public final class GaussianNoise<Scalar: TensorScalar>: Layer {
+public final class GaussianNoise<Scalar: TensorScalar>: ShapePreserving {
     /// Standard deviation of the noise.
     public let sigma: Double
     /// The generator the noise is drawn from.

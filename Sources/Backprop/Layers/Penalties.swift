@@ -37,7 +37,7 @@ extension Sequential: PenaltyReporting {
 /// ```swift
 /// let encoder = Sequential<Float> { Linear(784, 500); Sigmoid(); L1Penalty(1e-3, reduction: .batchMean) }
 /// ```
-public final class L1Penalty<Scalar: TensorScalar>: Layer, PenaltyReporting {
+public final class L1Penalty<Scalar: TensorScalar>: ShapePreserving, PenaltyReporting {
     /// The weight λ.
     public let lambda: Double
     public let reduction: Reduction

@@ -14,7 +14,7 @@
 /// module up to the first one with parameters (a parameter-free head such as `TimeMajor`
 /// needs no gradient, so neither does the layer after it); `backward` and `bprop`
 /// compute it all (FGSM, GANs, and nested containers).
-public final class Sequential<Scalar: TensorScalar>: Layer {
+public final class Sequential<Scalar: TensorScalar>: Container {
     /// The modules, in order.
     public private(set) var layers: [any Layer<Scalar>]
     /// Input of each module during the last `fprop` (layer i's input is layer i−1's output).
@@ -30,19 +30,17 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
     /// Appends a module; returns self so calls can chain.
     @discardableResult
     public func add(_ layer: any Layer<Scalar>) -> Sequential {
+        layer.isTraining = isTraining
         layers.append(layer)
         return self
     }
 
-    public var isTraining: Bool = true {
-        didSet { for layer in layers { layer.isTraining = isTraining } }
-    }
+    public let mode = TrainingMode()
 
-    /// Names are `index.name`, as in PyTorch's `state_dict` for `nn.Sequential`.
-    public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] {
-        layers.enumerated().flatMap { i, layer in
-            layer.namedParameters.map { ("\(i).\($0.name)", $0.parameter) }
-        }
+    /// The modules named by their index, so parameters are `0.weight`, `2.bias`, as in
+    /// PyTorch's `state_dict` for `nn.Sequential`.
+    public var children: [(name: String, layer: any Layer<Scalar>)] {
+        layers.enumerated().map { ("\($0.offset)", $0.element) }
     }
 
     /// The output shape, or an error naming the first module (index and type) that
@@ -91,9 +89,12 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
         let firstTrainable = layers.firstIndex { !$0.namedParameters.isEmpty } ?? layers.count
         var g = gradOutput
         for i in layers.indices.reversed() {
-            if accumulate { layers[i].grad(inputs[i], g) }
-            if i <= firstTrainable && !inputGradient { break }      // nobody needs ∂L/∂(input of i)
-            g = layers[i].bprop(inputs[i], g)
+            let needed = inputGradient || i > firstTrainable        // does anyone need ∂L/∂(input of i)?
+            switch (accumulate, needed) {
+            case (true, true): g = layers[i].backward(inputs[i], g) // one pass, also inside a nested container
+            case (true, false): layers[i].grad(inputs[i], g); return nil
+            case (false, _): g = layers[i].bprop(inputs[i], g)
+            }
         }
         return inputGradient ? g : nil
     }

@@ -58,12 +58,6 @@ extension Optimizer {
     }
 }
 
-/// The distinct parameters of a list, in first-seen order.
-func distinct<Scalar>(_ parameters: [Parameter<Scalar>]) -> [Parameter<Scalar>] {
-    var seen = Set<ObjectIdentifier>()
-    return parameters.filter { seen.insert(ObjectIdentifier($0)).inserted }
-}
-
 /// How the learning rate changes with the epoch.
 public enum LearningRateSchedule: Equatable, Sendable {
     /// Always the base rate.

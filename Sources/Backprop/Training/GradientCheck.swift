@@ -54,8 +54,7 @@ public enum GradientCheck {
                 return objective(x)
             })
         }
-        var seen = Set<ObjectIdentifier>()
-        for (name, p) in layer.namedParameters where seen.insert(ObjectIdentifier(p)).inserted {
+        for (name, p) in layer.distinctNamedParameters {
             report.entries.append(compare(name, analytic: p.grad, shape: p.value.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
                 let saved = p.value.scalars[i]
                 p.value.scalars[i] = saved + delta
