@@ -17,51 +17,22 @@ extension Float {
     }
 }
 
-/// `Float`'s LSTM step kernels: the same arithmetic as the generic ones in
-/// `RecurrentKernels`, as vectorised C (sigmoid and tanh of the gates dominate an LSTM
-/// step after its GEMMs).
+/// `Float`'s ReLU and row sums (bias gradients): C loops (Sources/CKernels/activations.c);
+/// the row sums may differ from the generic ones by rounding (another summation order).
 extension Float {
-    public static func lstmForwardStep(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
-                                       cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
-                                       hidden: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
-        // split over the batch (rows are independent) only for large steps: below 64K gate
-        // units the wake-up of a second thread costs more than it saves
-        Threads.parallelFor(batch, costPerItem: 4 * h, minimumWork: 1 << 16) { r in
-            let o = r.lowerBound
-            bp_lstm_forward_f32(gates + o * 4 * h, bias, cellPrev + o * h, cell + o * h, tanhCell + o * h,
-                                hidden + o * h, r.count, h)
-        }
+    public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, slope: Float) {
+        // x [n] → y [n]
+        forEachChunk(n) { r in bp_relu_f32(x + r.lowerBound, y + r.lowerBound, r.count, slope) }
     }
 
-    public static func lstmBackwardStep(gates: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
-                                        tanhCell: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                                        gradHidden: UnsafePointer<Float>, gradCell: UnsafeMutablePointer<Float>,
-                                        gradGates: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
-        Threads.parallelFor(batch, costPerItem: 4 * h, minimumWork: 1 << 16) { r in
-            let o = r.lowerBound
-            bp_lstm_backward_f32(gates + o * 4 * h, cellPrev + o * h, tanhCell + o * h, gradOutput + o * h,
-                                 gradHidden + o * h, gradCell + o * h, gradGates + o * 4 * h, r.count, h)
-        }
-    }
-}
-
-/// `Float`'s optimizer updates: one fused, vectorised C pass per parameter (same arithmetic
-/// as the generic `sgdStep` and `adamStep`), split over threads for large parameters.
-extension Float {
-    public static func sgdStep(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ n: Int,
-                               lr: Float, momentum: Float, l2: Float, l1: Float, nesterov: Bool) {
-        forEachChunk(n) { r in
-            let o = r.lowerBound
-            bp_sgd_f32(w + o, g + o, v + o, r.count, lr, momentum, l2, l1, nesterov ? 1 : 0)
-        }
+    public static func reluBackward(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>,
+                                    _ n: Int, slope: Float) {
+        // x, gy [n] → gx [n]
+        forEachChunk(n) { r in bp_relu_backward_f32(x + r.lowerBound, gy + r.lowerBound, gx + r.lowerBound, r.count, slope) }
     }
 
-    public static func adamStep(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-                                _ v: UnsafeMutablePointer<Float>, _ n: Int, lr: Float, beta1: Float, beta2: Float,
-                                epsilon: Float, l2: Float, correction1: Float, correction2: Float) {
-        forEachChunk(n) { r in
-            let o = r.lowerBound
-            bp_adam_f32(w + o, g + o, m + o, v + o, r.count, lr, beta1, beta2, epsilon, l2, correction1, correction2)
-        }
+    public static func rowSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, _ out: UnsafeMutablePointer<Float>) {
+        // x [rows, cols] → out [rows]
+        bp_row_sums_f32(x, rows, cols, out)
     }
 }

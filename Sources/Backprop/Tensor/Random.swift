@@ -117,3 +117,30 @@ extension Tensor {
 }
 
 import Foundation
+
+/// The loops that fill memory with random numbers (Dropout and noise masks, Gaussian noise,
+/// VAE samples): static requirements of the scalar type, like every element loop.
+public protocol RandomKernels {
+    /// mask[i] = `scale` with probability `keep`, else 0, one draw of `rng` per element.
+    static func bernoulliMask(_ mask: UnsafeMutablePointer<Self>, _ n: Int, keep: Double, scale: Self,
+                              using rng: inout Random)
+    /// out[i] = std · N(0, 1), standard normals drawn from `rng` (Box–Muller pairs).
+    static func normalFill(_ out: UnsafeMutablePointer<Self>, _ n: Int, std: Double, using rng: inout Random)
+}
+
+extension RandomKernels where Self: TensorScalar {
+    public static func bernoulliMask(_ mask: UnsafeMutablePointer<Self>, _ n: Int, keep: Double, scale: Self,
+                                     using rng: inout Random) {
+        for i in 0..<n { mask[i] = rng.nextUnit() < keep ? scale : 0 }
+    }
+
+    public static func normalFill(_ out: UnsafeMutablePointer<Self>, _ n: Int, std: Double, using rng: inout Random) {
+        var i = 0
+        while i < n {
+            let (a, b) = rng.nextNormalPair()
+            out[i] = Self(std * a)
+            if i + 1 < n { out[i + 1] = Self(std * b) }
+            i += 2
+        }
+    }
+}

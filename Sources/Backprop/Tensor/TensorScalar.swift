@@ -13,7 +13,8 @@ import Foundation
 /// Pointer arguments follow BLAS conventions: `n` elements, row-major matrices
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
 public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
-    ConversionKernels, ConvolutionKernels, DropoutKernels, RecurrentKernels, AutoencoderKernels
+    ConversionKernels, RandomKernels, ConvolutionKernels, RecurrentKernels, AutoencoderKernels,
+    SymmetricEigenKernels, SamplingKernels, OptimizerKernels
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
@@ -96,18 +97,6 @@ where RawSignificand: FixedWidthInteger {
     static func binaryCrossEntropyBackward(_ p: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ g: UnsafeMutablePointer<Self>, _ n: Int, scale: Self)
     /// Σ max(x, 0) − x t + log(1 + e^−|x|): binary cross-entropy of σ(x), without overflow.
     static func binaryCrossEntropyWithLogits(_ x: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ n: Int) -> Self
-
-    // optimizer updates, one pass over a parameter
-    /// SGD with momentum (PyTorch's form): d = g + l2·w; v = μ v + d;
-    /// w −= lr · (nesterov ? d + μ v : v). With μ = 0, v is not touched. L1 shrinkage
-    /// w −= lr · l1 · sign(w) is applied directly (not through the momentum buffer).
-    static func sgdStep(_ w: UnsafeMutablePointer<Self>, _ g: UnsafePointer<Self>, _ v: UnsafeMutablePointer<Self>, _ n: Int,
-                        lr: Self, momentum: Self, l2: Self, l1: Self, nesterov: Bool)
-    /// Adam: d = g + l2·w; m = β₁m + (1−β₁)d; v = β₂v + (1−β₂)d²;
-    /// w −= lr · (m / c₁) / (√(v / c₂) + ε), with bias corrections c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ.
-    static func adamStep(_ w: UnsafeMutablePointer<Self>, _ g: UnsafePointer<Self>, _ m: UnsafeMutablePointer<Self>,
-                         _ v: UnsafeMutablePointer<Self>, _ n: Int, lr: Self, beta1: Self, beta2: Self,
-                         epsilon: Self, l2: Self, correction1: Self, correction2: Self)
 }
 
 // MARK: - Float and Double: BLAS and primitives
@@ -322,43 +311,5 @@ extension TensorScalar {
         var total: Self = 0
         for i in 0..<n { total += Swift.max(x[i], 0) - x[i] * t[i] + log1p(exp(-Swift.abs(x[i]))) }
         return total
-    }
-
-    public static func sgdStep(_ w: UnsafeMutablePointer<Self>, _ g: UnsafePointer<Self>, _ v: UnsafeMutablePointer<Self>, _ n: Int,
-                               lr: Self, momentum: Self, l2: Self, l1: Self, nesterov: Bool) {
-        // branches hoisted out of the loops, so each loop vectorizes
-        if l1 != 0 {
-            // the L1 term first, as a gradient: decoupled from the loops below
-            forEachChunk(n) { r in for i in r where w[i] != 0 { w[i] -= lr * l1 * (w[i] > 0 ? 1 : -1) } }
-        }
-        if momentum == 0 {
-            forEachChunk(n) { r in for i in r { w[i] -= lr * (g[i] + l2 * w[i]) } }
-        } else if nesterov {
-            forEachChunk(n) { r in for i in r {
-                let d = g[i] + l2 * w[i]
-                let vi = momentum * v[i] + d
-                v[i] = vi
-                w[i] -= lr * (d + momentum * vi)
-            } }
-        } else {
-            forEachChunk(n) { r in for i in r {
-                let vi = momentum * v[i] + g[i] + l2 * w[i]
-                v[i] = vi
-                w[i] -= lr * vi
-            } }
-        }
-    }
-    public static func adamStep(_ w: UnsafeMutablePointer<Self>, _ g: UnsafePointer<Self>, _ m: UnsafeMutablePointer<Self>,
-                                _ v: UnsafeMutablePointer<Self>, _ n: Int, lr: Self, beta1: Self, beta2: Self,
-                                epsilon: Self, l2: Self, correction1: Self, correction2: Self) {
-        let stepSize = lr / correction1, rootC2 = correction2.squareRoot()
-        forEachChunk(n) { r in for i in r {
-            let d = g[i] + l2 * w[i]
-            let mi = beta1 * m[i] + (1 - beta1) * d
-            let vi = beta2 * v[i] + (1 - beta2) * d * d
-            m[i] = mi
-            v[i] = vi
-            w[i] -= stepSize * mi / (vi.squareRoot() / rootC2 + epsilon)
-        } }
     }
 }

@@ -1,18 +1,11 @@
-import COpenBLAS
-
-/// The element loops of the autoencoder modules (noise, penalties, the Gaussian sample of
-/// a VAE, the energy of a tied autoencoder) and LAPACK's symmetric eigensolver (PCA).
+/// The element loops of the autoencoder modules (penalties, the Gaussian sample of
+/// a VAE, the energy of a tied autoencoder).
 ///
 /// Like every kernel of the library, these are static requirements of a protocol that
 /// `TensorScalar` inherits, so each loop is compiled once for `Float` and once for
 /// `Double`, and generic layer code pays one dynamic call per kernel, never per element.
 /// Matrices are row-major `[rows, cols]`; outputs may alias inputs unless stated otherwise.
 public protocol AutoencoderKernels {
-    // MARK: noise (masks come from `DropoutKernels.bernoulliMask`)
-
-    /// out[i] = std · N(0, 1), standard normals drawn from `rng` (Box–Muller pairs).
-    static func normalFill(_ out: UnsafeMutablePointer<Self>, _ n: Int, std: Double, using rng: inout Random)
-
     // MARK: L1 penalty
 
     /// Σ |x[i]|
@@ -54,28 +47,11 @@ public protocol AutoencoderKernels {
     static func logCosh(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int)
     /// y = ½ x², or ½ max(x, 0)² when `rectified` (derivatives: x, ReLU(x)).
     static func halfSquare(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int, rectified: Bool)
-
-    // MARK: LAPACK (per type)
-
-    /// Eigen-decomposition of the symmetric matrix a [n, n] (LAPACK `?syev`, upper triangle
-    /// read). Eigenvalues go to w [n] in ascending order; with `vectors`, row i of `a` is
-    /// overwritten by the unit eigenvector of w[i]. Returns LAPACK's `info` (0 = success).
-    static func symmetricEigen(_ a: UnsafeMutablePointer<Self>, _ w: UnsafeMutablePointer<Self>, n: Int, vectors: Bool) -> Int
 }
 
 // MARK: - Element loops, specialized per conformance
 
 extension AutoencoderKernels where Self: TensorScalar {
-    public static func normalFill(_ out: UnsafeMutablePointer<Self>, _ n: Int, std: Double, using rng: inout Random) {
-        var i = 0
-        while i < n {
-            let (a, b) = rng.nextNormalPair()
-            out[i] = Self(std * a)
-            if i + 1 < n { out[i + 1] = Self(std * b) }
-            i += 2
-        }
-    }
-
     public static func sumOfAbsolute(_ x: UnsafePointer<Self>, _ n: Int) -> Self {
         var s0: Self = 0, s1: Self = 0
         var i = 0
@@ -181,37 +157,5 @@ extension AutoencoderKernels where Self: TensorScalar {
         } else {
             for i in 0..<n { y[i] = x[i] * x[i] / 2 }
         }
-    }
-}
-
-// MARK: - LAPACK, per type
-
-extension Float {
-    public static func symmetricEigen(_ a: UnsafeMutablePointer<Float>, _ w: UnsafeMutablePointer<Float>, n: Int, vectors: Bool) -> Int {
-        // A row-major symmetric matrix is its own column-major transpose, so LAPACK reads it
-        // as is; its column-major eigenvector columns are our rows.
-        var jobz: CChar = vectors ? 86 : 78, uplo: CChar = 85          // "V" / "N", "U"
-        var n32 = Int32(n), lda = Int32(max(n, 1)), info: Int32 = 0
-        var lwork: Int32 = -1, query: Float = 0
-        ssyev_(&jobz, &uplo, &n32, a, &lda, w, &query, &lwork, &info)  // workspace query
-        guard info == 0 else { return Int(info) }
-        lwork = Int32(query)
-        var work = [Float](repeating: 0, count: max(Int(lwork), 1))
-        ssyev_(&jobz, &uplo, &n32, a, &lda, w, &work, &lwork, &info)
-        return Int(info)
-    }
-}
-
-extension Double {
-    public static func symmetricEigen(_ a: UnsafeMutablePointer<Double>, _ w: UnsafeMutablePointer<Double>, n: Int, vectors: Bool) -> Int {
-        var jobz: CChar = vectors ? 86 : 78, uplo: CChar = 85          // "V" / "N", "U"
-        var n32 = Int32(n), lda = Int32(max(n, 1)), info: Int32 = 0
-        var lwork: Int32 = -1, query: Double = 0
-        dsyev_(&jobz, &uplo, &n32, a, &lda, w, &query, &lwork, &info)  // workspace query
-        guard info == 0 else { return Int(info) }
-        lwork = Int32(query)
-        var work = [Double](repeating: 0, count: max(Int(lwork), 1))
-        dsyev_(&jobz, &uplo, &n32, a, &lda, w, &work, &lwork, &info)
-        return Int(info)
     }
 }

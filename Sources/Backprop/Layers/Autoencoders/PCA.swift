@@ -2,6 +2,17 @@
 // OpenBLAS), and principal angles between subspaces: the tools to see that a linear
 // autoencoder learns the principal subspace.
 
+import COpenBLAS
+
+/// LAPACK's symmetric eigensolver, per scalar type (the one LAPACK call of the library).
+public protocol SymmetricEigenKernels {
+
+    /// Eigen-decomposition of the symmetric matrix a [n, n] (LAPACK `?syev`, upper triangle
+    /// read). Eigenvalues go to w [n] in ascending order; with `vectors`, row i of `a` is
+    /// overwritten by the unit eigenvector of w[i]. Returns LAPACK's `info` (0 = success).
+    static func symmetricEigen(_ a: UnsafeMutablePointer<Self>, _ w: UnsafeMutablePointer<Self>, n: Int, vectors: Bool) -> Int
+}
+
 extension Tensor {
     /// Eigen-decomposition of a symmetric matrix `[n, n]` (LAPACK `?syev`): eigenvalues
     /// `[n]` in ascending order and, if `vectors`, the unit eigenvectors as the rows of
@@ -115,4 +126,34 @@ public struct PCA<Scalar: TensorScalar> {
 
     /// The projection of x onto the affine principal subspace: decode(encode(x)).
     public func reconstruct(_ x: Tensor<Scalar>) -> Tensor<Scalar> { decode(encode(x)) }
+}
+
+extension Float {
+    public static func symmetricEigen(_ a: UnsafeMutablePointer<Float>, _ w: UnsafeMutablePointer<Float>, n: Int, vectors: Bool) -> Int {
+        // A row-major symmetric matrix is its own column-major transpose, so LAPACK reads it
+        // as is; its column-major eigenvector columns are our rows.
+        var jobz: CChar = vectors ? 86 : 78, uplo: CChar = 85          // "V" / "N", "U"
+        var n32 = Int32(n), lda = Int32(max(n, 1)), info: Int32 = 0
+        var lwork: Int32 = -1, query: Float = 0
+        ssyev_(&jobz, &uplo, &n32, a, &lda, w, &query, &lwork, &info)  // workspace query
+        guard info == 0 else { return Int(info) }
+        lwork = Int32(query)
+        var work = [Float](repeating: 0, count: max(Int(lwork), 1))
+        ssyev_(&jobz, &uplo, &n32, a, &lda, w, &work, &lwork, &info)
+        return Int(info)
+    }
+}
+
+extension Double {
+    public static func symmetricEigen(_ a: UnsafeMutablePointer<Double>, _ w: UnsafeMutablePointer<Double>, n: Int, vectors: Bool) -> Int {
+        var jobz: CChar = vectors ? 86 : 78, uplo: CChar = 85          // "V" / "N", "U"
+        var n32 = Int32(n), lda = Int32(max(n, 1)), info: Int32 = 0
+        var lwork: Int32 = -1, query: Double = 0
+        dsyev_(&jobz, &uplo, &n32, a, &lda, w, &query, &lwork, &info)  // workspace query
+        guard info == 0 else { return Int(info) }
+        lwork = Int32(query)
+        var work = [Double](repeating: 0, count: max(Int(lwork), 1))
+        dsyev_(&jobz, &uplo, &n32, a, &lda, w, &work, &lwork, &info)
+        return Int(info)
+    }
 }

@@ -1,14 +1,13 @@
 import CKernels
 
-/// `Float`'s convolution, pooling and ReLU kernels: the contracts of `ConvolutionKernels`
-/// (and of `TensorScalar.relu`, `reluBackward`, `rowSums`) as C loops in
+/// `Float`'s convolution and pooling kernels: the contracts of `ConvolutionKernels` as C loops in
 /// Sources/CKernels/convolution.c, compiled for AVX-512, AVX2 and the baseline and picked
 /// for the CPU at load time. The Swift package itself is compiled for baseline SSE2, and
-/// these loops — im2col, col2im, the rearrangements around the GEMMs, pooling, ReLU — are
+/// these loops — im2col, col2im, the rearrangements around the GEMMs, pooling — are
 /// a fifth of a convnet's training step next to its GEMMs.
 ///
 /// Results are the generic kernels' exactly (they copy, compare and select), except the
-/// sums of `col2im` and `rowSums`, which may differ by rounding (other summation orders).
+/// sums of `col2im`, which may differ by rounding (other summation orders).
 /// `Double` keeps the generic Swift kernels: it serves gradient checks.
 extension Float {
     public static func im2col(_ input: UnsafePointer<Float>, _ g: WindowGeometry, images: Range<Int>,
@@ -51,31 +50,5 @@ extension Float {
         // gradOutput, argmax [N·C, outH, outW] → gradInput [N·C, H, W]
         var window = g.window
         bp_max_pool_backward_f32(gradOutput, argmax, &window, planes.lowerBound, planes.upperBound, gradInput)
-    }
-
-    public static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, slope: Float) {
-        // x [n] → y [n]
-        forEachChunk(n) { r in bp_relu_f32(x + r.lowerBound, y + r.lowerBound, r.count, slope) }
-    }
-
-    public static func reluBackward(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>,
-                                    _ n: Int, slope: Float) {
-        // x, gy [n] → gx [n]
-        forEachChunk(n) { r in bp_relu_backward_f32(x + r.lowerBound, gy + r.lowerBound, gx + r.lowerBound, r.count, slope) }
-    }
-
-    public static func rowSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, _ out: UnsafeMutablePointer<Float>) {
-        // x [rows, cols] → out [rows]
-        bp_row_sums_f32(x, rows, cols, out)
-    }
-}
-
-extension WindowGeometry {
-    /// The same geometry as the C kernels' struct.
-    var window: bp_window {
-        bp_window(batch: batch, channels: channels, height: height, width: width,
-                  kernel_height: kernelHeight, kernel_width: kernelWidth,
-                  stride_height: strideHeight, stride_width: strideWidth,
-                  padding_height: paddingHeight, padding_width: paddingWidth)
     }
 }

@@ -1,8 +1,9 @@
+import CKernels
 import Foundation
 
 /// The element-wise kernels of the recurrent family: one fused step of an RNN, LSTM or GRU
 /// cell (forward and backward), embedding look-ups, batch-major ↔ time-major reordering,
-/// index conversion and sampling from a softmax.
+/// and index conversion.
 ///
 /// As with `TensorScalar`'s kernels, every loop over elements lives here, as a static
 /// requirement with a default implementation that the compiler specializes for `Float`
@@ -85,12 +86,6 @@ public protocol RecurrentKernels {
     /// gradOutput [count, dimension], gradTable [rows, dimension]; indices already validated.
     static func embeddingScatterAdd(indices: UnsafePointer<Self>, count: Int, gradOutput: UnsafePointer<Self>,
                                     gradTable: UnsafeMutablePointer<Self>, dimension: Int)
-
-    // MARK: sampling
-
-    /// An index drawn from softmax(logits / temperature) over logits [count], using the
-    /// uniform number `uniform` in [0, 1). Temperature 0 gives the argmax (greedy).
-    static func sampleSoftmax(logits: UnsafePointer<Self>, count: Int, temperature: Double, uniform: Double) -> Int
 }
 
 // MARK: - Primitives for Float (vectorizable) and Double (libm, for gradient checks)
@@ -295,22 +290,32 @@ extension RecurrentKernels where Self: TensorScalar {
             for j in 0..<dimension { dst[j] += src[j] }
         }
     }
+}
 
-    // logits [count]
-    public static func sampleSoftmax(logits: UnsafePointer<Self>, count: Int, temperature: Double, uniform: Double) -> Int {
-        require(count > 0, "sampleSoftmax: no logits to sample from")
-        var best = 0
-        for k in 1..<count where logits[k] > logits[best] { best = k }
-        if temperature <= 0 { return best }
-        // softmax in Double, shifted by the maximum: weights e^((x − max)/T) ≤ 1
-        let top = Double(logits[best])
-        var total = 0.0
-        for k in 0..<count { total += Foundation.exp((Double(logits[k]) - top) / temperature) }
-        var threshold = uniform * total
-        for k in 0..<count {
-            threshold -= Foundation.exp((Double(logits[k]) - top) / temperature)
-            if threshold < 0 { return k }
+/// `Float`'s LSTM step kernels: the same arithmetic as the generic ones in
+/// `RecurrentKernels`, as vectorised C (sigmoid and tanh of the gates dominate an LSTM
+/// step after its GEMMs).
+extension Float {
+    public static func lstmForwardStep(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
+                                       cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
+                                       hidden: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
+        // split over the batch (rows are independent) only for large steps: below 64K gate
+        // units the wake-up of a second thread costs more than it saves
+        Threads.parallelFor(batch, costPerItem: 4 * h, minimumWork: 1 << 16) { r in
+            let o = r.lowerBound
+            bp_lstm_forward_f32(gates + o * 4 * h, bias, cellPrev + o * h, cell + o * h, tanhCell + o * h,
+                                hidden + o * h, r.count, h)
         }
-        return best        // rounding left a sliver at the end: give it to the likeliest class
+    }
+
+    public static func lstmBackwardStep(gates: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
+                                        tanhCell: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                        gradHidden: UnsafePointer<Float>, gradCell: UnsafeMutablePointer<Float>,
+                                        gradGates: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
+        Threads.parallelFor(batch, costPerItem: 4 * h, minimumWork: 1 << 16) { r in
+            let o = r.lowerBound
+            bp_lstm_backward_f32(gates + o * 4 * h, cellPrev + o * h, tanhCell + o * h, gradOutput + o * h,
+                                 gradHidden + o * h, gradCell + o * h, gradGates + o * 4 * h, r.count, h)
+        }
     }
 }
