@@ -37,7 +37,7 @@ final class CharacterCorpusTests: XCTestCase {
     func testMissingEmptyAndInvalidFilesThrowDataError() throws {
         let missing = NSTemporaryDirectory() + "no-such-corpus-\(UUID().uuidString).txt"
         XCTAssertThrowsError(try CharacterCorpus(contentsOf: missing)) { error in
-            XCTAssertEqual(error as? DataError, DataError(file: missing, "no such file"))
+            XCTAssertEqual(error as? DataError, DataError(.missingFile, file: missing, "no such file"))
         }
         let empty = try temporaryFile(Data())
         XCTAssertThrowsError(try CharacterCorpus(contentsOf: empty)) { error in
@@ -140,6 +140,9 @@ final class CharacterCorpusErrorTests: XCTestCase {
         XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 32, offset: 5) },
                        "short.txt: the train split has 2700 characters; 32 streams of windows of 100 characters from offset 5 need at least 3206 (32 × 100 + 1 + 5)")
         XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 26) }, "no error", "26 × 100 + 1 ≤ 2700")
+        XCTAssertThrowsError(try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 32)) {
+            XCTAssertEqual(($0 as? DataError)?.kind, .tooShort)
+        }
         XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 27) }.prefix(40),
                        "short.txt: the train split has 2700 char")
         XCTAssertEqual(problem { try corpus.checkRandomBatches(from: .validation, length: 300, batchSize: 32) },

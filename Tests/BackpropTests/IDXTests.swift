@@ -92,4 +92,24 @@ final class IDXTests: XCTestCase {
         XCTAssertEqual(error("/dev/zero"), "/dev/zero: is a character device, not a regular file")
         XCTAssertEqual(error(""), ": the path is empty")
     }
+
+    func testEachProblemHasItsKind() {
+        func kind(_ path: String) -> DataError.Kind? {
+            do { _ = try IDXArray(contentsOf: path); return nil } catch { return (error as? DataError)?.kind }
+        }
+        let fifo = directory + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        var gzipped = [UInt8](FileManager.default.contents(atPath: write("good.gz", idx(shape: [3], payload: [1, 2, 3]), gzip: true))!)
+        gzipped[gzipped.count - 6] ^= 0x55   // the CRC-32 of the data
+        let cases: [(String, DataError.Kind)] = [
+            (directory + "/missing", .missingFile),
+            (fifo, .notRegularFile),
+            (write("magic", [1, 0, 8, 0]), .notIDX),
+            (write("short", idx(shape: [3], payload: [1])), .truncated),
+            (write("long", idx(shape: [1], payload: [1, 2])), .trailingData),
+            (write("huge", idx(shape: [1 << 16, 1 << 16, 1 << 16])), .tooLarge),
+            (write("corrupt.gz", gzipped), .corrupt),
+        ]
+        for (path, expected) in cases { XCTAssertEqual(kind(path), expected, path) }
+    }
 }

@@ -52,6 +52,7 @@ final class MNISTTests: XCTestCase {
         try FileManager.default.moveItem(atPath: directory + "/t10k-labels-idx1-ubyte", toPath: directory + "/t10k-labels-idx1-ubyte.gz")
         XCTAssertEqual(MNIST<Float>.missingFiles(in: directory), ["train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"])
         XCTAssertFalse(MNIST<Float>.isPresent(in: directory))
+        XCTAssertThrowsError(try MNIST<Float>(directory: directory)) { XCTAssertEqual(($0 as? DataError)?.kind, .missingFile) }
         XCTAssertEqual(load(), "\(directory!): 2 of the 4 MNIST files are missing (each may be raw or .gz): "
                        + "train-labels-idx1-ubyte[.gz]: no such file; t10k-images-idx3-ubyte[.gz]: no such file")
     }
@@ -60,6 +61,7 @@ final class MNISTTests: XCTestCase {
         writeValidSet()
         let labels = write("train-labels-idx1-ubyte", shape: [3], [0, 200, 4])
         XCTAssertEqual(load(), "\(labels): label 200 at index 1 is outside 0..<10 (classes: 10)")
+        XCTAssertThrowsError(try MNIST<Float>(directory: directory)) { XCTAssertEqual(($0 as? DataError)?.kind, .badValue) }
         XCTAssertEqual(problem { try MNIST<Float>(directory: directory, classes: 201) }.prefix(8), "no error")
         XCTAssertEqual(try MNIST<Float>(directory: directory, classes: 201).train.classCount, 201)
         // int32 labels near 2^31 and negative ones: no huge class count, an error

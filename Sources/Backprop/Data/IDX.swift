@@ -5,12 +5,51 @@ import Foundation
 
 /// An error reading a data file: names the file and what is wrong with it.
 public struct DataError: Error, CustomStringConvertible, Equatable {
+    /// What kind of problem it is (for code that reacts to it; `problem` says more).
+    public enum Kind: Equatable, Sendable {
+        /// The file (or one of a data set's files) does not exist.
+        case missingFile
+        /// The path is empty or names a directory, FIFO, device or socket.
+        case notRegularFile
+        /// The file exists but cannot be opened or read.
+        case unreadable
+        /// Not an IDX file: bad magic number or unknown element type.
+        case notIDX
+        /// The header or the data ends before what the header declares.
+        case truncated
+        /// More data follows what the header declares.
+        case trailingData
+        /// The header's dimensions overflow or exceed the size limit (`maxBytes`).
+        case tooLarge
+        /// The gzip stream is corrupt (bad data or checksum).
+        case corrupt
+        /// An array of the wrong rank for its role (images [N, H, W], labels [N]).
+        case badShape
+        /// Nothing to learn from: no images, images of no pixels, an empty text.
+        case empty
+        /// Counts or sizes that must agree do not (images and labels, training and test images).
+        case mismatch
+        /// A value out of its range: a label outside `0..<classes`, a label that is not an integer.
+        case badValue
+        /// A text file that is not UTF-8.
+        case notUTF8
+        /// A text too short for its split or for the windows asked of it.
+        case tooShort
+        /// A character that is not in a corpus's vocabulary.
+        case unknownCharacter
+        /// An argument out of range (a validation fraction, a window length, an offset).
+        case invalidArgument
+    }
+
+    /// The kind of problem.
+    public let kind: Kind
     /// The file (or folder, or `<memory>`) the problem is in.
     public let file: String
     /// What is wrong, naming the field and the values involved.
     public let problem: String
-    /// An error about `file`.
-    public init(file: String, _ problem: String) {
+    /// An error of `kind` about `file`.
+    public init(_ kind: Kind, file: String, _ problem: String) {
+        self.kind = kind
         self.file = file
         self.problem = problem
     }
@@ -57,9 +96,9 @@ public struct IDXArray {
     /// overflow or exceed `maxBytes`, corrupt gzip data, and data shorter or longer than the
     /// header says.
     public init(contentsOf path: String, maxBytes: Int = IDXArray.defaultMaxBytes) throws {
-        if let problem = regularFileProblem(path) { throw DataError(file: path, problem) }
+        if let problem = regularFileProblem(path) { throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem) }
         guard let gz = gzopen(path, "rb") else {
-            throw DataError(file: path, "cannot be opened for reading: \(String(cString: strerror(errno)))")
+            throw DataError(.unreadable, file: path, "cannot be opened for reading: \(String(cString: strerror(errno)))")
         }
         defer { gzclose_r(gz) }
         let compressed = gzdirect(gz) == 0
@@ -72,7 +111,7 @@ public struct IDXArray {
                 let n = gzread(gz, buffer.baseAddress! + done, UInt32(min(buffer.count - done, 1 << 24)))
                 if n < 0 {
                     var code: Int32 = 0
-                    throw DataError(file: file, "corrupt gzip data (\(String(cString: gzerror(gz, &code))))")
+                    throw DataError(.corrupt, file: file, "corrupt gzip data (\(String(cString: gzerror(gz, &code))))")
                 }
                 if n == 0 { break }
                 done += Int(n)
@@ -97,12 +136,12 @@ public struct IDXArray {
         let payload = try [UInt8](unsafeUninitializedCapacity: payloadBytes) { buffer, count in
             count = try read(UnsafeMutableRawBufferPointer(buffer))
             guard count == payloadBytes else {
-                throw DataError(file: file, "truncated data: header says \(shape) \(type) elements (\(payloadBytes) bytes), file has \(count)\(endsEarly())")
+                throw DataError(.truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(payloadBytes) bytes), file has \(count)\(endsEarly())")
             }
         }
         var extra: UInt8 = 0
         if try withUnsafeMutableBytes(of: &extra, read) > 0 {
-            throw DataError(file: file, "more data than the header declares: \(shape) \(type) elements are \(payloadBytes) bytes after the \(header.count)-byte header, but the \(compressed ? "decompressed stream" : "file") goes on (reading stopped at byte \(gztell(gz)))")
+            throw DataError(.trailingData, file: file, "more data than the header declares: \(shape) \(type) elements are \(payloadBytes) bytes after the \(header.count)-byte header, but the \(compressed ? "decompressed stream" : "file") goes on (reading stopped at byte \(gztell(gz)))")
         }
         self.elementType = type
         self.shape = shape
@@ -116,10 +155,10 @@ public struct IDXArray {
         let headerSize = 4 + 4 * rank
         let available = data.count - headerSize
         guard available >= expected else {
-            throw DataError(file: file, "truncated data: header says \(shape) \(type) elements (\(expected) bytes), file has \(available)")
+            throw DataError(.truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(expected) bytes), file has \(available)")
         }
         guard available == expected else {
-            throw DataError(file: file, "more data than the header declares: \(available - expected) unexpected bytes after the \(shape) \(type) elements (\(expected) bytes)")
+            throw DataError(.trailingData, file: file, "more data than the header declares: \(available - expected) unexpected bytes after the \(shape) \(type) elements (\(expected) bytes)")
         }
         self.elementType = type
         self.shape = shape
@@ -131,17 +170,17 @@ public struct IDXArray {
     /// `maxBytes`. `suffix` is added to a truncation message.
     static func parseHeader(_ header: [UInt8], file: String, maxBytes: Int, suffix: String = "") throws -> (ElementType, [Int], Int) {
         require(maxBytes >= 0, "IDXArray: maxBytes must not be negative, got \(maxBytes)")
-        guard header.count >= 4 else { throw DataError(file: file, "too short for an IDX header (\(header.count) bytes)\(suffix)") }
+        guard header.count >= 4 else { throw DataError(.truncated, file: file, "too short for an IDX header (\(header.count) bytes)\(suffix)") }
         guard header[0] == 0, header[1] == 0 else {
-            throw DataError(file: file, String(format: "not an IDX file: magic number starts 0x%02X%02X, expected 0x0000", header[0], header[1]))
+            throw DataError(.notIDX, file: file, String(format: "not an IDX file: magic number starts 0x%02X%02X, expected 0x0000", header[0], header[1]))
         }
         guard let type = ElementType(rawValue: header[2]) else {
-            throw DataError(file: file, String(format: "unknown IDX element type 0x%02X", header[2]))
+            throw DataError(.notIDX, file: file, String(format: "unknown IDX element type 0x%02X", header[2]))
         }
         let rank = Int(header[3])
         let headerSize = 4 + 4 * rank
         guard header.count >= headerSize else {
-            throw DataError(file: file, "truncated header: \(rank) dimensions need \(headerSize) bytes, file has \(header.count)\(suffix)")
+            throw DataError(.truncated, file: file, "truncated header: \(rank) dimensions need \(headerSize) bytes, file has \(header.count)\(suffix)")
         }
         let shape = (0..<rank).map { d -> Int in
             let o = 4 + 4 * d
@@ -151,12 +190,12 @@ public struct IDXArray {
         for extent in shape {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
             guard !overflow else {
-                throw DataError(file: file, "the header's dimensions \(shape) of \(type) overflow: their byte size is more than \(Int.max)")
+                throw DataError(.tooLarge, file: file, "the header's dimensions \(shape) of \(type) overflow: their byte size is more than \(Int.max)")
             }
             bytes = product
         }
         guard bytes <= maxBytes else {
-            throw DataError(file: file, "the header's dimensions \(shape) of \(type) need \(bytes) bytes, more than the limit of \(maxBytes) (maxBytes)")
+            throw DataError(.tooLarge, file: file, "the header's dimensions \(shape) of \(type) need \(bytes) bytes, more than the limit of \(maxBytes) (maxBytes)")
         }
         return (type, shape, bytes)
     }
@@ -193,7 +232,7 @@ public struct IDXArray {
     public func integers(file: String = "<memory>") throws -> [Int] {
         try (0..<count).map { i in
             let v = value(at: i)
-            guard v == v.rounded(), abs(v) < 1e15 else { throw DataError(file: file, "element \(i) = \(v) is not an integer label") }
+            guard v == v.rounded(), abs(v) < 1e15 else { throw DataError(.badValue, file: file, "element \(i) = \(v) is not an integer label") }
             return Int(v)
         }
     }

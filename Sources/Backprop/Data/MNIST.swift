@@ -102,14 +102,14 @@ public struct MNIST<Scalar: TensorScalar> {
         require(classes >= 1, "MNIST: classes must be at least 1, got \(classes)")
         let missing = MNIST.missingFiles(in: directory)
         guard missing.isEmpty else {
-            throw DataError(file: directory, "\(missing.count) of the 4 MNIST files \(missing.count == 1 ? "is" : "are") missing (each may be raw or .gz): "
+            throw DataError(.missingFile, file: directory, "\(missing.count) of the 4 MNIST files \(missing.count == 1 ? "is" : "are") missing (each may be raw or .gz): "
                             + missing.map { "\($0)[.gz]: no such file" }.joined(separator: "; "))
         }
         let (trainSet, trainSize) = try MNIST.load(directory, "train", layout, classes, maxBytes)
         let (testSet, testSize) = try MNIST.load(directory, "t10k", layout, classes, maxBytes)
         // compared as height × width: 2×2 and 1×4 images both flatten to 4 features
         guard trainSize == testSize else {
-            throw DataError(file: directory, "training images are \(trainSize[0])×\(trainSize[1]) pixels but test images are \(testSize[0])×\(testSize[1])")
+            throw DataError(.mismatch, file: directory, "training images are \(trainSize[0])×\(trainSize[1]) pixels but test images are \(testSize[0])×\(testSize[1])")
         }
         train = trainSet
         test = testSet
@@ -132,7 +132,7 @@ public struct MNIST<Scalar: TensorScalar> {
     static func load(_ directory: String, _ split: String, _ layout: Layout, _ classes: Int, _ maxBytes: Int) throws -> (LabeledImages<Scalar>, size: [Int]) {
         func path(_ name: String) throws -> String {
             guard let p = locate(directory, name) else {
-                throw DataError(file: (directory as NSString).appendingPathComponent(name + "[.gz]"), "no such file")
+                throw DataError(.missingFile, file: (directory as NSString).appendingPathComponent(name + "[.gz]"), "no such file")
             }
             return p
         }
@@ -140,20 +140,20 @@ public struct MNIST<Scalar: TensorScalar> {
         let images = try IDXArray(contentsOf: imagePath, maxBytes: maxBytes)
         let labelArray = try IDXArray(contentsOf: labelPath, maxBytes: maxBytes)
         guard images.shape.count == 3 else {
-            throw DataError(file: imagePath, "expected images [N, height, width], found shape \(images.shape)")
+            throw DataError(.badShape, file: imagePath, "expected images [N, height, width], found shape \(images.shape)")
         }
         guard labelArray.shape.count == 1 else {
-            throw DataError(file: labelPath, "expected labels [N], found shape \(labelArray.shape)")
+            throw DataError(.badShape, file: labelPath, "expected labels [N], found shape \(labelArray.shape)")
         }
         let (n, h, w) = (images.shape[0], images.shape[1], images.shape[2])
-        guard n > 0 else { throw DataError(file: imagePath, "holds no images (shape \(images.shape)): the \(split) split is empty") }
-        guard h > 0 && w > 0 else { throw DataError(file: imagePath, "images of \(h)×\(w) pixels hold nothing (shape \(images.shape))") }
+        guard n > 0 else { throw DataError(.empty, file: imagePath, "holds no images (shape \(images.shape)): the \(split) split is empty") }
+        guard h > 0 && w > 0 else { throw DataError(.empty, file: imagePath, "images of \(h)×\(w) pixels hold nothing (shape \(images.shape))") }
         guard n == labelArray.shape[0] else {
-            throw DataError(file: labelPath, "\(labelArray.shape[0]) labels for \(n) images in \(imagePath)")
+            throw DataError(.mismatch, file: labelPath, "\(labelArray.shape[0]) labels for \(n) images in \(imagePath)")
         }
         let labels = try labelArray.integers(file: labelPath)
         if let i = labels.firstIndex(where: { !(0..<classes).contains($0) }) {
-            throw DataError(file: labelPath, "label \(labels[i]) at index \(i) is outside 0..<\(classes) (classes: \(classes))")
+            throw DataError(.badValue, file: labelPath, "label \(labels[i]) at index \(i) is outside 0..<\(classes) (classes: \(classes))")
         }
         let scale = images.elementType == .uint8 ? 1.0 / 255 : 1
         var tensor: Tensor<Scalar> = images.tensor(scale: scale)
