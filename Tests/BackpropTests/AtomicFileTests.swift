@@ -36,6 +36,7 @@ final class AtomicFileTests: XCTestCase {
         let cases: [(String, FileWriteError.Kind, String)] = [
             ("", .emptyPath, "the path is empty"),
             (directory, .isDirectory, "it is a directory"),
+            (directory + "/new/", .isDirectory, "the path ends with '/': it names a folder, not a file"),
             ("/dev/null", .notRegularFile, "it is a character device, not a regular file"),
             (directory + "/no/such/folder/model.safetensors", .missingFolder, "the folder \(directory!)/no/such/folder does not exist"),
         ]

@@ -42,7 +42,7 @@ public enum AtomicFile {
     }
 
     /// Throws a `FileWriteError` if `write(_:to:)` to `path` is bound to fail: the path is
-    /// empty, is a directory or another non-regular file (a device such as `/dev/null`, a
+    /// empty, ends with "/", is a directory or another non-regular file (a device such as `/dev/null`, a
     /// FIFO), or its folder is missing, not a folder, or not writable. Cheap (a few `stat`
     /// calls, nothing created), so a program can check a `--save` path before any work.
     public static func checkWritable(_ path: String) throws {
@@ -50,6 +50,7 @@ public enum AtomicFile {
             FileWriteError(path: path, reason: reason, kind: kind)
         }
         guard !path.isEmpty else { throw fail(.emptyPath, "the path is empty") }
+        guard !path.hasSuffix("/") else { throw fail(.isDirectory, "the path ends with '/': it names a folder, not a file") }
         var info = stat()
         if stat(path, &info) == 0 {
             guard info.st_mode & S_IFMT != S_IFDIR else { throw fail(.isDirectory, "it is a directory") }
