@@ -82,17 +82,17 @@ final class DataTests: XCTestCase {
             _ = write("\(split)-labels-idx1-ubyte", idx(type: 0x08, shape: [3], payload: [0, 11, 4]))
         }
         XCTAssertTrue(MNIST<Float>.isPresent(in: directory.path))
-        let flat = try MNIST<Float>(directory: directory.path)
+        let flat = try MNIST<Float>(directory: directory.path, classes: 12)
         XCTAssertEqual(flat.train.images.shape, [3, 20])
         XCTAssertEqual(flat.train.labels, [0, 11, 4])
         XCTAssertEqual(flat.train.classCount, 12)
         XCTAssertEqual(flat.test.images.scalars[1], 4 / 255, accuracy: 1e-7)
-        let image = try MNIST<Double>(directory: directory.path, layout: .image)
+        let image = try MNIST<Double>(directory: directory.path, layout: .image, classes: 12)
         XCTAssertEqual(image.test.images.shape, [3, 1, 4, 5])
 
         // labels that disagree with the images in count
         _ = write("t10k-labels-idx1-ubyte", idx(type: 0x08, shape: [2], payload: [1, 2]))
-        XCTAssertThrowsError(try MNIST<Float>(directory: directory.path)) { error in
+        XCTAssertThrowsError(try MNIST<Float>(directory: directory.path, classes: 12)) { error in
             XCTAssertTrue("\(error)".contains("2 labels for 3 images"), "\(error)")
         }
         try FileManager.default.removeItem(atPath: directory.appendingPathComponent("t10k-labels-idx1-ubyte").path)

@@ -128,6 +128,19 @@ final class SafeTensorsTests: XCTestCase {
         assertRejected(makeFile("{}", headerLength: 1 << 63), .headerPastEnd)
     }
 
+    func testRejectsPathsThatAreNotRegularFilesWithoutBlocking() throws {
+        let dir = try temporaryDirectory()
+        let fifo = dir + "/fifo.safetensors"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let cases = [(fifo, "is a FIFO (named pipe), not a regular file"), (dir, "is a directory, not a regular file"),
+                     ("/dev/zero", "is a character device, not a regular file"), (dir + "/missing", "no such file")]
+        for (path, message) in cases {
+            XCTAssertThrowsError(try SafeTensors(contentsOf: path)) { error in
+                XCTAssertEqual(error as? SafeTensorsError, SafeTensorsError(.unreadable, source: path, message))
+            }
+        }
+    }
+
     func testRejectsHeaderThatIsNotJSON() {
         assertRejected(makeFile("not json at all"), .headerNotJSON)
         assertRejected(makeFile(#"{"a": {"dtype": "F32""#), .headerNotJSON)

@@ -1,3 +1,5 @@
+// Character-level text corpora: a vocabulary, the encoded text split for training and
+// validation, and batches of windows for recurrent language models.
 import Foundation
 
 /// A UTF-8 text as a sequence of character indices, for character-level language models
@@ -30,34 +32,48 @@ public struct CharacterCorpus {
     /// Number of distinct characters.
     public var vocabularySize: Int { vocabulary.count }
 
-    /// Reads a UTF-8 text file. Throws a `DataError` naming the file if it is missing, a
-    /// directory, unreadable, empty, not UTF-8, or too short to split.
+    /// Reads a UTF-8 text file. Bytes that are not UTF-8 are rejected, not replaced (a
+    /// Latin-1 or binary file would otherwise train on U+FFFD): the error gives the offset
+    /// of the first bad byte. Throws a `DataError` naming the file if it is missing, not a
+    /// regular file (a directory, a FIFO, a device), unreadable, empty, not UTF-8, or too
+    /// short to split.
     public init(contentsOf path: String, validationFraction: Double = 0.1) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataError(file: path, "no such file")
+        if let problem = regularFileProblem(path) { throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(.unreadable, file: path, "cannot be read") }
+        guard !data.isEmpty else { throw DataError(.empty, file: path, "is empty: a corpus needs some text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError(.notUTF8, file: path, "is not valid UTF-8 text: the byte at offset \(CharacterCorpus.firstInvalidUTF8(data)) (of \(data.count)) does not decode")
         }
-        guard !isDirectory.boolValue else { throw DataError(file: path, "is a directory, not a text file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, "cannot be read") }
-        guard !data.isEmpty else { throw DataError(file: path, "is empty: a corpus needs some text") }
-        guard let text = String(data: data, encoding: .utf8) else { throw DataError(file: path, "is not valid UTF-8 text") }
         try self.init(text: text, validationFraction: validationFraction, source: path)
+    }
+
+    /// The offset of the first byte of `data` that does not decode as UTF-8 (`data.count` if all do).
+    static func firstInvalidUTF8(_ data: Data) -> Int {
+        var iterator = data.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput, .error: return offset
+            }
+        }
     }
 
     /// A corpus from a string; `source` names it in errors.
     public init(text: String, validationFraction: Double = 0.1, source: String = "<text>") throws {
         guard validationFraction >= 0 && validationFraction < 1 else {
-            throw DataError(file: source, "the validation fraction must be in [0, 1), got \(validationFraction)")
+            throw DataError(.invalidArgument, file: source, "the validation fraction must be in [0, 1), got \(validationFraction)")
         }
         let characters = Array(text.unicodeScalars)
-        guard !characters.isEmpty else { throw DataError(file: source, "is empty: a corpus needs some text") }
+        guard !characters.isEmpty else { throw DataError(.empty, file: source, "is empty: a corpus needs some text") }
         let vocabulary = Set(characters).sorted()
         let indexOf = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
         let encoded = characters.map { indexOf[$0]! }
         let validationCount = Int((Double(encoded.count) * validationFraction).rounded())
         let trainCount = encoded.count - validationCount
         guard trainCount >= 2 && (validationFraction == 0 || validationCount >= 2) else {
-            throw DataError(file: source, "is too short: \(encoded.count) characters cannot be split into training and validation parts of at least 2 each")
+            throw DataError(.tooShort, file: source, "is too short: \(encoded.count) characters cannot be split into training and validation parts of at least 2 each")
         }
         self.vocabulary = vocabulary
         self.indexOf = indexOf
@@ -74,7 +90,7 @@ public struct CharacterCorpus {
     public func encode(_ text: String) throws -> [Int] {
         try text.unicodeScalars.map { c in
             guard let k = indexOf[c] else {
-                throw DataError(file: source, "character \(c.debugDescription) (U+\(String(c.value, radix: 16, uppercase: true))) is not in the corpus's vocabulary")
+                throw DataError(.unknownCharacter, file: source, "character \(c.debugDescription) (U+\(String(c.value, radix: 16, uppercase: true))) is not in the corpus's vocabulary")
             }
             return k
         }
@@ -94,13 +110,27 @@ public struct CharacterCorpus {
     /// `split`: inputs `[length, batchSize]` (time-major, indices as scalars for an
     /// `Embedding`) and targets, the character following each input position, flattened
     /// in the same order (`length · batchSize` of them, to match an output `[T, N, V]`).
+    /// The sizes must pass `checkRandomBatches` (else the program stops with its message).
     public func randomBatch<Scalar: TensorScalar>(from split: Split = .train, length: Int, batchSize: Int,
                                                   using rng: inout Random) -> (inputs: Tensor<Scalar>, targets: [Int]) {
+        do { try checkRandomBatches(from: split, length: length, batchSize: batchSize) } catch { requireFailure("randomBatch: \(error)") }
         let text = self[split]
-        require(length >= 1 && batchSize >= 1, "randomBatch: length and batchSize must be positive, got \(length), \(batchSize)")
-        require(length < text.count, "randomBatch: windows of \(length + 1) characters do not fit in the \(split) split (\(text.count) characters)")
         let starts = (0..<batchSize).map { _ in Int(rng.next() % UInt64(text.count - length)) }
         return CharacterCorpus.batch(text, starts: starts, length: length)
+    }
+
+    /// Throws a `DataError` naming the split, its length and what the windows need if
+    /// `randomBatch(from:length:batchSize:using:)` cannot draw them (which then stops the
+    /// program): `length` and `batchSize` must be positive and the split must hold at
+    /// least `length + 1` characters.
+    public func checkRandomBatches(from split: Split = .train, length: Int, batchSize: Int) throws {
+        guard length >= 1 && batchSize >= 1 else {
+            throw DataError(.invalidArgument, file: source, "the window length and batch size must be positive, got length \(length), batch size \(batchSize)")
+        }
+        let count = self[split].count
+        guard length < count else {
+            throw DataError(.tooShort, file: source, "the \(split) split has \(count) characters; a window of \(length) characters and its next-character targets need \(length == .max ? "more" : "at least \(length + 1)")")
+        }
     }
 
     /// The whole of `split` as consecutive batches of `batchSize` parallel streams: the
@@ -109,16 +139,36 @@ public struct CharacterCorpus {
     /// layer thus carries its state from one batch to the next (truncated backpropagation
     /// through time); resetting the state at every batch evaluates non-overlapping windows
     /// from a zero state instead. A different `offset` each epoch moves the windows'
-    /// boundaries, so that the epochs do not repeat the same windows.
+    /// boundaries, so that the epochs do not repeat the same windows. The sizes must pass
+    /// `checkStreamBatches` (else the program stops with its message).
     public func streamBatches<Scalar: TensorScalar>(from split: Split, length: Int, batchSize: Int,
                                                     offset: Int = 0) -> StreamBatches<Scalar> {
+        do { try checkStreamBatches(from: split, length: length, batchSize: batchSize, offset: offset) } catch {
+            requireFailure("streamBatches: \(error)")
+        }
         let text = self[split]
-        require(length >= 1 && batchSize >= 1, "streamBatches: length and batchSize must be positive, got \(length), \(batchSize)")
-        require(offset >= 0 && offset < text.count, "streamBatches: offset \(offset) is outside the \(split) split (\(text.count) characters)")
         let streamLength = (text.count - offset - 1) / batchSize
-        require(streamLength >= length,
-                     "streamBatches: the \(split) split (\(text.count) characters from \(offset)) is too short for \(batchSize) streams of windows of \(length)")
         return StreamBatches(text: text, start: offset, streamLength: streamLength, length: length, batchSize: batchSize)
+    }
+
+    /// Throws a `DataError` naming the split, its length and what the streams need if
+    /// `streamBatches(from:length:batchSize:offset:)` cannot cut them: `length` and
+    /// `batchSize` must be positive, `offset` inside the split, and the split must hold at
+    /// least `offset + batchSize × length + 1` characters (each stream one full window,
+    /// plus the last target).
+    public func checkStreamBatches(from split: Split, length: Int, batchSize: Int, offset: Int = 0) throws {
+        guard length >= 1 && batchSize >= 1 else {
+            throw DataError(.invalidArgument, file: source, "the window length and batch size must be positive, got length \(length), batch size \(batchSize)")
+        }
+        let count = self[split].count
+        guard offset >= 0 && offset < count else {
+            throw DataError(.invalidArgument, file: source, "offset \(offset) is outside the \(split) split (\(count) characters)")
+        }
+        let (windows, overflow) = batchSize.multipliedReportingOverflow(by: length)
+        guard !overflow && windows < count - offset else {
+            let need = overflow || windows > Int.max - offset - 1 ? "more than \(Int.max)" : "at least \(offset + windows + 1)"
+            throw DataError(.tooShort, file: source, "the \(split) split has \(count) characters; \(batchSize) streams of windows of \(length) characters from offset \(offset) need \(need) (\(batchSize) × \(length) + 1\(offset > 0 ? " + \(offset)" : ""))")
+        }
     }
 
     /// inputs [length, N] and time-major targets for windows starting at `starts`.

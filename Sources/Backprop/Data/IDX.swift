@@ -1,14 +1,59 @@
+// IDX arrays (the MNIST file format), read from gzip'd or raw files with bounded memory,
+// and `DataError`, the error of every data-file reader.
 import CZlib
 import Foundation
 
 /// An error reading a data file: names the file and what is wrong with it.
 public struct DataError: Error, CustomStringConvertible, Equatable {
+    /// What kind of problem it is (for code that reacts to it; `problem` says more).
+    public enum Kind: Equatable, Sendable {
+        /// The file (or one of a data set's files) does not exist.
+        case missingFile
+        /// The path is empty or names a directory, FIFO, device or socket.
+        case notRegularFile
+        /// The file exists but cannot be opened or read.
+        case unreadable
+        /// Not an IDX file: bad magic number or unknown element type.
+        case notIDX
+        /// The header or the data ends before what the header declares.
+        case truncated
+        /// More data follows what the header declares.
+        case trailingData
+        /// The header's dimensions overflow or exceed the size limit (`maxBytes`).
+        case tooLarge
+        /// The gzip stream is corrupt (bad data or checksum).
+        case corrupt
+        /// An array of the wrong rank for its role (images [N, H, W], labels [N]).
+        case badShape
+        /// Nothing to learn from: no images, images of no pixels, an empty text.
+        case empty
+        /// Counts or sizes that must agree do not (images and labels, training and test images).
+        case mismatch
+        /// A value out of its range: a label outside `0..<classes`, a label that is not an integer.
+        case badValue
+        /// A text file that is not UTF-8.
+        case notUTF8
+        /// A text too short for its split or for the windows asked of it.
+        case tooShort
+        /// A character that is not in a corpus's vocabulary.
+        case unknownCharacter
+        /// An argument out of range (a validation fraction, a window length, an offset).
+        case invalidArgument
+    }
+
+    /// The kind of problem.
+    public let kind: Kind
+    /// The file (or folder, or `<memory>`) the problem is in.
     public let file: String
+    /// What is wrong, naming the field and the values involved.
     public let problem: String
-    public init(file: String, _ problem: String) {
+    /// An error of `kind` about `file`.
+    public init(_ kind: Kind, file: String, _ problem: String) {
+        self.kind = kind
         self.file = file
         self.problem = problem
     }
+    /// "file: problem".
     public var description: String { "\(file): \(problem)" }
 }
 
@@ -31,47 +76,128 @@ public struct IDXArray {
         }
     }
 
+    /// The type of the stored elements.
     public let elementType: ElementType
+    /// The extents from the header (checked: their product times the element size fits
+    /// the byte limit).
     public let shape: [Int]
     /// The elements' bytes, as stored (big-endian).
     let bytes: [UInt8]
 
-    /// Reads an IDX file, gzip'd or raw. Throws a `DataError` naming the file for a missing
-    /// file, a bad magic number, an unknown type, or data shorter (or longer) than the header says.
-    public init(contentsOf path: String) throws {
-        let data = try readPossiblyGzipped(path)
-        try self.init(data: data, file: path)
+    /// The largest payload `init(contentsOf:)` and `init(data:)` accept by default: 2 GiB
+    /// (MNIST's training images are 47 MB). Pass a larger `maxBytes` to read bigger arrays.
+    public static let defaultMaxBytes = 2 << 30
+
+    /// Reads an IDX file, gzip'd or raw, without ever holding more than the payload its
+    /// header declares: the header is read and checked from the first bytes, exactly the
+    /// declared payload is allocated (if it is at most `maxBytes`), and reading stops at the
+    /// first byte past it. Throws a `DataError` naming the file for a missing or non-regular
+    /// file (FIFO, directory, device), a bad magic number, an unknown type, dimensions that
+    /// overflow or exceed `maxBytes`, corrupt gzip data, and data shorter or longer than the
+    /// header says.
+    public init(contentsOf path: String, maxBytes: Int = IDXArray.defaultMaxBytes) throws {
+        if let problem = regularFileProblem(path) { throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem) }
+        guard let gz = gzopen(path, "rb") else {
+            throw DataError(.unreadable, file: path, "cannot be opened for reading: \(String(cString: strerror(errno)))")
+        }
+        defer { gzclose_r(gz) }
+        let compressed = gzdirect(gz) == 0
+        let file = path
+
+        /// Reads up to `count` bytes into `buffer`; returns how many (fewer only at the end).
+        func read(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            var done = 0
+            while done < buffer.count {
+                let n = gzread(gz, buffer.baseAddress! + done, UInt32(min(buffer.count - done, 1 << 24)))
+                if n < 0 {
+                    var code: Int32 = 0
+                    throw DataError(.corrupt, file: file, "corrupt gzip data (\(String(cString: gzerror(gz, &code))))")
+                }
+                if n == 0 { break }
+                done += Int(n)
+            }
+            return done
+        }
+        func endsEarly() -> String {
+            var code: Int32 = 0
+            _ = gzerror(gz, &code)
+            return compressed && code == Z_BUF_ERROR ? " (the gzip stream ends early)" : ""
+        }
+
+        var magic = [UInt8](repeating: 0, count: 4)
+        let got = try magic.withUnsafeMutableBytes(read)
+        var header = Array(magic[0..<got])
+        if got == 4 {
+            var extents = [UInt8](repeating: 0, count: 4 * Int(magic[3]))
+            let n = try extents.withUnsafeMutableBytes(read)
+            header += extents[0..<n]
+        }
+        let (type, shape, payloadBytes) = try IDXArray.parseHeader(header, file: file, maxBytes: maxBytes, suffix: endsEarly())
+        let payload = try [UInt8](unsafeUninitializedCapacity: payloadBytes) { buffer, count in
+            count = try read(UnsafeMutableRawBufferPointer(buffer))
+            guard count == payloadBytes else {
+                throw DataError(.truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(payloadBytes) bytes), file has \(count)\(endsEarly())")
+            }
+        }
+        var extra: UInt8 = 0
+        if try withUnsafeMutableBytes(of: &extra, read) > 0 {
+            throw DataError(.trailingData, file: file, "more data than the header declares: \(shape) \(type) elements are \(payloadBytes) bytes after the \(header.count)-byte header, but the \(compressed ? "decompressed stream" : "file") goes on (reading stopped at byte \(gztell(gz)))")
+        }
+        self.elementType = type
+        self.shape = shape
+        self.bytes = payload
     }
 
-    /// Parses IDX bytes; `file` names the source in errors.
-    public init(data: [UInt8], file: String = "<memory>") throws {
-        guard data.count >= 4 else { throw DataError(file: file, "too short for an IDX header (\(data.count) bytes)") }
-        guard data[0] == 0, data[1] == 0 else {
-            throw DataError(file: file, String(format: "not an IDX file: magic number starts 0x%02X%02X, expected 0x0000", data[0], data[1]))
-        }
-        guard let type = ElementType(rawValue: data[2]) else {
-            throw DataError(file: file, String(format: "unknown IDX element type 0x%02X", data[2]))
-        }
-        let rank = Int(data[3])
+    /// Parses IDX bytes; `file` names the source in errors. Same checks as `init(contentsOf:)`.
+    public init(data: [UInt8], file: String = "<memory>", maxBytes: Int = IDXArray.defaultMaxBytes) throws {
+        let rank = data.count >= 4 ? Int(data[3]) : 0
+        let (type, shape, expected) = try IDXArray.parseHeader(Array(data.prefix(4 + 4 * rank)), file: file, maxBytes: maxBytes)
         let headerSize = 4 + 4 * rank
-        guard data.count >= headerSize else {
-            throw DataError(file: file, "truncated header: \(rank) dimensions need \(headerSize) bytes, file has \(data.count)")
-        }
-        let shape = (0..<rank).map { d -> Int in
-            let o = 4 + 4 * d
-            return Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
-        }
-        let expected = shape.reduce(1, *) * type.size
         let available = data.count - headerSize
         guard available >= expected else {
-            throw DataError(file: file, "truncated data: header says \(shape) \(type) elements (\(expected) bytes), file has \(available)")
+            throw DataError(.truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(expected) bytes), file has \(available)")
         }
         guard available == expected else {
-            throw DataError(file: file, "\(available - expected) unexpected bytes after the \(shape) \(type) elements the header declares")
+            throw DataError(.trailingData, file: file, "more data than the header declares: \(available - expected) unexpected bytes after the \(shape) \(type) elements (\(expected) bytes)")
         }
         self.elementType = type
         self.shape = shape
         self.bytes = Array(data[headerSize...])
+    }
+
+    /// Checks an IDX header (magic, type, rank, extents; `header` may be cut short) and
+    /// returns the element type, the shape and the payload's size in bytes, which is at most
+    /// `maxBytes`. `suffix` is added to a truncation message.
+    static func parseHeader(_ header: [UInt8], file: String, maxBytes: Int, suffix: String = "") throws -> (ElementType, [Int], Int) {
+        require(maxBytes >= 0, "IDXArray: maxBytes must not be negative, got \(maxBytes)")
+        guard header.count >= 4 else { throw DataError(.truncated, file: file, "too short for an IDX header (\(header.count) bytes)\(suffix)") }
+        guard header[0] == 0, header[1] == 0 else {
+            throw DataError(.notIDX, file: file, String(format: "not an IDX file: magic number starts 0x%02X%02X, expected 0x0000", header[0], header[1]))
+        }
+        guard let type = ElementType(rawValue: header[2]) else {
+            throw DataError(.notIDX, file: file, String(format: "unknown IDX element type 0x%02X", header[2]))
+        }
+        let rank = Int(header[3])
+        let headerSize = 4 + 4 * rank
+        guard header.count >= headerSize else {
+            throw DataError(.truncated, file: file, "truncated header: \(rank) dimensions need \(headerSize) bytes, file has \(header.count)\(suffix)")
+        }
+        let shape = (0..<rank).map { d -> Int in
+            let o = 4 + 4 * d
+            return Int(header[o]) << 24 | Int(header[o + 1]) << 16 | Int(header[o + 2]) << 8 | Int(header[o + 3])
+        }
+        var bytes = type.size
+        for extent in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
+            guard !overflow else {
+                throw DataError(.tooLarge, file: file, "the header's dimensions \(shape) of \(type) overflow: their byte size is more than \(Int.max)")
+            }
+            bytes = product
+        }
+        guard bytes <= maxBytes else {
+            throw DataError(.tooLarge, file: file, "the header's dimensions \(shape) of \(type) need \(bytes) bytes, more than the limit of \(maxBytes) (maxBytes)")
+        }
+        return (type, shape, bytes)
     }
 
     /// Number of elements.
@@ -106,35 +232,8 @@ public struct IDXArray {
     public func integers(file: String = "<memory>") throws -> [Int] {
         try (0..<count).map { i in
             let v = value(at: i)
-            guard v == v.rounded(), abs(v) < 1e15 else { throw DataError(file: file, "element \(i) = \(v) is not an integer label") }
+            guard v == v.rounded(), abs(v) < 1e15 else { throw DataError(.badValue, file: file, "element \(i) = \(v) is not an integer label") }
             return Int(v)
         }
     }
-}
-
-/// The bytes of a file, decompressed if it is gzip'd (zlib reads raw files unchanged).
-func readPossiblyGzipped(_ path: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw DataError(file: path, "no such file")
-    }
-    guard !isDirectory.boolValue else { throw DataError(file: path, "is a directory, not a file") }
-    guard let gz = gzopen(path, "rb") else { throw DataError(file: path, "cannot be opened for reading") }
-    var result: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { gzread(gz, $0.baseAddress, UInt32($0.count)) }
-        if n < 0 {
-            var code: Int32 = 0
-            let message = String(cString: gzerror(gz, &code))
-            gzclose(gz)
-            throw DataError(file: path, "corrupt or truncated gzip data (\(message))")
-        }
-        if n == 0 { break }
-        result.append(contentsOf: chunk[0..<Int(n)])
-    }
-    let status = gzclose_r(gz)
-    if status == Z_BUF_ERROR { throw DataError(file: path, "truncated gzip data: the compressed stream ends early") }
-    if status != Z_OK { throw DataError(file: path, "error reading gzip data (zlib status \(status))") }
-    return result
 }

@@ -1,3 +1,4 @@
+// Labelled image sets (MNIST and its relatives, read from IDX files) and their mini-batches.
 import Foundation
 
 /// Images with integer class labels, e.g. one split of MNIST.
@@ -6,9 +7,10 @@ public struct LabeledImages<Scalar: TensorScalar> {
     public var images: Tensor<Scalar>
     /// One class index per image.
     public var labels: [Int]
-    /// Number of classes (largest label + 1 across the data set's splits).
+    /// Number of classes (labels lie in `0..<classCount`).
     public var classCount: Int
 
+    /// A data set; `images` has one row (first extent) per label.
     public init(images: Tensor<Scalar>, labels: [Int], classCount: Int) {
         require(images.shape.first == labels.count,
                      "LabeledImages: \(images.shape.first ?? 0) images but \(labels.count) labels")
@@ -72,30 +74,54 @@ public struct MiniBatches<Scalar: TensorScalar>: Sequence {
 /// MNIST (or any image set in the same IDX layout: Fashion-MNIST, EMNIST, KMNIST) from a
 /// directory holding `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
 /// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each optionally `.gz`.
-/// Image sizes and the number of classes come from the files. Pixels are scaled to [0, 1].
+/// Image sizes come from the files; labels must lie in `0..<classes`. Pixels are scaled
+/// to [0, 1].
 public struct MNIST<Scalar: TensorScalar> {
     /// How images are shaped: `[N, H·W]` for dense networks, `[N, 1, H, W]` for convolutions.
     public enum Layout: Sendable { case flat, image }
 
+    /// The training split.
     public let train: LabeledImages<Scalar>
+    /// The test split.
     public let test: LabeledImages<Scalar>
 
-    /// Loads both splits; throws a `DataError` naming the file for anything missing or malformed.
-    public init(directory: String, layout: Layout = .flat) throws {
-        let trainSet = try MNIST.load(directory, "train", layout)
-        let testSet = try MNIST.load(directory, "t10k", layout)
-        guard trainSet.images.shape.dropFirst() == testSet.images.shape.dropFirst() else {
-            throw DataError(file: directory, "training images \(trainSet.images.shape) and test images \(testSet.images.shape) differ in size")
+    /// The four files, without the optional `.gz`: training images and labels, test images and labels.
+    public static var fileNames: [String] {
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    }
+
+    /// Loads both splits. `classes` is the number of classes (MNIST has 10): every label
+    /// must lie in `0..<classes`, and both splits get `classCount == classes`. Each IDX
+    /// file may hold at most `maxBytes` of data (see `IDXArray.defaultMaxBytes`).
+    /// Throws a `DataError` naming the folder and every missing file, or naming the file for
+    /// anything malformed: a label out of range (with its index and value), an empty split,
+    /// images of no pixels, image and label counts that differ, or training and test
+    /// images of different sizes.
+    public init(directory: String, layout: Layout = .flat, classes: Int = 10,
+                maxBytes: Int = IDXArray.defaultMaxBytes) throws {
+        require(classes >= 1, "MNIST: classes must be at least 1, got \(classes)")
+        let missing = MNIST.missingFiles(in: directory)
+        guard missing.isEmpty else {
+            throw DataError(.missingFile, file: directory, "\(missing.count) of the 4 MNIST files \(missing.count == 1 ? "is" : "are") missing (each may be raw or .gz): "
+                            + missing.map { "\($0)[.gz]: no such file" }.joined(separator: "; "))
         }
-        let classes = max(trainSet.classCount, testSet.classCount)
-        train = LabeledImages(images: trainSet.images, labels: trainSet.labels, classCount: classes)
-        test = LabeledImages(images: testSet.images, labels: testSet.labels, classCount: classes)
+        let (trainSet, trainSize) = try MNIST.load(directory, "train", layout, classes, maxBytes)
+        let (testSet, testSize) = try MNIST.load(directory, "t10k", layout, classes, maxBytes)
+        // compared as height × width: 2×2 and 1×4 images both flatten to 4 features
+        guard trainSize == testSize else {
+            throw DataError(.mismatch, file: directory, "training images are \(trainSize[0])×\(trainSize[1]) pixels but test images are \(testSize[0])×\(testSize[1])")
+        }
+        train = trainSet
+        test = testSet
     }
 
     /// True if `directory` holds the four files (raw or gzip'd).
-    public static func isPresent(in directory: String) -> Bool {
-        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-            .allSatisfy { locate(directory, $0) != nil }
+    public static func isPresent(in directory: String) -> Bool { missingFiles(in: directory).isEmpty }
+
+    /// The names (from `fileNames`, without `.gz`) of the files absent from `directory`
+    /// in both their raw and `.gz` forms; empty when all four are there.
+    public static func missingFiles(in directory: String) -> [String] {
+        fileNames.filter { locate(directory, $0) == nil }
     }
 
     static func locate(_ directory: String, _ name: String) -> String? {
@@ -103,31 +129,35 @@ public struct MNIST<Scalar: TensorScalar> {
         return [base + ".gz", base].first { FileManager.default.fileExists(atPath: $0) }
     }
 
-    static func load(_ directory: String, _ split: String, _ layout: Layout) throws -> LabeledImages<Scalar> {
+    static func load(_ directory: String, _ split: String, _ layout: Layout, _ classes: Int, _ maxBytes: Int) throws -> (LabeledImages<Scalar>, size: [Int]) {
         func path(_ name: String) throws -> String {
             guard let p = locate(directory, name) else {
-                throw DataError(file: (directory as NSString).appendingPathComponent(name + "[.gz]"), "no such file")
+                throw DataError(.missingFile, file: (directory as NSString).appendingPathComponent(name + "[.gz]"), "no such file")
             }
             return p
         }
         let imagePath = try path("\(split)-images-idx3-ubyte"), labelPath = try path("\(split)-labels-idx1-ubyte")
-        let images = try IDXArray(contentsOf: imagePath)
-        let labelArray = try IDXArray(contentsOf: labelPath)
+        let images = try IDXArray(contentsOf: imagePath, maxBytes: maxBytes)
+        let labelArray = try IDXArray(contentsOf: labelPath, maxBytes: maxBytes)
         guard images.shape.count == 3 else {
-            throw DataError(file: imagePath, "expected images [N, height, width], found shape \(images.shape)")
+            throw DataError(.badShape, file: imagePath, "expected images [N, height, width], found shape \(images.shape)")
         }
         guard labelArray.shape.count == 1 else {
-            throw DataError(file: labelPath, "expected labels [N], found shape \(labelArray.shape)")
+            throw DataError(.badShape, file: labelPath, "expected labels [N], found shape \(labelArray.shape)")
         }
-        guard images.shape[0] == labelArray.shape[0] else {
-            throw DataError(file: labelPath, "\(labelArray.shape[0]) labels for \(images.shape[0]) images in \(imagePath)")
+        let (n, h, w) = (images.shape[0], images.shape[1], images.shape[2])
+        guard n > 0 else { throw DataError(.empty, file: imagePath, "holds no images (shape \(images.shape)): the \(split) split is empty") }
+        guard h > 0 && w > 0 else { throw DataError(.empty, file: imagePath, "images of \(h)×\(w) pixels hold nothing (shape \(images.shape))") }
+        guard n == labelArray.shape[0] else {
+            throw DataError(.mismatch, file: labelPath, "\(labelArray.shape[0]) labels for \(n) images in \(imagePath)")
         }
         let labels = try labelArray.integers(file: labelPath)
-        if let bad = labels.first(where: { $0 < 0 }) { throw DataError(file: labelPath, "negative label \(bad)") }
-        let (n, h, w) = (images.shape[0], images.shape[1], images.shape[2])
+        if let i = labels.firstIndex(where: { !(0..<classes).contains($0) }) {
+            throw DataError(.badValue, file: labelPath, "label \(labels[i]) at index \(i) is outside 0..<\(classes) (classes: \(classes))")
+        }
         let scale = images.elementType == .uint8 ? 1.0 / 255 : 1
         var tensor: Tensor<Scalar> = images.tensor(scale: scale)
         tensor.reshape(layout == .flat ? [n, h * w] : [n, 1, h, w])
-        return LabeledImages(images: tensor, labels: labels, classCount: (labels.max() ?? -1) + 1)
+        return (LabeledImages(images: tensor, labels: labels, classCount: classes), [h, w])
     }
 }

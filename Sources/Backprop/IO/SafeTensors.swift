@@ -148,8 +148,10 @@ public struct SafeTensors {
 
     // MARK: - Reading
 
-    /// Reads and checks the file at `path`.
+    /// Reads and checks the file at `path`, which must be a regular file (a FIFO, a
+    /// directory or a device throws `.unreadable` at once instead of blocking or reading forever).
     public init(contentsOf path: String) throws {
+        if let problem = regularFileProblem(path) { throw SafeTensorsError(.unreadable, source: path, problem) }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -67,6 +67,8 @@ public enum Checkpoint {
     /// The checkpoint as a `SafeTensors` value (what `save` writes).
     public static func file<L: Layer, O: CheckpointableOptimizer>(model: L, optimizer: O, state: TrainingState) -> SafeTensors
     where O.Scalar == L.Scalar {
+        require((0...maxCount).contains(state.epoch) && (0...maxCount).contains(state.step) && (0...maxCount).contains(optimizer.epoch),
+                "Checkpoint: epoch \(state.epoch), step \(state.step) and optimizer epoch \(optimizer.epoch) must lie in 0...2^53")
         var metadata: [String: String] = [
             "format": "pt",
             versionKey: "1",
@@ -136,9 +138,8 @@ public enum Checkpoint {
         }
         var scalars: [String: String] = [:]
         for (key, value) in file.metadata where key.hasPrefix("optimizer.") { scalars[String(key.dropFirst(10))] = value }
-        guard let optimizerEpoch = Int(scalars["epoch"] ?? "") else {
-            throw CheckpointError(file.source, "the metadata 'optimizer.epoch' is \(scalars["epoch"].map { "'\($0)'" } ?? "missing")")
-        }
+        let optimizerEpoch = try count("optimizer.epoch", in: file)
+        if file.metadata["optimizer.step"] != nil { _ = try count("optimizer.step", in: file) }
 
         // All checked: now change things.
         do {
@@ -159,12 +160,7 @@ public enum Checkpoint {
                 ? "not a training checkpoint (no '\(versionKey)' in the metadata; a model file loads with Layer.load(from:))"
                 : "checkpoint version '\(file.metadata[versionKey]!)' is not supported (this library writes version 1)")
         }
-        func integer(_ key: String) throws -> Int {
-            guard let text = file.metadata[key], let value = Int(text), value >= 0 else {
-                throw CheckpointError(file.source, "the metadata '\(key)' is \(file.metadata[key].map { "'\($0)', not a count" } ?? "missing")")
-            }
-            return value
-        }
+        func integer(_ key: String) throws -> Int { try count(key, in: file) }
         var state = TrainingState(epoch: try integer("epoch"), step: try integer("step"))
         for (key, value) in file.metadata {
             if key.hasPrefix("random.") {
@@ -177,6 +173,25 @@ public enum Checkpoint {
             }
         }
         return state
+    }
+
+    /// The largest epoch or step count a checkpoint may hold: 2^53 (the largest integer
+    /// every JSON reader, and a Double, holds exactly; a run of 2^53 steps is out of reach),
+    /// so that a resumed run can count on from it without overflow.
+    public static let maxCount = 1 << 53
+
+    /// The metadata `key` of `file` as a count in `0...maxCount`, or a `CheckpointError`
+    /// naming the key and its value.
+    static func count(_ key: String, in file: SafeTensors) throws -> Int {
+        guard let text = file.metadata[key] else { throw CheckpointError(file.source, "the metadata '\(key)' is missing") }
+        guard let value = Int(text) else {
+            throw CheckpointError(file.source, "the metadata '\(key)' is '\(text)', not a whole number")
+        }
+        guard value >= 0 else { throw CheckpointError(file.source, "the metadata '\(key)' is '\(text)', a negative count") }
+        guard value <= maxCount else {
+            throw CheckpointError(file.source, "the metadata '\(key)' is '\(text)', more than the largest count a checkpoint holds (2^53 = \(maxCount))")
+        }
+        return value
     }
 
     /// `modelPrefix` if `file` is a training checkpoint, else "" (a plain model file).
@@ -202,11 +217,15 @@ public enum Checkpoint {
 
 /// A checkpoint that cannot be restored into the given model and optimizer.
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    /// The checkpoint file (or `<memory>`).
     public let source: String
+    /// What does not fit, naming the field or tensor and the values.
     public let message: String
+    /// An error about `source`.
     public init(_ source: String, _ message: String) {
         self.source = source
         self.message = message
     }
+    /// "source: message".
     public var description: String { "\(source): \(message)" }
 }
