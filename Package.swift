@@ -42,7 +42,7 @@ let package = Package(
                           swiftSettings: [.swiftLanguageMode(.v5)]),
 
         .testTarget(name: "BackpropTests", dependencies: ["Backprop", "CKernels"], path: "Tests/BackpropTests",
-                    exclude: ["Fixtures"], swiftSettings: [.swiftLanguageMode(.v5)]),
+                    exclude: ["Reference/Fixtures"], swiftSettings: [.swiftLanguageMode(.v5)]),
     ] + examples.map {
         .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)",
                           swiftSettings: [.swiftLanguageMode(.v5)])

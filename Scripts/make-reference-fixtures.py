@@ -4,7 +4,7 @@ checks the library against.
 
 For each module, PyTorch builds it with fixed, seeded weights, runs it on a fixed input,
 and back-propagates a fixed random output gradient. Everything is written, in float32
-and in float64, to Tests/BackpropTests/Fixtures/<case>.<f32|f64>.safetensors:
+and in float64, to Tests/BackpropTests/Reference/Fixtures/<case>.<f32|f64>.safetensors:
 
     layers     input, param.<name>, output, grad_output, grad_input, grad.<name>
                (parameter names are PyTorch's: weight, bias, 0.weight, weight_ih_l0, ...)
@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_io import save_file  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OUT = os.path.join(HERE, "..", "Tests", "BackpropTests", "Fixtures")
+DEFAULT_OUT = os.path.join(HERE, "..", "Tests", "BackpropTests", "Reference", "Fixtures")
 
 CASES = {}  # name -> (group, kind, builder)
 
@@ -279,7 +279,7 @@ def make_criterion(name, builder, g):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: Tests/BackpropTests/Fixtures)")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: Tests/BackpropTests/Reference/Fixtures)")
     parser.add_argument("--include", default="", help="extra groups to emit, comma-separated: vision,rnn")
     parser.add_argument("--only", default="", help="only these cases, comma-separated")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")

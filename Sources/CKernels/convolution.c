@@ -1,5 +1,5 @@
-// Single-precision loops of convolution, pooling and ReLU (contracts in
-// include/convolution_kernels.h, the same as the generic Swift kernels).
+// Single-precision loops of convolution and pooling (contracts in
+// include/convolution.h, the same as the generic Swift kernels).
 //
 // Written as plain loops that the compiler vectorises for each target of BP_CLONES. They
 // move data more than they compute, so the point is to keep the inner loops long,
@@ -10,7 +10,8 @@
 // a LeNet-style network): too short for the vectorised loops, whose scalar remainders
 // then cost most of the time. On AVX-512 these two fast paths are written with masked
 // loads and stores instead, one instruction per row of up to 16 floats.
-#include "convolution_kernels.h"
+#include "convolution.h"
+#include "vector_math.h"
 
 int bp_convolution_avx512 = 1;
 #include <string.h>
@@ -21,11 +22,6 @@ int bp_convolution_avx512 = 1;
 static int has_avx512(void) { return bp_convolution_avx512 != 0 && __builtin_cpu_supports("avx512f"); }
 #endif
 
-#if defined(__x86_64__) && defined(__clang__)
-#define BP_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
-#else
-#define BP_CLONES
-#endif
 
 static inline ptrdiff_t min_index(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
 static inline ptrdiff_t max_index(ptrdiff_t a, ptrdiff_t b) { return a > b ? a : b; }
@@ -381,37 +377,5 @@ BP_CLONES void bp_max_pool_backward_f32(const float *restrict grad_output, const
         // branch-free write of every window pixel was tried for 2×2 windows: slower)
         memset(gx, 0, (size_t)(H * W) * sizeof(float));
         for (ptrdiff_t k = 0; k < out_plane; k++) gx[index[k]] += gy[k];
-    }
-}
-
-// MARK: ReLU and row sums
-
-BP_CLONES void bp_relu_f32(const float *restrict x, float *restrict y, ptrdiff_t n, float slope) {
-    if (slope == 0) {
-        for (ptrdiff_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
-    } else {
-        for (ptrdiff_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : x[i] * slope;
-    }
-}
-
-BP_CLONES void bp_relu_backward_f32(const float *restrict x, const float *restrict gy, float *restrict gx,
-                                    ptrdiff_t n, float slope) {
-    for (ptrdiff_t i = 0; i < n; i++) gx[i] = x[i] > 0 ? gy[i] : gy[i] * slope;
-}
-
-// x [rows, cols] → out [rows]
-BP_CLONES void bp_row_sums_f32(const float *restrict x, ptrdiff_t rows, ptrdiff_t cols, float *restrict out) {
-    // 32 partial sums (vectorised; the order is fixed by this code, so every target rounds alike)
-    enum { LANES = 32 };
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        const float *restrict row = x + r * cols;
-        float partial[LANES] = {0};
-        ptrdiff_t c = 0;
-        for (; c + LANES <= cols; c += LANES)
-            for (int k = 0; k < LANES; k++) partial[k] += row[c + k];
-        for (int k = 0; c < cols; c++, k++) partial[k] += row[c];
-        for (int width = LANES / 2; width > 0; width /= 2)
-            for (int k = 0; k < width; k++) partial[k] += partial[k + width];
-        out[r] = partial[0];
     }
 }

@@ -2,14 +2,10 @@
 // (for the mlp workload, 1.9 million weights); as baseline-SSE2 Swift it cost 6 % of a
 // step. Here each variant is its own loop, branch-free inside, compiled for AVX-512,
 // AVX2+FMA and the baseline (picked at load time).
-#include "optimizer_kernels.h"
+#include "optimizers.h"
+#include "vector_math.h"
 #include <math.h>
 
-#if defined(__x86_64__) && defined(__clang__)
-#define BP_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
-#else
-#define BP_CLONES
-#endif
 
 // √x without errno handling (x ≥ 0 here), so the loop vectorises
 #if defined(__has_builtin) && __has_builtin(__builtin_elementwise_sqrt)

@@ -5,7 +5,7 @@ import XCTest
 
 /// The PNG a filter grid is saved as, read back: chunk structure, CRCs, header, and the
 /// pixels after inflating the image data with zlib.
-final class ImageGridTests: XCTestCase {
+final class PNGTests: XCTestCase {
     func testFilterGridPNGRoundTrip() throws {
         // four 3×2 "filters" [4, 1, 3, 2] (the layout of a Conv2D weight), each on its own range
         var rng = Random(seed: testSeed())

@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 // Support for the reference tests against PyTorch: fixtures made by
-// Scripts/make-reference-fixtures.py, stored in Tests/BackpropTests/Fixtures as
+// Scripts/make-reference-fixtures.py, stored in Tests/BackpropTests/Reference/Fixtures as
 // <case>.f32.safetensors and <case>.f64.safetensors (see the script for their contents).
 //
 // A new module needs one function in the script and one test:

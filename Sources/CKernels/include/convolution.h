@@ -1,9 +1,9 @@
-// Single-precision loops of convolution, pooling and ReLU for Backprop.
+// Single-precision loops of convolution and pooling for Backprop.
 //
 // The same contracts as the generic Swift kernels in
-// Sources/Backprop/Tensor/ConvolutionKernels.swift (and TensorScalar's relu), written in C
-// so that they are compiled for AVX-512, AVX2+FMA and the baseline at once (see
-// convolution.c). Sources/Backprop/Tensor/FastConvolution.swift plugs them in for Float.
+// Sources/Backprop/Layers/Convolution/ConvolutionKernels.swift, written in C so that they
+// are compiled for AVX-512, AVX2+FMA and the baseline at once (see convolution.c);
+// FloatConvolutionKernels.swift beside it plugs them in for Float.
 //
 // Every image kernel works on a sub-range [first, last) of the batch (or of the N·C image
 // planes), so that callers can split the work over threads: different ranges never write
@@ -50,15 +50,6 @@ void bp_max_pool_f32(const float *input, const bp_window *g, ptrdiff_t first, pt
 /// planes [first, last) overwritten: each gradient added at its argmax, zeros elsewhere.
 void bp_max_pool_backward_f32(const float *grad_output, const int32_t *argmax, const bp_window *g,
                               ptrdiff_t first, ptrdiff_t last, float *grad_input);
-
-/// y[i] = x[i] > 0 ? x[i] : x[i]·slope (exactly 0, not −0, when slope is 0).
-void bp_relu_f32(const float *x, float *y, ptrdiff_t n, float slope);
-
-/// gx[i] = x[i] > 0 ? gy[i] : gy[i]·slope.
-void bp_relu_backward_f32(const float *x, const float *gy, float *gx, ptrdiff_t n, float slope);
-
-/// out[r] = Σ_c x[r, c] for x [rows, cols].
-void bp_row_sums_f32(const float *x, ptrdiff_t rows, ptrdiff_t cols, float *out);
 
 /// 1 (the default): the stride-1 im2col and col2im take their AVX-512 paths where the CPU
 /// has AVX-512. 0: they take the portable loops, as on other CPUs (for tests).

@@ -2,14 +2,14 @@
 import CKernels
 import XCTest
 
-/// The C kernels behind `Float`'s convolution, pooling and ReLU (FastConvolution.swift)
+/// The C kernels behind `Float`'s convolution, pooling and ReLU (FloatConvolutionKernels.swift)
 /// against the generic Swift kernels, which `Double` still uses: same inputs (Float values
 /// widened to Double), same results — exactly where the kernels only copy, compare and
 /// select, to rounding where they sum. Geometries cover the fast paths (stride 1 without
 /// padding, rows narrower and wider than one 16-float vector, kernel widths 3 and 5 and
 /// others; 2×2 stride-2 pooling) and the general ones (stride 2, padding, non-square
 /// kernels, odd sizes).
-final class FastConvolutionTests: XCTestCase {
+final class FloatConvolutionKernelTests: XCTestCase {
     /// (input [N, C, H, W], kernel, stride, padding)
     private let geometries: [(input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int))] = [
         ([3, 2, 14, 14], (5, 5), (1, 1), (0, 0)),      // fast path, rows of 10 (one masked vector)

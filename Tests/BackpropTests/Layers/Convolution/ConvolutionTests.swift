@@ -62,7 +62,7 @@ final class ConvolutionTests: XCTestCase {
                               padding: config.padding, bias: bias, using: &rng)
     }
 
-    func testFastConvolutionMatchesNestedLoops() {
+    func testConv2DMatchesNestedLoops() {
         let seed = testSeed()
         var rng = Random(seed: seed)
         for (index, config) in configurations.enumerated() {

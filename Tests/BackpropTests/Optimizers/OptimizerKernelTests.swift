@@ -4,7 +4,7 @@ import XCTest
 
 /// Float's C optimizer kernels against the generic update rules (run in Double), and the
 /// lazily zeroed gradient that lets the first GEMM overwrite it.
-final class FastOptimizerTests: XCTestCase {
+final class OptimizerKernelTests: XCTestCase {
     /// Random w, g, v, m (as Double) of an odd length that splits over two threads.
     func randomState(_ n: Int, seed: UInt64) -> [[Double]] {
         var rng = Random(seed: seed)

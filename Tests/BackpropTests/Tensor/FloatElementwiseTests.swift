@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// The vectorised Float exp, sigmoid and tanh against libm, over the whole range.
-final class FastMathTests: XCTestCase {
+final class FloatElementwiseTests: XCTestCase {
     /// Distance in units in the last place between two floats.
     func ulps(_ a: Float, _ b: Float) -> Int {
         if a == b { return 0 }
