@@ -29,7 +29,9 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
 
-        // Vectorised exp/sigmoid/tanh in C, compiled for several instruction sets at once.
+        // The Float hot loops in C, one file per module family (activations, LSTM steps,
+        // convolution, optimizers) plus the thread pool, each compiled for AVX-512, AVX2 and
+        // the baseline at once (the loader picks one for the CPU).
         .target(name: "CKernels", path: "Sources/CKernels"),
 
         .target(name: "Backprop", dependencies: ["COpenBLAS", "CZlib", "CKernels"], path: "Sources/Backprop"),

@@ -1,7 +1,6 @@
-// Optimizer updates for Float. An update reads and writes every parameter once per step
-// (for the mlp workload, 1.9 million weights); as baseline-SSE2 Swift it cost 6 % of a
-// step. Here each variant is its own loop, branch-free inside, compiled for AVX-512,
-// AVX2+FMA and the baseline (picked at load time).
+// Optimizer updates for Float (contracts in include/optimizers.h). An update reads and
+// writes every parameter once per step, at memory speed; each variant is its own loop,
+// branch-free inside, compiled for AVX-512, AVX2+FMA and the baseline (picked at load time).
 #include "optimizers.h"
 #include "vector_math.h"
 #include <math.h>

@@ -2,8 +2,8 @@ import CKernels
 
 /// `Float`'s exp, sigmoid and tanh kernels: vectorised C loops (Sources/CKernels) compiled
 /// for AVX-512, AVX2 and the baseline, picked for the CPU at load time, and split over
-/// threads for large tensors. Element-wise transcendental functions are a real cost next
-/// to GEMM at these sizes (an autoencoder step evaluates half a million sigmoids).
+/// threads for large tensors: element-wise transcendental functions are a real cost next
+/// to GEMM at these sizes.
 /// `Double` keeps libm: it serves gradient checks, where exactness matters more than speed.
 extension Float {
     public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -1,3 +1,5 @@
+// A gradient check of a whole model under its loss (and the penalties it reports).
+
 extension GradientCheck {
     /// Checks a whole model under its loss: the objective is
     /// `criterion.forward(model.fprop(x), target)` plus the penalties the model reports

@@ -2,9 +2,8 @@ import CKernels
 
 /// `Float`'s convolution and pooling kernels: the contracts of `ConvolutionKernels` as C loops in
 /// Sources/CKernels/convolution.c, compiled for AVX-512, AVX2 and the baseline and picked
-/// for the CPU at load time. The Swift package itself is compiled for baseline SSE2, and
-/// these loops — im2col, col2im, the rearrangements around the GEMMs, pooling — are
-/// a fifth of a convnet's training step next to its GEMMs.
+/// for the CPU at load time (the Swift package itself is compiled for baseline SSE2):
+/// im2col, col2im, the rearrangements around the GEMMs, pooling.
 ///
 /// Results are the generic kernels' exactly (they copy, compare and select), except the
 /// sums of `col2im`, which may differ by rounding (other summation orders).

@@ -111,8 +111,8 @@ final class RecurrentCore<Scalar: TensorScalar> {
 
     /// Runs a step kernel on blocks of the batch's rows, `body(firstRow, rowCount)`, split
     /// over `Threads.count` threads when the step is big enough to pay for waking them:
-    /// from 64K hidden units per step (N·H); a step of the MNIST or char-rnn sizes (8K,
-    /// some 80 µs) runs faster on one thread than split.
+    /// from 64K hidden units per step (N·H); smaller steps (the MNIST and char-rnn sizes
+    /// are 8K) run on one thread, where waking a second one costs more than it saves.
     func forEachRowBlock(_ batch: Int, _ body: (Int, Int) -> Void) {
         Threads.parallelFor(batch, costPerItem: hiddenSize, minimumWork: 1 << 16) { rows in body(rows.lowerBound, rows.count) }
     }
