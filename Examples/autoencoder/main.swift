@@ -35,17 +35,17 @@ let options = Options("autoencoder", "plain, denoising, contractive or sparse au
 let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
 let kind = options.string("kind", "denoising", "plain, denoising, contractive or sparse")
 let tied = options.flag("tied", "decoder weight = encoder weight transposed")
-let hidden = options.int("hidden", 500, "hidden units")
+let hidden = options.int("hidden", 500, "hidden units", range: Limits.layerSize)
 let noise = options.double("noise", 0.25, "denoising: probability that a pixel is zeroed")
 let lambdaOption = options.double("lambda", -1, "penalty weight (default: 0.3 contractive, 0.03 sparse)")
-let epochs = options.int("epochs", 30, "passes over the training set")
-let batchSize = options.int("batch", 20, "examples per mini-batch")
+let epochs = options.int("epochs", 30, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 20, "examples per mini-batch", range: Limits.batchSize)
 let optimizerName = options.string("optimizer", "sgd", "sgd or adam")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
 let learningRate = options.double("lr", -1, "learning rate, annealed to 0 by a cosine schedule (default: 0.05 for SGD, 1e-3 for Adam)")
-let seed = options.int("seed", 1, "random seed")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDir = options.string("out", ".", "directory for the figures")
+let seed = options.seed(1, "random seed")
+let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the figures")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),
                 "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
@@ -57,10 +57,8 @@ options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate == -1 || learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(["adam", "sgd"].contains(optimizerName), "--optimizer must be adam or sgd, got '\(optimizerName)'")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
-prepareOutputDirectory(outDir)                // fail now, not after training
 let lambda = lambdaOption >= 0 ? lambdaOption : (kind == "contractive" ? 0.3 : 0.03)
 let clock = Stopwatch()
 
@@ -75,10 +73,10 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images"
 // 3. The model. The encoder is a Linear + Sigmoid; the penalties sit right after the code
 //    (identity on the way forward, extra gradient on the way back); the decoder gives the
 //    logits of the reconstruction (the sigmoid is folded into the loss, below).
-var rng = Random(seed: UInt64(seed))
+var rng = Random(seed: seed)
 let encoder = Linear<Float>(784, hidden, using: &rng)
 let decoder = tied ? Linear<Float>(tiedTo: encoder) : Linear<Float>(hidden, 784, using: &rng)
-let corruption = MaskingNoise<Float>(noise, seed: UInt64(seed) &+ 7)
+let corruption = MaskingNoise<Float>(noise, seed: seed &+ 7)
 let model = Sequential<Float> {
     if kind == "denoising" { corruption }
     encoder
@@ -141,7 +139,7 @@ if checkpoints.evaluateOnly {
 let optimizer: any Optimizer<Float> & CheckpointableOptimizer = optimizerName == "adam"
     ? Adam(model.parameters, learningRate: learningRate > 0 ? learningRate : 1e-3, schedule: .cosine(epochs: epochs, minimum: 0))
     : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle", "corruption"]) {
     state = resumed

@@ -22,9 +22,9 @@ let options = Options("char-lstm", "train a character-level LSTM language model 
 let textOption = options.optionalString("text", "UTF-8 text file (else $TEXT_FILE, else ../shared/data/tinyshakespeare/input.txt)")
 let steps = options.int("steps", 4000, "training steps (mini-batches)")
 let length = options.int("seq", 100, "characters per training sequence (the BPTT length)")
-let batchSize = options.int("batch", 32, "sequences per mini-batch")
-let embeddingSize = options.int("embedding", 64, "embedding dimension")
-let hidden = options.int("hidden", 256, "LSTM hidden units")
+let batchSize = options.int("batch", 32, "sequences per mini-batch", range: Limits.batchSize)
+let embeddingSize = options.int("embedding", 64, "embedding dimension", range: Limits.layerSize)
+let hidden = options.int("hidden", 256, "LSTM hidden units", range: Limits.layerSize)
 let learningRate = options.double("lr", 6e-3, "Adam's learning rate at the first step")
 let finalRate = options.double("final-lr", 1e-4, "Adam's learning rate at the last step (a cosine from --lr)")
 let clip = options.double("clip", 5, "clip gradients to this global norm (0: no clipping)")
@@ -33,8 +33,8 @@ let evalEvery = options.int("eval-every", 500, "steps between validation losses 
 let temperature = options.double("temperature", 0.8, "sampling temperature (0: always the likeliest character)")
 let sampleLength = options.int("sample-length", 300, "characters per sample")
 let primeOption = options.optionalString("prime", "text the samples start from (default: the text's first character)")
-let seed = options.int("seed", 1, "random seed (initial weights, batches and samples)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
+let seed = options.seed(1, "random seed (initial weights, batches and samples)")
+let threads = options.threads()
 let checkpoints = CheckpointOptions(options)
 options.require(steps >= 1, "--steps must be at least 1")
 options.require(length >= 1 && batchSize >= 1, "--seq and --batch must be at least 1")
@@ -44,7 +44,6 @@ options.require(clip >= 0, "--clip must be >= 0")
 options.require(evalEvery >= 1, "--eval-every must be at least 1")
 options.require(temperature >= 0 && temperature.isFinite, "--temperature must be >= 0")
 options.require(sampleLength >= 0, "--sample-length must be >= 0")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
 
@@ -77,7 +76,7 @@ print("\(corpus.source): \(corpus.train.count + corpus.validation.count) charact
 // 3. The model. Embedding turns each character index into a learned vector of 64
 //    numbers; the LSTM reads the vectors in order; Linear scores every character of the
 //    vocabulary as the next one. Shapes: indices [T, N] → [T, N, 64] → [T, N, 256] → [T, N, V].
-Random.global = Random(seed: UInt64(seed))
+Random.global = Random(seed: seed)
 let lstm = LSTM<Float>(embeddingSize, hidden)
 let model = Sequential<Float> {
     Embedding<Float>(corpus.vocabularySize, embeddingSize)
@@ -122,7 +121,7 @@ func validationLoss(carryingState: Bool) -> Double {
 
 // 5. Sampling: feed the prime, then feed each drawn character back in, one step at a
 //    time (T = 1, N = 1), with the LSTM stateful so that it remembers the whole sample.
-var sampler = Random(seed: UInt64(seed) &+ 2)
+var sampler = Random(seed: seed &+ 2)
 func sample(_ count: Int, temperature: Double) -> String {
     let saved = (lstm.isStateful, lstm.initialState)
     defer { (lstm.isStateful, lstm.initialState) = saved }
@@ -157,7 +156,7 @@ if checkpoints.evaluateOnly {
 //    each batch where the last one ended, so it learns from context longer than a window,
 //    but no gradient flows back across the boundary. (--random-windows: windows at random
 //    places, each from a zero state.)
-var batches = Random(seed: UInt64(seed) &+ 1)
+var batches = Random(seed: seed &+ 1)
 var streamIterator = corpus.streamBatches(from: .train, length: length, batchSize: batchSize).makeIterator() as AnyIterator<(inputs: Tensor<Float>, targets: [Int])>
 lstm.isStateful = !randomWindows
 func nextBatch() -> (inputs: Tensor<Float>, targets: [Int]) {

@@ -23,14 +23,14 @@ import Foundation
 // 1. Options.
 let options = Options("deep-autoencoder", "a 784-1000-500-250-30 autoencoder against PCA with 30 components")
 let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let epochs = options.int("epochs", 30, "passes over the training set")
-let batchSize = options.int("batch", 128, "examples per mini-batch")
+let epochs = options.int("epochs", 30, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 128, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 1e-3, "Adam learning rate (annealed to 1/50 of it by a cosine schedule)")
 let activationName = options.string("activation", "relu", "hidden activation: relu, tanh or sigmoid")
 let codeSize = options.int("code", 30, "size of the linear code in the middle")
-let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDir = options.string("out", ".", "directory for the figure")
+let seed = options.seed(1, "random seed (initial weights and batch order)")
+let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the figure")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 let activation = AutoencoderActivation(rawValue: activationName)
 options.require(epochs >= 1, "--epochs must be at least 1")
@@ -38,10 +38,8 @@ options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require([.relu, .tanh, .sigmoid].contains(activation), "--activation must be relu, tanh or sigmoid, got '\(activationName)'")
 options.require((1...250).contains(codeSize), "--code must be in 1...250 (the layer before it has 250 units)")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
-prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data: 28×28 digits flattened to 784 values in [0, 1]. The labels are not used.
@@ -79,7 +77,7 @@ print(String(format: "PCA-%d: squared error per test image %.2f  (%.1f s)", code
 
 // 5. Training: cross-entropy between the pixels and the reconstruction, per image, from
 //    the logits (stable); Adam with a cosine-annealed learning rate.
-var rng = Random(seed: UInt64(seed))
+var rng = Random(seed: seed)
 let model = autoencoder(hidden: activation!, code: codeSize, rng: &rng)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
@@ -104,7 +102,7 @@ if checkpoints.evaluateOnly {
 
 // 7. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generator of the batch order, so --resume continues exactly.
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed

@@ -23,21 +23,20 @@ import Foundation
 // 1. Options (the same as mnist-mlp's, plus where to write the picture).
 let options = Options("mnist-convnet", "train the lecture's convolutional network on MNIST")
 let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let epochs = options.int("epochs", 8, "passes over the training set")
-let batchSize = options.int("batch", 64, "examples per mini-batch")
+let epochs = options.int("epochs", 8, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.05, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
-let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDirectory = options.string("out", ".", "directory for the PNG of the first-layer filters")
+let seed = options.seed(1, "random seed (initial weights and batch order)")
+let threads = options.threads()
+let outDirectory = options.outputDirectory("out", ".", "directory for the PNG of the first-layer filters")
 let schedule = options.schedule("cosine", epochs: epochs)
-let predictionsPath = options.optionalString("predictions", "write the test-set scores to FILE (safetensors)")
+let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let checkpoints = CheckpointOptions(options)
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
 // The picture goes to --out: check that it can be written before spending minutes training.
@@ -66,7 +65,7 @@ print("MNIST: \(train.count) training and \(test.count) test images of \(inputSh
 
 // 3. The model. After two 5×5 convolutions (each trims 4 pixels) and two poolings (each
 //    halves), a 32×32 input leaves 128 maps of 5×5: 3200 features for the classifier.
-Random.global = Random(seed: UInt64(seed))
+Random.global = Random(seed: seed)
 let conv1 = Conv2D<Float>(inputShape[0], 16, kernelSize: 5)
 let model = Sequential<Float> {
     conv1; ReLU<Float>(); MaxPool2D<Float>(2)
@@ -98,7 +97,7 @@ if checkpoints.evaluateOnly {
 
 // 5. Training: for each mini-batch, fprop, loss, grad, step; test accuracy after each
 //    epoch. --checkpoint-dir saves the run after every epoch; --resume continues one.
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed

@@ -19,14 +19,14 @@ import Foundation
 // 1. Options.
 let options = Options("sequential-mnist", "classify MNIST digits read row by row with an LSTM")
 let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let epochs = options.int("epochs", 8, "passes over the training set")
-let batchSize = options.int("batch", 64, "examples per mini-batch")
-let hidden = options.int("hidden", 128, "LSTM hidden units")
+let epochs = options.int("epochs", 8, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
+let hidden = options.int("hidden", 128, "LSTM hidden units", range: Limits.layerSize)
 let learningRate = options.double("lr", 0.1, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
 let clip = options.double("clip", 0, "clip gradients to this global norm (0: no clipping)")
-let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
+let seed = options.seed(1, "random seed (initial weights and batch order)")
+let threads = options.threads()
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
@@ -34,7 +34,6 @@ options.require(hidden >= 1, "--hidden must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(clip >= 0, "--clip must be >= 0")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
 
@@ -50,7 +49,7 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images,
 //    recurrent layers take (time first, as in PyTorch): step t holds row t of every image.
 //    The LSTM returns its hidden state at every step, [28, B, 128]; LastStep keeps the
 //    one after the last row, [B, 128], and Linear scores the ten digits.
-Random.global = Random(seed: UInt64(seed))
+Random.global = Random(seed: seed)
 let model = Sequential<Float> {
     TimeMajor<Float>(steps: side)
     LSTM<Float>(side, hidden)
@@ -74,7 +73,7 @@ if checkpoints.evaluateOnly {
 // 5. Training: for each mini-batch, fprop, loss, grad (backpropagation through time over
 //    the 28 steps happens inside the LSTM), step. A checkpoint records the weights, the
 //    momentum, and the generator that shuffles the batches, so --resume continues exactly.
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed

@@ -33,27 +33,25 @@ let options = Options("stacked-autoencoder", "greedy denoising pretraining of a 
                       + "(--save, --checkpoint-dir, --resume and --load concern the fine-tuning of the pretrained classifier:\n"
                       + " --load evaluates a saved one; --resume skips the pretraining and continues its fine-tuning)")
 let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let sizes = options.ints("sizes", [784, 1000, 1000], "layer sizes of the stack, input first")
+let sizes = options.ints("sizes", [784, 1000, 1000], "layer sizes of the stack, input first", range: Limits.layerSize)
 let noise = options.double("noise", 0.25, "masking probability of the denoising autoencoders")
-let pretrainEpochs = options.int("pretrain-epochs", 5, "pretraining passes per layer")
+let pretrainEpochs = options.int("pretrain-epochs", 5, "pretraining passes per layer", range: Limits.epochs)
 let pretrainLR = options.double("pretrain-lr", 0.05, "pretraining learning rate (SGD, momentum 0.9)")
-let pretrainBatch = options.int("pretrain-batch", 20, "examples per mini-batch in pretraining")
-let epochs = options.int("epochs", 10, "fine-tuning passes over the labelled training set")
+let pretrainBatch = options.int("pretrain-batch", 20, "examples per mini-batch in pretraining", range: Limits.batchSize)
+let epochs = options.int("epochs", 10, "fine-tuning passes over the labelled training set", range: Limits.epochs)
 let learningRate = options.double("lr", 0.1, "fine-tuning learning rate (SGD, momentum 0.9)")
-let batchSize = options.int("batch", 64, "examples per mini-batch")
-let seed = options.int("seed", 1, "random seed")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDir = options.string("out", ".", "directory for the figures")
+let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
+let seed = options.seed(1, "random seed")
+let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the figures")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load: the pretrained classifier
 options.require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "--sizes needs at least two positive sizes")
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
 options.require(pretrainEpochs >= 1 && epochs >= 1, "--pretrain-epochs and --epochs must be at least 1")
 options.require(pretrainLR > 0 && learningRate > 0, "learning rates must be positive")
 options.require(batchSize >= 1 && pretrainBatch >= 1, "--batch and --pretrain-batch must be at least 1")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
-prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data.
@@ -66,13 +64,13 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images"
 // 3. Greedy pretraining: one denoising autoencoder (tied weights, cross-entropy) per layer,
 //    each trained on the codes of the layers below. The labels are not used. With --load
 //    or --resume the weights come from the file, so there is nothing to pretrain.
-var rng = Random(seed: UInt64(seed))
+var rng = Random(seed: seed)
 let stack = StackedAutoencoder<Float>(sizes: sizes, using: &rng)
 let pretrainClock = Stopwatch()
 if let path = checkpoints.loadPath ?? checkpoints.resumePath {
     print("no pretraining: the pretrained classifier's weights come from \(path)")
 } else {
-    stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: UInt64(seed) &+ 2,
+    stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: seed &+ 2,
                    makeOptimizer: { SGD($0, learningRate: pretrainLR, momentum: 0.9) },
                    report: { layer, epoch, loss in
                        print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
@@ -89,7 +87,7 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
 func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
     let loss = CrossEntropyLoss<Float>()
     let optimizer = SGD(network.parameters, learningRate: learningRate, momentum: 0.9)
-    var shuffle = Random(seed: UInt64(seed) &+ 3)                   // the same batches for both networks
+    var shuffle = Random(seed: seed &+ 3)                   // the same batches for both networks
     var state = TrainingState()
     if checkpointed, let resumed = checkpoints.resume(network, optimizer, generators: ["shuffle"]) {
         state = resumed
@@ -119,9 +117,9 @@ func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool)
 }
 
 // the same classifier layer (same initial weights) on top of both stacks
-var classifierRng = Random(seed: UInt64(seed) &+ 4)
+var classifierRng = Random(seed: seed &+ 4)
 let classifierForPretrained = Linear<Float>(sizes.last!, mnist.train.classCount, using: &classifierRng)
-classifierRng = Random(seed: UInt64(seed) &+ 4)
+classifierRng = Random(seed: seed &+ 4)
 let classifierForRandom = Linear<Float>(sizes.last!, mnist.train.classCount, using: &classifierRng)
 
 let pretrained = stack.encoderNetwork().add(classifierForPretrained)
@@ -136,7 +134,7 @@ let pretrainedAccuracy = fineTune(pretrained, "pretrained", checkpointed: true)
 checkpoints.saveModel(pretrained)                               // --save
 
 // 5. The same network from a random start (the initialisation the pretraining began from).
-var randomRng = Random(seed: UInt64(seed))
+var randomRng = Random(seed: seed)
 let fromScratch = StackedAutoencoder<Float>(sizes: sizes, using: &randomRng).encoderNetwork().add(classifierForRandom)
 let randomAccuracy = fineTune(fromScratch, "random init", checkpointed: false)
 

@@ -26,24 +26,22 @@ import Foundation
 // 1. Options.
 let options = Options("vae", "a variational autoencoder 784-400-(2k) | z | k-400-784 of MNIST digits")
 let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let latent = options.int("latent", 20, "k, the number of latent units")
-let hidden = options.int("hidden", 400, "hidden units of the encoder and of the decoder")
-let epochs = options.int("epochs", 50, "passes over the training set")
-let batchSize = options.int("batch", 100, "examples per mini-batch")
+let latent = options.int("latent", 20, "k, the number of latent units", range: Limits.layerSize)
+let hidden = options.int("hidden", 400, "hidden units of the encoder and of the decoder", range: Limits.layerSize)
+let epochs = options.int("epochs", 50, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 100, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 1e-3, "Adam learning rate")
-let seed = options.int("seed", 1, "random seed")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDir = options.string("out", ".", "directory for the figures")
+let seed = options.seed(1, "random seed")
+let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the figures")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(latent >= 1, "--latent must be at least 1")
 options.require(hidden >= 1, "--hidden must be at least 1")
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
-prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data.
@@ -56,12 +54,12 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images"
 
 // 3. The model: encoder → GaussianSample → decoder. The encoder's last layer gives μ and
 //    log σ² side by side ([B, 2k]); the decoder gives pixel logits ([B, 784]).
-var rng = Random(seed: UInt64(seed))
+var rng = Random(seed: seed)
 let encoder = Sequential<Float> {
     Linear<Float>(784, hidden, using: &rng); ReLU<Float>()
     Linear<Float>(hidden, 2 * latent, using: &rng)
 }
-let sampler = GaussianSample<Float>(latent, reduction: .batchMean, seed: UInt64(seed) &+ 11)   // KL per digit
+let sampler = GaussianSample<Float>(latent, reduction: .batchMean, seed: seed &+ 11)   // KL per digit
 let decoder = Sequential<Float> {
     Linear<Float>(latent, hidden, using: &rng); ReLU<Float>()
     Linear<Float>(hidden, 784, using: &rng)
@@ -72,7 +70,7 @@ print(vae.description.replacingOccurrences(of: "[input ->", with: "[input [\(bat
 // 4. Training: reconstruction loss (cross-entropy from logits, per digit) + KL (per digit).
 let reconstructionLoss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let optimizer = Adam(vae.parameters, learningRate: learningRate)
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+var shuffle = Random(seed: seed &+ 1)
 
 /// The negative ELBO per digit on `data` (one sample of z per digit), with its two parts.
 func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Double, kl: Double) {
@@ -98,7 +96,7 @@ func evaluate() {
     // the figures. Decoding: pixel probabilities = σ(decoder(z)).
     let decode = { (z: Tensor<Float>) in Sigmoid<Float>().fprop(decoder.fprop(z)) }
     //    a. 100 digits dreamt from the prior: z ~ N(0, I).
-    var priorRng = Random(seed: UInt64(seed) &+ 99)
+    var priorRng = Random(seed: seed &+ 99)
     writeGrid(decode(Tensor<Float>.normal([100, latent], using: &priorRng)), to: figurePath(outDir, "vae-k\(latent)-samples.png"),
               columns: 10, range: 0...1)
     //    b. test digits above their reconstructions (decoded from μ, the code's mean).
