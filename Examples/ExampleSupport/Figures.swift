@@ -11,6 +11,7 @@ public enum RunProblems {
     /// Prints `message` to standard error as a warning and remembers it.
     public static func report(_ message: String) {
         messages.append(message)
+        fflush(stdout)
         FileHandle.standardError.write("\(programName): warning: \(message)\n".data(using: .utf8)!)
     }
 }
@@ -51,7 +52,7 @@ public func writeImageRows(_ rows: [Tensor<Float>], to path: String?, imageShape
 /// is given) and prints the path. If the images are not `imageShape` or the file cannot be
 /// written, the figure is skipped and the problem reported (`RunProblems`), not fatal.
 public func writeGrid(_ images: Tensor<Float>, to path: String?, imageShape: (height: Int, width: Int) = (28, 28),
-                      columns: Int? = nil, range: ClosedRange<Double>? = nil) {
+                      columns: Int? = nil, border: Int = 1, range: ClosedRange<Double>? = nil) {
     guard let path else { return }
     let n = images.shape.first ?? 0
     guard images.rank >= 2, n > 0, images.count / n == imageShape.height * imageShape.width else {
@@ -59,7 +60,7 @@ public func writeGrid(_ images: Tensor<Float>, to path: String?, imageShape: (he
         return
     }
     do {
-        try PNG.writeGrid(images, to: path, imageShape: imageShape, columns: columns, range: range)
+        try PNG.writeGrid(images, to: path, imageShape: imageShape, columns: columns, border: border, range: range)
     } catch {
         RunProblems.report("figure \(path) not written: \(error)")
         return

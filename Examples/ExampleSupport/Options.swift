@@ -141,6 +141,7 @@ public final class Options {
 
 /// Prints `message` to standard error and exits with status 1.
 public func fail(_ message: String) -> Never {
+    fflush(stdout)                                   // what was printed so far comes first
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
     exit(1)
 }
@@ -193,7 +194,7 @@ public enum Limits {
     public static let layerSize = 1...(1 << 20)
     public static let batchSize = 1...(1 << 16)
     public static let epochs = 1...1_000_000
-    public static let steps = 1...(1 << 40)
+    public static let steps = 1...(1 << 32)
     public static let threads = 1...1024
 }
 

@@ -155,6 +155,7 @@ public let programName = (CommandLine.arguments.first as NSString?)?.lastPathCom
 
 /// Prints `message` to standard error and exits with status 2 (a bad command line).
 public func exitWithUsageError(_ message: String) -> Never {
+    fflush(stdout)
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
     exit(2)
 }

@@ -50,6 +50,8 @@ let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --
 options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),
                 "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
 options.require(hidden >= 1, "--hidden must be at least 1")
+options.requireParameterCount(Double(hidden) * (tied ? 785 : 2 * 785), "--hidden")
+options.requireActivations(batch: batchSize, width: max(hidden, 784), "--batch and --hidden")
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
 options.require(lambdaOption == -1 || lambdaOption >= 0, "--lambda must be >= 0")
 options.require(epochs >= 1, "--epochs must be at least 1")
@@ -112,7 +114,7 @@ func evaluate() {
 
     // the figures
     writeGrid(encoder.weight.value[rows: 0..<min(100, hidden)], to: figurePath(outDir, "autoencoder-\(name)-filters.png"), columns: 10)
-    let digits = test[rows: 0..<20]
+    let digits = test[rows: 0..<min(20, test.shape[0])]
     var rows = [digits, reconstruct(digits)]
     if kind == "denoising" {
         corruption.isTraining = true
@@ -126,8 +128,9 @@ func evaluate() {
 // 5. A saved model? With --load we only evaluate it (and draw the figures).
 if checkpoints.evaluateOnly {
     checkpoints.loadModel(model)
-    evaluate()
     checkpoints.saveModel(model)
+    evaluate()
+    finishRun()
     exit(0)
 }
 
@@ -139,6 +142,8 @@ if checkpoints.evaluateOnly {
 let optimizer: any Optimizer<Float> & CheckpointableOptimizer = optimizerName == "adam"
     ? Adam(model.parameters, learningRate: learningRate > 0 ? learningRate : 1e-3, schedule: .cosine(epochs: epochs, minimum: 0))
     : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate > 0 ? learningRate : (optimizerName == "adam" ? 1e-3 : 0.05)) is probably too high"
+    + (kind == "contractive" || kind == "sparse" ? ", or the penalty --lambda \(lambda) is" : "")
 var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle", "corruption"]) {
@@ -155,10 +160,11 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let logits = model.fprop(x)
         let value = Double(loss.forward(logits, x)) + model.penalty     // the whole objective
+        state.step += 1
+        checkpoints.check(loss: value, model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(x, loss.backward(logits, x))                         // penalties add their gradients
         optimizer.step()
-        state.step += 1
         penaltySum += model.penalty
         batches += 1
         progress.update(samples: x.shape[0], loss: value)
@@ -170,7 +176,9 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
 }
 
-// 7. The result: its scores and figures; --save keeps the model.
-evaluate()
+// 7. The result: --save keeps the model (before the figures, which may fail), then its
+//    scores and figures.
 checkpoints.saveModel(model)
+evaluate()
 print("total time \(clock.formatted) with \(threads) threads")
+finishRun()                                                   // status 1 if a checkpoint or a figure could not be written

@@ -38,6 +38,7 @@ options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require([.relu, .tanh, .sigmoid].contains(activation), "--activation must be relu, tanh or sigmoid, got '\(activationName)'")
 options.require((1...250).contains(codeSize), "--code must be in 1...250 (the layer before it has 250 units)")
+options.requireActivations(batch: batchSize, width: 1000, "--batch")
 options.finish()
 Threads.count = threads
 let clock = Stopwatch()
@@ -86,7 +87,7 @@ let optimizer = Adam(model.parameters, learningRate: learningRate,
 let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
 /// The paper's figure: test digits, the autoencoder's reconstructions, PCA's.
 func writeFigure() {
-    let digits = test[rows: 0..<20]
+    let digits = test[rows: 0..<min(20, test.shape[0])]
     writeImageRows([digits, reconstruct(digits), pca.reconstruct(digits)], to: figurePath(outDir, "deep-autoencoder.png"))
 }
 
@@ -95,13 +96,15 @@ if checkpoints.evaluateOnly {
     checkpoints.loadModel(model)
     let testError = squaredErrorPerImage(test, reconstruct: reconstruct)
     print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
-    writeFigure()
     checkpoints.saveModel(model)
+    writeFigure()
+    finishRun()
     exit(0)
 }
 
 // 7. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generator of the batch order, so --resume continues exactly.
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
 var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
@@ -119,10 +122,11 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let logits = model.fprop(x)                                 // [B, 784]
         let value = loss.forward(logits, x)                         // the input is the target
+        state.step += 1
+        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(x, loss.backward(logits, x))
         optimizer.step()
-        state.step += 1
         progress.update(samples: x.shape[0], loss: Double(value))
         samples += x.shape[0]
     }
@@ -143,3 +147,4 @@ writeFigure()
 print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
 print(String(format: "training: %.0f samples/s over %d epochs (%.0f s); total time %@ with %d threads", trainingRate, epochs - resumedEpochs,
              trainingSeconds, clock.formatted, threads))
+finishRun()                                                   // status 1 if a checkpoint or the figure could not be written

@@ -35,19 +35,11 @@ let predictionsPath = options.outputFile("predictions", "write the test-set scor
 let checkpoints = CheckpointOptions(options)
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
+options.requireActivations(batch: batchSize, width: 16 * 28 * 28, "--batch")    // the first convolution's output
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.finish()
 Threads.count = threads
-// The picture goes to --out: check that it can be written before spending minutes training.
-do {
-    try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
-} catch {
-    fail("mnist-convnet: cannot create the output directory \(outDirectory): \(error.localizedDescription)")
-}
-if !FileManager.default.isWritableFile(atPath: outDirectory) {
-    fail("mnist-convnet: the output directory \(outDirectory) is not writable")
-}
 
 // 2. Data: images as [N, 1, 28, 28] (one channel), values in [0, 1], labels 0…9.
 //    The lecture's network takes 32×32 inputs, so every digit gets a border of 2 zeros.
@@ -92,11 +84,13 @@ if checkpoints.evaluateOnly {
     print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: test) * 100))
     if let predictionsPath { writePredictions(of: model, on: test, to: predictionsPath) }
     checkpoints.saveModel(model)
+    finishRun()
     exit(0)
 }
 
 // 5. Training: for each mini-batch, fprop, loss, grad, step; test accuracy after each
 //    epoch. --checkpoint-dir saves the run after every epoch; --resume continues one.
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
 var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
@@ -110,10 +104,11 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     for (images, labels) in train.batches(size: batchSize, using: &shuffle) {
         let scores = model.fprop(images)                       // [B, 10]
         let value = loss.forward(scores, labels)
+        state.step += 1
+        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
         optimizer.step()
-        state.step += 1
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: test)
@@ -141,11 +136,7 @@ func enlarged(_ filters: Tensor<Float>, by zoom: Int) -> Tensor<Float> {
     }
     return Tensor(shape: [n, h * zoom, w * zoom], scalars: big)
 }
-let path = (outDirectory as NSString).appendingPathComponent("mnist-convnet-filters.png")
-do {
-    // the weight is [16, 1, 5, 5]: one 5×5 image per filter (one input channel)
-    try PNG.writeGrid(enlarged(conv1.weight.value, by: 8), to: path, columns: 4, border: 4)
-} catch {
-    fail("mnist-convnet: cannot write the filters to \(path): \(error)")
-}
-print("first-layer filters: \(path)")
+// (the weight is [16, 1, 5, 5]: one 5×5 image per filter, one input channel)
+writeGrid(enlarged(conv1.weight.value, by: 8), to: figurePath(outDirectory, "mnist-convnet-filters.png"),
+          imageShape: (40, 40), columns: 4, border: 4)
+finishRun()                                                   // status 1 if an output could not be written

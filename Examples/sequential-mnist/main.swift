@@ -34,6 +34,8 @@ options.require(hidden >= 1, "--hidden must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(clip >= 0, "--clip must be >= 0")
+options.requireParameterCount(4 * Double(hidden) * Double(28 + hidden + 2) + Double(hidden + 1) * 10, "--hidden")
+options.requireActivations(batch: batchSize * 28, width: 4 * hidden, "--batch and --hidden")     // the gates of 28 steps
 options.finish()
 Threads.count = threads
 
@@ -67,12 +69,14 @@ if checkpoints.evaluateOnly {
     checkpoints.loadModel(model)
     print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100))
     checkpoints.saveModel(model)
+    finishRun()
     exit(0)
 }
 
 // 5. Training: for each mini-batch, fprop, loss, grad (backpropagation through time over
 //    the 28 steps happens inside the LSTM), step. A checkpoint records the weights, the
 //    momentum, and the generator that shuffles the batches, so --resume continues exactly.
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high" + (clip > 0 ? "" : ", or try --clip 5")
 var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
@@ -87,11 +91,11 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let scores = model.fprop(images)                       // [B, 10]
         let value = loss.forward(scores, labels)
-        if !value.isFinite { fail("error: the loss became \(value) in epoch \(epoch): training diverged; try a lower --lr or --clip 5") }
+        state.step += 1
+        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
         optimizer.step()
-        state.step += 1
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: mnist.test)
@@ -101,3 +105,4 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
 }
 checkpoints.saveModel(model)                                  // --save
+finishRun()                                                   // status 1 if a checkpoint could not be written

@@ -50,6 +50,9 @@ options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
 options.require(pretrainEpochs >= 1 && epochs >= 1, "--pretrain-epochs and --epochs must be at least 1")
 options.require(pretrainLR > 0 && learningRate > 0, "learning rates must be positive")
 options.require(batchSize >= 1 && pretrainBatch >= 1, "--batch and --pretrain-batch must be at least 1")
+// two networks of these sizes live at once (pretrained and random start)
+options.requireParameterCount(2 * zip(sizes, sizes.dropFirst()).reduce(0.0) { $0 + Double($1.0 + 1) * Double($1.1) }, "--sizes")
+options.requireActivations(batch: max(batchSize, pretrainBatch), width: sizes.max() ?? 1, "--batch, --pretrain-batch and --sizes")
 options.finish()
 Threads.count = threads
 let clock = Stopwatch()
@@ -73,11 +76,21 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
     stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: seed &+ 2,
                    makeOptimizer: { SGD($0, learningRate: pretrainLR, momentum: 0.9) },
                    report: { layer, epoch, loss in
+                       if !loss.isFinite {
+                           fail(String(format: "%@: pretraining diverged: the reconstruction cross-entropy of layer %d is %@ (epoch %d); the learning rate --pretrain-lr %g is probably too high",
+                                       programName, layer + 1, "\(loss)", epoch, pretrainLR))
+                       }
                        print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
                                     layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))
                        fflush(stdout)
                    })
-    writeGrid(stack.encoders[0].weight.value[rows: 0..<min(100, sizes[1])], to: figurePath(outDir, "stacked-autoencoder-filters.png"), columns: 10)
+    // the first layer's filters, each row of W as an image (if the images are square)
+    if let shape = squareImageShape(pixels: sizes[0]) {
+        writeGrid(stack.encoders[0].weight.value[rows: 0..<min(100, sizes[1])], to: figurePath(outDir, "stacked-autoencoder-filters.png"),
+                  imageShape: shape, columns: 10)
+    } else {
+        print("(no filter figure: images of \(sizes[0]) pixels are not square)")
+    }
 }
 
 // 4. Fine-tuning: the stacked encoders under a softmax classifier (a Linear to 10 scores;
@@ -101,10 +114,15 @@ func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool)
         for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
             let scores = network.fprop(images)
             let value = loss.forward(scores, labels)
+            state.step += 1
+            if checkpointed {
+                checkpoints.check(loss: Double(value), network, epoch: epoch, step: state.step)   // a NaN stops the run
+            } else if !value.isFinite {                                                        // (nothing of it is saved)
+                fail("\(programName): \(title): \(DivergenceError(quantity: "the loss", value: Double(value), step: state.step, epoch: epoch)); \(checkpoints.divergenceCause).")
+            }
             network.zeroGrad()
             network.grad(images, loss.backward(scores, labels))
             optimizer.step()
-            state.step += 1
             progress.update(samples: labels.count, loss: Double(value))
         }
         testAccuracy = accuracy(of: network, on: mnist.test)
@@ -115,6 +133,8 @@ func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool)
     }
     return testAccuracy.isNaN ? accuracy(of: network, on: mnist.test) : testAccuracy  // (no epoch was left to train)
 }
+
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
 
 // the same classifier layer (same initial weights) on top of both stacks
 var classifierRng = Random(seed: seed &+ 4)
@@ -128,6 +148,7 @@ if checkpoints.evaluateOnly {                                   // --load: evalu
     checkpoints.loadModel(pretrained)
     print(String(format: "test accuracy %.2f%%", accuracy(of: pretrained, on: mnist.test) * 100))
     checkpoints.saveModel(pretrained)
+    finishRun()
     exit(0)
 }
 let pretrainedAccuracy = fineTune(pretrained, "pretrained", checkpointed: true)
@@ -141,3 +162,4 @@ let randomAccuracy = fineTune(fromScratch, "random init", checkpointed: false)
 print(String(format: "test accuracy, %@ sigmoid network: with greedy denoising pretraining %.2f%%, from random initialisation %.2f%%",
              sizes.map(String.init).joined(separator: "-") + "-\(mnist.train.classCount)", pretrainedAccuracy * 100, randomAccuracy * 100))
 print("total time \(clock.formatted) with \(threads) threads")
+finishRun()                                                   // status 1 if a checkpoint or the figure could not be written

@@ -40,6 +40,8 @@ options.require(hidden >= 1, "--hidden must be at least 1")
 options.require(epochs >= 1, "--epochs must be at least 1")
 options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
+options.requireParameterCount(Double(hidden) * (2 * 785 + 3 * Double(latent)), "--hidden and --latent")
+options.requireActivations(batch: batchSize, width: max(hidden, 784), "--batch and --hidden")
 options.finish()
 Threads.count = threads
 let clock = Stopwatch()
@@ -100,10 +102,11 @@ func evaluate() {
     writeGrid(decode(Tensor<Float>.normal([100, latent], using: &priorRng)), to: figurePath(outDir, "vae-k\(latent)-samples.png"),
               columns: 10, range: 0...1)
     //    b. test digits above their reconstructions (decoded from μ, the code's mean).
-    let digits = test[rows: 0..<20]
-    let means = Tensor<Float>(shape: [20, latent]) { out in
+    let shown = min(20, test.shape[0])
+    let digits = test[rows: 0..<shown]
+    let means = Tensor<Float>(shape: [shown, latent]) { out in
         encoder.fprop(digits).withUnsafePointer { codes in
-            for r in 0..<20 { Float.copy(codes + r * 2 * latent, out + r * latent, latent) }
+            for r in 0..<shown { Float.copy(codes + r * 2 * latent, out + r * latent, latent) }
         }
     }
     writeImageRows([digits, decode(means)], to: figurePath(outDir, "vae-k\(latent)-reconstructions.png"))
@@ -130,13 +133,15 @@ func evaluate() {
 // 5. A saved model? With --load we only evaluate it (and draw the figures).
 if checkpoints.evaluateOnly {
     checkpoints.loadModel(vae)
-    evaluate()
     checkpoints.saveModel(vae)
+    evaluate()
+    finishRun()
     exit(0)
 }
 
 // 6. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generators of the batch order and of ε, so --resume continues exactly.
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
 var state = TrainingState()
 if let resumed = checkpoints.resume(vae, optimizer, generators: ["shuffle", "sampler"]) {
     state = resumed
@@ -149,10 +154,11 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let logits = vae.fprop(x)
         let value = Double(reconstructionLoss.forward(logits, x)) + sampler.kl     // −ELBO of the batch
+        state.step += 1
+        checkpoints.check(loss: value, vae, epoch: epoch, step: state.step)     // a NaN stops the run
         vae.zeroGrad()
         vae.grad(x, reconstructionLoss.backward(logits, x))                     // GaussianSample adds ∂KL
         optimizer.step()
-        state.step += 1
         progress.update(samples: x.shape[0], loss: value)
     }
     let bound = negativeELBO(test)
@@ -163,7 +169,9 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     checkpoints.epochFinished(vae, optimizer, state)          // --checkpoint-dir
 }
 
-// 7. The result.
-evaluate()
+// 7. The result: --save keeps the model (before the figures, which may fail), then the
+//    test bound and the figures.
 checkpoints.saveModel(vae)
+evaluate()
 print("total time \(clock.formatted) with \(threads) threads")
+finishRun()                                                   // status 1 if a checkpoint or a figure could not be written
