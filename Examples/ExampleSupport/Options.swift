@@ -49,10 +49,14 @@ public final class Options {
         return v
     }
 
-    /// An integer option; with `range`, values outside it are rejected (naming the option).
+    /// An integer option; with `range`, values outside it are rejected (naming the option,
+    /// and the default is returned so that the program can go on to `finish()`).
     public func int(_ name: String, _ defaultValue: Int, _ help: String, range: ClosedRange<Int>? = nil) -> Int {
         let v = value(name, defaultValue, help, kind: "an integer") { Int($0.trimmingCharacters(in: .whitespaces)) }
-        if let range, !range.contains(v) { errors.append("--\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
+        if let range, !range.contains(v) {
+            errors.append("--\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(v)")
+            return defaultValue                      // (so later size arithmetic cannot overflow)
+        }
         return v
     }
     /// A finite number (`inf` and `nan` are rejected); with `range`, also within it.
@@ -60,7 +64,10 @@ public final class Options {
         let v = value(name, defaultValue, help, kind: "a finite number") { text in
             Double(text.trimmingCharacters(in: .whitespaces)).flatMap { $0.isFinite ? $0 : nil }
         }
-        if let range, !range.contains(v) { errors.append("--\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
+        if let range, !range.contains(v) {
+            errors.append("--\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(v)")
+            return defaultValue
+        }
         return v
     }
     public func string(_ name: String, _ defaultValue: String, _ help: String) -> String {
@@ -86,12 +93,13 @@ public final class Options {
         }
         if let range, let bad = v.first(where: { !range.contains($0) }) {
             errors.append("--\(name): every size must be in \(range.lowerBound)...\(range.upperBound), got \(bad)")
+            return defaultValue
         }
         return v
     }
     /// `--seed N`: a seed in 0...2⁶³−1 (negative seeds are rejected), as the generators take it.
     public func seed(_ defaultValue: UInt64 = 1, _ help: String) -> UInt64 {
-        UInt64(max(0, int("seed", Int(defaultValue), help, range: 0...Int.max)))
+        UInt64(int("seed", Int(defaultValue), help, range: 0...Int.max))
     }
     public func flag(_ name: String, _ help: String) -> Bool {
         known.insert(name)

@@ -51,7 +51,7 @@ public func outputDirectoryProblem(_ path: String) -> String? {
             if access(current, W_OK | X_OK) != 0 { return "the folder '\(current)' is not writable: \(systemReason())" }
             return nil
         }
-        if errno != ENOENT { return "cannot use '\(current)': \(systemReason())" }
+        if errno != ENOENT && errno != ENOTDIR { return "cannot use '\(current)': \(systemReason())" }
         let parent = (current as NSString).deletingLastPathComponent
         current = parent.isEmpty ? "." : parent
     }

@@ -49,13 +49,10 @@ let outDir = options.outputDirectory("out", ".", "directory for the figures")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),
                 "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
-options.require(hidden >= 1, "--hidden must be at least 1")
 options.requireParameterCount(Double(hidden) * (tied ? 785 : 2 * 785), "--hidden")
 options.requireActivations(batch: batchSize, width: max(hidden, 784), "--batch and --hidden")
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
 options.require(lambdaOption == -1 || lambdaOption >= 0, "--lambda must be >= 0")
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate == -1 || learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(["adam", "sgd"].contains(optimizerName), "--optimizer must be adam or sgd, got '\(optimizerName)'")

@@ -33,8 +33,6 @@ let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the figure")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 let activation = AutoencoderActivation(rawValue: activationName)
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require([.relu, .tanh, .sigmoid].contains(activation), "--activation must be relu, tanh or sigmoid, got '\(activationName)'")
 options.require((1...250).contains(codeSize), "--code must be in 1...250 (the layer before it has 250 units)")

@@ -33,8 +33,6 @@ let outDirectory = options.outputDirectory("out", ".", "directory for the PNG of
 let schedule = options.schedule("cosine", epochs: epochs)
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let checkpoints = CheckpointOptions(options)
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
 options.requireActivations(batch: batchSize, width: 16 * 28 * 28, "--batch")    // the first convolution's output
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")

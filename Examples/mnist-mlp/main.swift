@@ -27,8 +27,6 @@ let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 // the model must fit in memory: 784·h₁ + h₁·h₂ + … + hₙ·10 weights

@@ -28,9 +28,6 @@ let clip = options.double("clip", 0, "clip gradients to this global norm (0: no 
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
-options.require(hidden >= 1, "--hidden must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(clip >= 0, "--clip must be >= 0")
