@@ -129,6 +129,13 @@ public final class CheckpointOptions {
         if !loss.isFinite { stop(model, DivergenceError(quantity: "the loss", value: loss, step: step, epoch: epoch)) }
     }
 
+    /// Stops the run if `norm` (what `optimizer.step()` returns with clipping) is NaN or
+    /// infinite. Nothing to do without clipping (nil).
+    @inline(__always)
+    public func check<L: Layer>(gradientNorm norm: Double?, _ model: L, epoch: Int? = nil, step: Int? = nil) {
+        if let norm, !norm.isFinite { stop(model, DivergenceError(quantity: "the gradient norm", value: norm, step: step, epoch: epoch)) }
+    }
+
     /// Stops the run if a parameter of `model` is NaN or infinite (reads every weight:
     /// once per epoch). Same report as `check(loss:…)`.
     public func checkParameters<L: Layer>(_ model: L, epoch: Int? = nil, step: Int? = nil) {

@@ -204,7 +204,7 @@ for step in stride(from: firstStep, through: steps, by: 1) {
     checkpoints.check(loss: Double(value), model, step: step)   // a NaN stops the run
     model.zeroGrad()
     model.grad(inputs, loss.backward(scores, targets))
-    optimizer.step()
+    checkpoints.check(gradientNorm: optimizer.step(), model, step: step)    // (the norm clipping computed)
     progress.update(samples: batchSize, loss: Double(value))
 
     if step % evalEvery == 0 || step == steps {

@@ -92,7 +92,7 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
         checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
-        optimizer.step()
+        checkpoints.check(gradientNorm: optimizer.step(), model, epoch: epoch, step: state.step)   // with --clip: its norm
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: mnist.test)

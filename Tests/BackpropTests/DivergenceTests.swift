@@ -38,4 +38,19 @@ final class DivergenceTests: XCTestCase {
         XCTAssertEqual(Tensor<Float>(shape: [3], scalars: [1, .nan, 2]).firstNonFinite?.isNaN, true)
         XCTAssertNil(Tensor<Double>(shape: [2], scalars: [1, 2]).firstNonFinite)
     }
+
+    func testStepReturnsTheNormThatClippingComputed() throws {
+        let layer = Linear<Double>(2, 1)
+        layer.weight.grad = Tensor(shape: [1, 2], scalars: [3, 4])
+        layer.bias!.grad = Tensor(shape: [1], scalars: [0])
+        XCTAssertNil(SGD(layer.parameters, learningRate: 0.1).step(), "no clipping, no norm")
+        layer.weight.grad = Tensor(shape: [1, 2], scalars: [3, 4])
+        let norm = SGD(layer.parameters, learningRate: 0.1, maxGradientNorm: 1).step()
+        XCTAssertEqual(norm ?? 0, 5, accuracy: 1e-12)
+        layer.weight.grad = Tensor(shape: [1, 2], scalars: [.nan, 4])
+        let bad = Adam(layer.parameters, maxGradientNorm: 1).step()
+        XCTAssertThrowsError(try Divergence.check(gradientNorm: bad!, step: 7)) { error in
+            XCTAssertEqual("\(error)", "training diverged: the gradient norm is nan (step 7)")
+        }
+    }
 }
