@@ -252,4 +252,29 @@ final class ExampleRunTests: XCTestCase {
                     "--batch 32 streams of --seq 100 characters need 3201 training characters")
         assertFails(try run("char-lstm", ["--text", path("nothing.txt")]), status: 2, "--text: cannot open '\(path("nothing.txt"))': No such file or directory")
     }
+
+    // MARK: Real MNIST
+
+    /// The real MNIST folder (`$MNIST_DIR`, else `../shared/data/mnist` next to the checkout).
+    /// Skips the test when absent, but fails it when `CI=true`.
+    func requireRealMNIST(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let env = ProcessInfo.processInfo.environment
+        let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let shared = checkout.deletingLastPathComponent().appendingPathComponent("shared/data/mnist").path
+        let candidates = [env["MNIST_DIR"], shared].compactMap { $0 }
+        if let found = candidates.first(where: { MNIST<Float>.isPresent(in: $0) }) { return found }
+        let message = "MNIST not found (looked in \(candidates)); set MNIST_DIR or run Scripts/download-mnist.sh"
+        if env["CI"] == "true" { XCTFail("CI=true but " + message, file: file, line: line) }
+        throw XCTSkip(message)
+    }
+
+    func testRealMNISTFolderAndFilesArePrinted() throws {
+        let directory = try requireRealMNIST()
+        // a model file given to --resume: the data is read (and reported), then refused
+        let model = Sequential<Float> { Linear<Float>(784, 16); ReLU<Float>(); Linear<Float>(16, 10) }
+        try model.save(to: path("model.safetensors"))
+        let result = try run("mnist-mlp", mlp + ["--data", directory, "--resume", path("model.safetensors")])
+        assertFails(result, status: 1, "is a model file, not a training checkpoint")
+        XCTAssertTrue(result.stdout.contains("MNIST from \(directory): train-images-idx3-ubyte"), result.stdout)
+    }
 }
