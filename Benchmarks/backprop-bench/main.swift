@@ -16,7 +16,7 @@ let options = Options("backprop-bench", "training samples/s of the canonical wor
 let requested = options.arguments("workload", "workloads to run: \(Workloads.names.joined(separator: ", ")) (default: all)")
 let threads = options.threads(1)
 let seconds = options.double("seconds", 5, "timed seconds per workload", range: 0.001...86_400)
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist, else ../shared/data/mnist)")
+let dataOption = options.mnistData("MNIST directory (else $MNIST_DIR, else ./Data/mnist, else ../shared/data/mnist)")
 let noGemm = options.flag("no-gemm", "skip the GEMM-only timing")
 for name in requested where !Workloads.names.contains(name) {
     options.require(false, "unknown workload '\(name)' (known: \(Workloads.names.joined(separator: ", ")))")

@@ -126,11 +126,7 @@ public func mnistFiles(in directory: String) -> (found: [String], missing: [Stri
 public func locateMNIST(_ option: String?, fallbacks: [String] = ["Data/mnist"], program: String = programName) -> String {
     let directory: String
     if let option {
-        let (_, missing) = mnistFiles(in: option)
-        if !missing.isEmpty {
-            let reason = fileMode(option) == nil ? "the folder does not exist" : "missing \(missing.joined(separator: ", "))"
-            exitWithUsageError("\(program): --data \(option): \(reason) (MNIST needs \(mnistFileNames.joined(separator: ", ")), each optionally .gz)")
-        }
+        if let problem = mnistDataProblem(option) { exitWithUsageError("\(program): --data \(option): \(problem)") }
         directory = option
     } else {
         let env = ProcessInfo.processInfo.environment["MNIST_DIR"]
@@ -148,6 +144,25 @@ public func locateMNIST(_ option: String?, fallbacks: [String] = ["Data/mnist"],
     }
     print("MNIST from \(directory)\(option == nil ? (directory == ProcessInfo.processInfo.environment["MNIST_DIR"] ? " ($MNIST_DIR)" : " (default)") : ""): \(mnistFiles(in: directory).found.joined(separator: ", "))")
     return directory
+}
+
+/// What is wrong with `directory` as an MNIST folder (naming the missing files), or nil.
+/// (After merging, the library's `MNIST.missingFiles(in:)` gives the missing ones.)
+public func mnistDataProblem(_ directory: String) -> String? {
+    let (_, missing) = mnistFiles(in: directory)
+    if missing.isEmpty { return nil }
+    let reason = fileMode(directory) == nil ? "the folder does not exist" : "missing \(missing.joined(separator: ", "))"
+    return "\(reason) (MNIST needs \(mnistFileNames.joined(separator: ", ")), each optionally .gz)"
+}
+
+extension Options {
+    /// `--data DIR`, the MNIST folder: declared, and when given checked now (every file
+    /// present), so that it fails with the other options. `locateMNIST` then finds the data.
+    public func mnistData(_ help: String = "MNIST directory (else $MNIST_DIR, else ./Data/mnist)") -> String? {
+        let directory = optionalString("data", help)
+        if let directory, let problem = mnistDataProblem(directory) { require(false, "--data \(directory): \(problem)") }
+        return directory
+    }
 }
 
 /// The program's name, for messages.

@@ -32,7 +32,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("autoencoder", "plain, denoising, contractive or sparse autoencoders of MNIST digits", booleanFlags: ["tied"])
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let dataOption = options.mnistData()          // checked now: every file there
 let kind = options.string("kind", "denoising", "plain, denoising, contractive or sparse")
 let tied = options.flag("tied", "decoder weight = encoder weight transposed")
 let hidden = options.int("hidden", 500, "hidden units", range: Limits.layerSize)

@@ -22,7 +22,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("deep-autoencoder", "a 784-1000-500-250-30 autoencoder against PCA with 30 components")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let dataOption = options.mnistData()          // checked now: every file there
 let epochs = options.int("epochs", 30, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 128, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 1e-3, "Adam learning rate (annealed to 1/50 of it by a cosine schedule)")

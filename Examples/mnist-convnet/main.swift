@@ -22,7 +22,7 @@ import Foundation
 
 // 1. Options (the same as mnist-mlp's, plus where to write the picture).
 let options = Options("mnist-convnet", "train the lecture's convolutional network on MNIST")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let dataOption = options.mnistData()          // checked now: every file there
 let epochs = options.int("epochs", 8, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.05, "learning rate")

@@ -17,7 +17,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("mnist-mlp", "train a 784-1024-1024-10 ReLU network on MNIST")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let dataOption = options.mnistData()          // checked now: every file there
 let epochs = options.int("epochs", 10, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 128, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.05, "learning rate")

@@ -18,7 +18,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("sequential-mnist", "classify MNIST digits read row by row with an LSTM")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let dataOption = options.mnistData()          // checked now: every file there
 let epochs = options.int("epochs", 8, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
 let hidden = options.int("hidden", 128, "LSTM hidden units", range: Limits.layerSize)

@@ -32,7 +32,7 @@ import Foundation
 let options = Options("stacked-autoencoder", "greedy denoising pretraining of a sigmoid network, then supervised fine-tuning\n"
                       + "(--save, --checkpoint-dir, --resume and --load concern the fine-tuning of the pretrained classifier:\n"
                       + " --load evaluates a saved one; --resume skips the pretraining and continues its fine-tuning)")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let dataOption = options.mnistData()          // checked now: every file there
 let sizes = options.ints("sizes", [784, 1000, 1000], "layer sizes of the stack, input first", range: Limits.layerSize)
 let noise = options.double("noise", 0.25, "masking probability of the denoising autoencoders")
 let pretrainEpochs = options.int("pretrain-epochs", 5, "pretraining passes per layer", range: Limits.epochs)

@@ -25,7 +25,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("vae", "a variational autoencoder 784-400-(2k) | z | k-400-784 of MNIST digits")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let dataOption = options.mnistData()          // checked now: every file there
 let latent = options.int("latent", 20, "k, the number of latent units", range: Limits.layerSize)
 let hidden = options.int("hidden", 400, "hidden units of the encoder and of the decoder", range: Limits.layerSize)
 let epochs = options.int("epochs", 50, "passes over the training set", range: Limits.epochs)
