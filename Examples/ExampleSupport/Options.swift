@@ -99,7 +99,9 @@ public final class Options {
     }
     /// `--seed N`: a seed in 0...2⁶³−1 (negative seeds are rejected), as the generators take it.
     public func seed(_ defaultValue: UInt64 = 1, _ help: String) -> UInt64 {
-        UInt64(int("seed", Int(defaultValue), help, range: 0...Int.max))
+        let v = int("seed", Int(defaultValue), help)
+        if v < 0 { errors.append("--seed must be a non-negative integer, got \(v)"); return defaultValue }
+        return UInt64(v)
     }
     public func flag(_ name: String, _ help: String) -> Bool {
         known.insert(name)

@@ -195,7 +195,7 @@ final class ExampleRunTests: XCTestCase {
     func testBadOptionsExitWithStatus2NamingTheOption() throws {
         let data = try writeMNIST()
         let cases: [(String, [String], String)] = [
-            ("mnist-mlp", ["--seed", "-1"], "--seed must be in 0..."),
+            ("mnist-mlp", ["--seed", "-1"], "--seed must be a non-negative integer, got -1"),
             ("mnist-mlp", ["--hidden", "32,,10"], "--hidden '32,,10': item 2 is empty"),
             ("mnist-mlp", ["--hidden", "100000000000"], "--hidden: every size must be in"),
             ("mnist-mlp", ["--hidden", "100000,100000"], "--hidden asks for a model of 1.01e+10 parameters"),

@@ -37,7 +37,7 @@ final class OptionsTests: XCTestCase {
         let options = Options("test", "", arguments: ["--seed", "-1"])
         XCTAssertEqual(options.seed(1, ""), 1)                  // no crash: the default, and an error
         XCTAssertEqual(options.problems.count, 1)
-        XCTAssertTrue(options.problems[0].contains("--seed must be in 0..."), "\(options.problems)")
+        XCTAssertTrue(options.problems[0].contains("--seed must be a non-negative integer, got -1"), "\(options.problems)")
     }
 
     func testNonFiniteAndUnparseableNumbersAreRejected() {
