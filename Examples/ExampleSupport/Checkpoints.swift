@@ -30,7 +30,7 @@ import Foundation
 ///     state = resumed
 ///     shuffle = resumed.generators["shuffle"]!
 /// }
-/// for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+/// for epoch in checkpoints.epochs(after: state, through: epochs) {
 ///     ...train, counting state.step...
 ///     checkpoints.check(loss: value, model, epoch: epoch, step: state.step, cause: "--lr 0.1 is probably too high")
 ///     state.epoch = epoch
@@ -117,6 +117,16 @@ public final class CheckpointOptions {
     /// The likely cause of a divergence, for its message: set it once the options are
     /// known, e.g. "the learning rate --lr 10 is probably too high".
     public var divergenceCause = "the learning rate (--lr) is probably too high"
+
+    /// The epochs left to train after `state`, `state.epoch + 1 ... epochs` (none, and a
+    /// line saying so, if a resumed run has done them all). `resume` has checked that the
+    /// counter cannot overflow.
+    public func epochs(after state: TrainingState, through epochs: Int) -> StrideThrough<Int> {
+        if resumePath != nil && state.epoch >= epochs {
+            print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more")
+        }
+        return stride(from: state.epoch + 1, through: epochs, by: 1)
+    }
 
     /// True once training diverged (`check(loss:…)` or a non-finite parameter).
     public private(set) var diverged = false

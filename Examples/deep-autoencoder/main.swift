@@ -108,12 +108,11 @@ var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed
     shuffle = resumed.generators["shuffle"]!
-    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
 }
 var testError = Double.nan
 var samples = 0, trainingSeconds = 0.0
 let resumedEpochs = min(state.epoch, epochs)                    // trained before this run (--resume)
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
     let epochClock = Stopwatch()

@@ -95,7 +95,7 @@ if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed
     shuffle = resumed.generators["shuffle"]!
 }
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: train.count)

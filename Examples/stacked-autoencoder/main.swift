@@ -105,10 +105,9 @@ func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool)
     if checkpointed, let resumed = checkpoints.resume(network, optimizer, generators: ["shuffle"]) {
         state = resumed
         shuffle = resumed.generators["shuffle"]!
-        if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
     }
     var testAccuracy = Double.nan
-    for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+    for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
         network.isTraining = true
         let progress = ProgressLine("\(title) epoch \(epoch)/\(epochs)", total: mnist.train.count)
         for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {

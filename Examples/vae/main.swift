@@ -143,9 +143,8 @@ if let resumed = checkpoints.resume(vae, optimizer, generators: ["shuffle", "sam
     state = resumed
     shuffle = resumed.generators["shuffle"]!
     sampler.rng = resumed.generators["sampler"]!
-    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
 }
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
     for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let logits = vae.fprop(x)
