@@ -45,6 +45,10 @@ let package = Package(
 
         .testTarget(name: "BackpropTests", dependencies: ["Backprop", "CKernels"], path: "Tests/BackpropTests",
                     exclude: ["Reference/Fixtures"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        // Option parsing, and the examples run as programs on bad input (they must be built:
+        // `swift build --build-tests` puts them next to the test bundle).
+        .testTarget(name: "ExampleTests", dependencies: ["ExampleSupport", "Backprop"], path: "Tests/ExampleTests",
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
     ] + examples.map {
         .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)",
                           swiftSettings: [.swiftLanguageMode(.v5)])

@@ -14,23 +14,22 @@ import Foundation
 
 let options = Options("backprop-bench", "training samples/s of the canonical workloads", booleanFlags: ["no-gemm"])
 let requested = options.arguments("workload", "workloads to run: \(Workloads.names.joined(separator: ", ")) (default: all)")
-let threads = options.int("threads", 1, "threads for the library (GEMMs and parallel loops)")
-let seconds = options.double("seconds", 5, "timed seconds per workload")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist, else ../shared/data/mnist)")
+let threads = options.threads(1)
+let seconds = options.double("seconds", 5, "timed seconds per workload", range: 0.001...86_400)
+let dataOption = options.mnistData("MNIST directory (else $MNIST_DIR, else ./Data/mnist, else ../shared/data/mnist)")
 let noGemm = options.flag("no-gemm", "skip the GEMM-only timing")
-options.require(threads >= 1, "--threads must be at least 1")
-options.require(seconds > 0, "--seconds must be positive")
-options.finish()
-
-let names = requested.isEmpty ? Workloads.names : requested
-for name in names where !Workloads.names.contains(name) {
-    fail("backprop-bench: unknown workload '\(name)' (known: \(Workloads.names.joined(separator: ", ")))")
+for name in requested where !Workloads.names.contains(name) {
+    options.require(false, "unknown workload '\(name)' (known: \(Workloads.names.joined(separator: ", ")))")
 }
+options.finish()
+let names = requested.isEmpty ? Workloads.names : requested
 
 Threads.count = threads
-let dataDirectory = dataOption ?? (MNIST<Float>.isPresent(in: "../shared/data/mnist") && ProcessInfo.processInfo.environment["MNIST_DIR"] == nil
-    && !MNIST<Float>.isPresent(in: "Data/mnist") ? "../shared/data/mnist" : locateMNIST(nil))
-let mnist: MNIST<Float> = loadMNIST(dataDirectory)
+let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption, fallbacks: ["Data/mnist", "../shared/data/mnist"]))
+// every workload keeps whole mini-batches of up to 128 images in memory
+guard mnist.train.count >= 128, mnist.train.images.shape[1] == 784 else {
+    fail("backprop-bench: the workloads need at least 128 training images of 28×28; the data has \(mnist.train.count) of \(mnist.train.images.shape[1]) pixels")
+}
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 

@@ -1,44 +1,71 @@
 import Backprop
 import Foundation
+import Synchronization
 
-/// Creates the output directory `directory` if needed and checks that it is writable,
-/// exiting with a clear message otherwise: call it before training, not after.
-public func prepareOutputDirectory(_ directory: String) {
-    do {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    } catch {
-        fail("error: cannot create the output directory '\(directory)': \(error.localizedDescription)")
-    }
-    if !FileManager.default.isWritableFile(atPath: directory) {
-        fail("error: the output directory '\(directory)' is not writable")
+/// Problems that did not stop the run (a figure or a checkpoint that could not be
+/// written): each is reported when it happens, and `finishRun()` exits with status 1
+/// if there were any, after the model has been saved.
+public enum RunProblems {
+    /// The messages reported so far.
+    public static var messages: [String] { stored.withLock { $0 } }
+    private static let stored = Mutex<[String]>([])
+
+    /// Prints `message` to standard error as a warning and remembers it.
+    public static func report(_ message: String) {
+        stored.withLock { $0.append(message) }
+        fflush(nil)
+        FileHandle.standardError.write("\(programName): warning: \(message)\n".data(using: .utf8)!)
     }
 }
 
-/// Where an example writes its picture `name`: `directory/name` (see `prepareOutputDirectory`).
-public func figurePath(_ directory: String, _ name: String) -> String {
-    prepareOutputDirectory(directory)
+/// The end of an example: exits with status 1 if a figure or checkpoint failed (listing
+/// them again), else returns.
+public func finishRun() {
+    guard !RunProblems.messages.isEmpty else { return }
+    fail("\(programName): finished, but \(RunProblems.messages.count) output(s) could not be written:\n  "
+         + RunProblems.messages.joined(separator: "\n  "))
+}
+
+/// Where an example writes its picture `name`: `directory/name`, the folder created if
+/// needed; nil (reported) if it cannot be, so the figure is skipped.
+public func figurePath(_ directory: String, _ name: String) -> String? {
+    if let problem = createDirectory(directory) {
+        RunProblems.report("figure \(name) skipped: --out \(directory): \(problem)")
+        return nil
+    }
     return (directory as NSString).appendingPathComponent(name)
 }
 
 /// Writes a figure made of rows of images: each tensor `[n, h·w]` (values in [0, 1]) is one
-/// row of the grid, so digits sit above their reconstructions. Prints the path.
-public func writeImageRows(_ rows: [Tensor<Float>], to path: String, imageShape: (height: Int, width: Int) = (28, 28)) {
-    precondition(!rows.isEmpty, "writeImageRows: no rows")
-    let columns = rows[0].shape[0]
-    precondition(rows.allSatisfy { $0.shape[0] == columns }, "writeImageRows: rows of different lengths \(rows.map(\.shape))")
+/// row of the grid, so digits sit above their reconstructions. Prints the path; a failure
+/// is reported (`RunProblems`), not fatal. A nil `path` (see `figurePath`) writes nothing.
+public func writeImageRows(_ rows: [Tensor<Float>], to path: String?, imageShape: (height: Int, width: Int) = (28, 28)) {
+    guard let path else { return }
+    guard let columns = rows.first?.shape[0], columns > 0, rows.allSatisfy({ $0.shape[0] == columns }) else {
+        RunProblems.report("figure \(path) skipped: no images, or rows of different lengths \(rows.map(\.shape))")
+        return
+    }
     var all = rows[0]
     for row in rows.dropFirst() { all = all.concatenatingRows(row) }
     writeGrid(all, to: path, imageShape: imageShape, columns: columns, range: 0...1)
 }
 
 /// Writes `images` `[n, h·w]` as a grid (each image scaled to its own range unless `range`
-/// is given) and prints the path; exits with the reason if the file cannot be written.
-public func writeGrid(_ images: Tensor<Float>, to path: String, imageShape: (height: Int, width: Int) = (28, 28),
-                      columns: Int? = nil, range: ClosedRange<Double>? = nil) {
+/// is given) and prints the path. If the images are not `imageShape` or the file cannot be
+/// written, the figure is skipped and the problem reported (`RunProblems`), not fatal.
+public func writeGrid(_ images: Tensor<Float>, to path: String?, imageShape: (height: Int, width: Int) = (28, 28),
+                      columns: Int? = nil, border: Int = 1, range: ClosedRange<Double>? = nil) {
+    guard let path else { return }
+    let n = images.shape.first ?? 0
+    guard images.rank >= 2, n > 0, images.count / n == imageShape.height * imageShape.width else {
+        RunProblems.report("figure \(path) skipped: images of shape \(images.shape) are not \(imageShape.height)×\(imageShape.width)")
+        return
+    }
     do {
-        try PNG.writeGrid(images, to: path, imageShape: imageShape, columns: columns, range: range)
+        try PNG.writeGrid(images, to: path, imageShape: imageShape, columns: columns, border: border, range: range)
     } catch {
-        fail("error: \(error)")
+        RunProblems.report("figure \(path) not written: \(error)")
+        return
     }
     print("wrote \(path)")
 }

@@ -49,24 +49,59 @@ public final class Options {
         return v
     }
 
-    public func int(_ name: String, _ defaultValue: Int, _ help: String) -> Int {
-        value(name, defaultValue, help, kind: "an integer") { Int($0) }
+    /// An integer option; with `range`, values outside it are rejected (naming the option,
+    /// and the default is returned so that the program can go on to `finish()`).
+    public func int(_ name: String, _ defaultValue: Int, _ help: String, range: ClosedRange<Int>? = nil) -> Int {
+        let v = value(name, defaultValue, help, kind: "an integer") { Int($0.trimmingCharacters(in: .whitespaces)) }
+        if let range, !range.contains(v) {
+            errors.append("--\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(v)")
+            return defaultValue                      // (so later size arithmetic cannot overflow)
+        }
+        return v
     }
-    public func double(_ name: String, _ defaultValue: Double, _ help: String) -> Double {
-        value(name, defaultValue, help, kind: "a number") { Double($0) }
+    /// A finite number (`inf` and `nan` are rejected); with `range`, also within it.
+    public func double(_ name: String, _ defaultValue: Double, _ help: String, range: ClosedRange<Double>? = nil) -> Double {
+        let v = value(name, defaultValue, help, kind: "a finite number") { text in
+            Double(text.trimmingCharacters(in: .whitespaces)).flatMap { $0.isFinite ? $0 : nil }
+        }
+        if let range, !range.contains(v) {
+            errors.append("--\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(v)")
+            return defaultValue
+        }
+        return v
     }
     public func string(_ name: String, _ defaultValue: String, _ help: String) -> String {
         value(name, defaultValue, help, kind: "a string") { $0 }
     }
+    /// A path (or other text) that may be absent; an empty value is rejected.
     public func optionalString(_ name: String, _ help: String) -> String? {
-        value(name, nil as String?, help, kind: "a path") { Optional($0) }
+        let v = value(name, nil as String?, help, kind: "a path") { Optional($0) }
+        if v?.isEmpty == true { errors.append("--\(name) needs a non-empty value (got '')"); return nil }
+        return v
     }
-    /// A comma-separated list of integers, e.g. `--hidden 1024,1024`.
-    public func ints(_ name: String, _ defaultValue: [Int], _ help: String) -> [Int] {
-        value(name, defaultValue, help, kind: "integers a,b,…") { text in
-            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            return parts.contains(nil) || parts.isEmpty ? nil : parts.map { $0! }
+    /// A comma-separated list of integers, e.g. `--hidden 1024,1024`. Empty items
+    /// (`32,,10`, a trailing comma) are rejected; with `range`, so is every item outside it.
+    public func ints(_ name: String, _ defaultValue: [Int], _ help: String, range: ClosedRange<Int>? = nil) -> [Int] {
+        let v = value(name, defaultValue, help, kind: "integers a,b,…") { text in
+            let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if let position = items.firstIndex(where: \.isEmpty) {
+                errors.append("--\(name) '\(text)': item \(position + 1) is empty (write the sizes as a,b,…)")
+                return defaultValue
+            }
+            let parts = items.map { Int($0) }
+            return parts.contains(nil) ? nil : parts.map { $0! }
         }
+        if let range, let bad = v.first(where: { !range.contains($0) }) {
+            errors.append("--\(name): every size must be in \(range.lowerBound)...\(range.upperBound), got \(bad)")
+            return defaultValue
+        }
+        return v
+    }
+    /// `--seed N`: a seed in 0...2⁶³−1 (negative seeds are rejected), as the generators take it.
+    public func seed(_ defaultValue: UInt64 = 1, _ help: String) -> UInt64 {
+        let v = int("seed", Int(defaultValue), help)
+        if v < 0 { errors.append("--seed must be a non-negative integer, got \(v)"); return defaultValue }
+        return UInt64(v)
     }
     public func flag(_ name: String, _ help: String) -> Bool {
         known.insert(name)
@@ -87,14 +122,22 @@ public final class Options {
         if !condition { errors.append(message) }
     }
 
-    /// Handles `--help`, unknown options and bad values; exits on any of them.
-    public func finish() {
-        for name in Set(given.keys).union(flags) where !known.contains(name) {
-            errors.append("unknown option --\(name)")
+    /// Everything wrong with the command line so far, unknown options and stray
+    /// arguments included, one message each (what `finish()` prints). For tests.
+    public var problems: [String] {
+        var all = errors
+        for name in Set(given.keys).union(flags).sorted() where !known.contains(name) {
+            all.append("unknown option --\(name)")
         }
         if !acceptsPositional {
-            for arg in positional { errors.append("unexpected argument '\(arg)'") }
+            for arg in positional { all.append("unexpected argument '\(arg)'") }
         }
+        return all
+    }
+
+    /// Handles `--help`, unknown options and bad values; exits (status 2) on any of them.
+    public func finish() {
+        let errors = problems
         if flags.contains("help") {
             print("\(program): \(summary)\n\nOptions:\n" + usage.joined(separator: "\n"))
             exit(0)
@@ -108,26 +151,23 @@ public final class Options {
 
 /// Prints `message` to standard error and exits with status 1.
 public func fail(_ message: String) -> Never {
+    fflush(nil)                                   // what was printed so far comes first
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
     exit(1)
 }
 
-/// Where MNIST is: `--data DIR`, else `$MNIST_DIR`, else `./Data/mnist`. Exits with
-/// instructions when none of them holds the four files.
-public func locateMNIST(_ option: String?) -> String {
-    let env = ProcessInfo.processInfo.environment["MNIST_DIR"]
-    let candidates = [option, env, "Data/mnist"].compactMap { $0 }
-    if let found = candidates.first(where: { MNIST<Float>.isPresent(in: $0) }) { return found }
-    fail("""
-        MNIST was not found (looked in: \(candidates.joined(separator: ", "))).
-        Get it with:   Scripts/download-mnist.sh            (downloads into Data/mnist)
-        or point to a copy:  --data DIR  or  MNIST_DIR=DIR
-        """)
+/// Loads MNIST from `directory` (see `locateMNIST`), exiting with the file and the
+/// problem on any error, or if a split is empty or its images have no pixels.
+public func loadMNIST<Scalar>(_ directory: String, layout: MNIST<Scalar>.Layout = .flat) -> MNIST<Scalar> {
+    // the library refuses empty splits, pixel-less images and out-of-range labels, naming the file
+    do { return try MNIST<Scalar>(directory: directory, layout: layout) } catch { fail("\(programName): \(error)") }
 }
 
-/// Loads MNIST from `directory`, exiting with the file and the problem on any error.
-public func loadMNIST<Scalar>(_ directory: String, layout: MNIST<Scalar>.Layout = .flat) -> MNIST<Scalar> {
-    do { return try MNIST<Scalar>(directory: directory, layout: layout) } catch { fail("error: \(error)") }
+/// The height and width of `pixels`-pixel images when they are square, else nil
+/// (the figures of flattened images need a shape).
+public func squareImageShape(pixels: Int) -> (height: Int, width: Int)? {
+    let side = Int(Double(pixels).squareRoot().rounded())
+    return side > 0 && side * side == pixels ? (side, side) : nil
 }
 
 extension Options {
@@ -139,10 +179,50 @@ extension Options {
         case "constant" where parts.count == 1: return .constant
         case "cosine" where parts.count == 1: return .cosine(epochs: epochs, minimum: 0)
         case "step" where parts.count == 3:
-            if let every = Int(parts[1]), let gamma = Double(parts[2]), every > 0, gamma > 0 { return .step(every: every, gamma: gamma) }
+            if let every = Int(parts[1]), let gamma = Double(parts[2]), every > 0, gamma > 0, gamma.isFinite { return .step(every: every, gamma: gamma) }
         default: break
         }
         require(false, "--schedule expects constant, cosine or step:EVERY:GAMMA (e.g. step:3:0.1), got '\(text)'")
         return .constant
+    }
+}
+
+/// Limits on what the examples allocate, so that a typo (`--hidden 100000000000`) is an
+/// error message instead of a crash or an hour of swapping.
+public enum Limits {
+    /// Most parameters a model may have: 2²⁹ (2 GiB of Float weights, about 6 GiB with
+    /// gradients and Adam's moments).
+    public static let parameters = 1 << 29
+    /// Most values one batch's activations of one layer may hold (2 GiB of Float).
+    public static let activations = 1 << 29
+    /// Bounds for the usual options.
+    public static let layerSize = 1...(1 << 20)
+    public static let batchSize = 1...(1 << 16)
+    public static let epochs = 1...1_000_000
+    public static let steps = 1...(1 << 32)
+    public static let threads = 1...1024
+}
+
+extension Options {
+    /// Rejects a model of `count` parameters over `Limits.parameters`, naming `option`
+    /// (e.g. "--hidden") and the size in GiB. `count` is a Double so that it cannot overflow.
+    public func requireParameterCount(_ count: Double, _ option: String) {
+        require(count <= Double(Limits.parameters),
+                String(format: "%@ asks for a model of %.3g parameters (%.1f GiB of weights); the limit is %d (2 GiB)",
+                       option, count, count * 4 / Double(1 << 30), Limits.parameters))
+    }
+
+    /// Rejects a batch whose activations (`batch` × `width` values in one layer) exceed
+    /// `Limits.activations`, naming the options.
+    public func requireActivations(batch: Int, width: Int, _ options: String) {
+        let count = Double(batch) * Double(width)
+        require(count <= Double(Limits.activations),
+                String(format: "%@: one layer's activations for a batch would hold %.3g values (%.1f GiB); the limit is %d",
+                       options, count, count * 4 / Double(1 << 30), Limits.activations))
+    }
+
+    /// `--threads N`: declared the same way by every program (1…1024, default `Threads.count`).
+    public func threads(_ defaultValue: Int = Threads.count) -> Int {
+        int("threads", defaultValue, "threads for the library (GEMMs and parallel loops)", range: Limits.threads)
     }
 }

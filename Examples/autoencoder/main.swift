@@ -32,35 +32,32 @@ import Foundation
 
 // 1. Options.
 let options = Options("autoencoder", "plain, denoising, contractive or sparse autoencoders of MNIST digits", booleanFlags: ["tied"])
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
+let dataOption = options.mnistData()          // checked now: every file there
 let kind = options.string("kind", "denoising", "plain, denoising, contractive or sparse")
 let tied = options.flag("tied", "decoder weight = encoder weight transposed")
-let hidden = options.int("hidden", 500, "hidden units")
+let hidden = options.int("hidden", 500, "hidden units", range: Limits.layerSize)
 let noise = options.double("noise", 0.25, "denoising: probability that a pixel is zeroed")
 let lambdaOption = options.double("lambda", -1, "penalty weight (default: 0.3 contractive, 0.03 sparse)")
-let epochs = options.int("epochs", 30, "passes over the training set")
-let batchSize = options.int("batch", 20, "examples per mini-batch")
+let epochs = options.int("epochs", 30, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 20, "examples per mini-batch", range: Limits.batchSize)
 let optimizerName = options.string("optimizer", "sgd", "sgd or adam")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
 let learningRate = options.double("lr", -1, "learning rate, annealed to 0 by a cosine schedule (default: 0.05 for SGD, 1e-3 for Adam)")
-let seed = options.int("seed", 1, "random seed")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDir = options.string("out", ".", "directory for the figures")
+let seed = options.seed(1, "random seed")
+let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the figures")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),
                 "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
-options.require(hidden >= 1, "--hidden must be at least 1")
+options.requireParameterCount(Double(hidden) * (tied ? 785 : 2 * 785), "--hidden")
+options.requireActivations(batch: batchSize, width: max(hidden, 784), "--batch and --hidden")
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
 options.require(lambdaOption == -1 || lambdaOption >= 0, "--lambda must be >= 0")
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate == -1 || learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(["adam", "sgd"].contains(optimizerName), "--optimizer must be adam or sgd, got '\(optimizerName)'")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
-prepareOutputDirectory(outDir)                // fail now, not after training
 let lambda = lambdaOption >= 0 ? lambdaOption : (kind == "contractive" ? 0.3 : 0.03)
 let clock = Stopwatch()
 
@@ -75,10 +72,10 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images"
 // 3. The model. The encoder is a Linear + Sigmoid; the penalties sit right after the code
 //    (identity on the way forward, extra gradient on the way back); the decoder gives the
 //    logits of the reconstruction (the sigmoid is folded into the loss, below).
-var rng = Random(seed: UInt64(seed))
+var rng = Random(seed: seed)
 let encoder = Linear<Float>(784, hidden, using: &rng)
 let decoder = tied ? Linear<Float>(tiedTo: encoder) : Linear<Float>(hidden, 784, using: &rng)
-let corruption = MaskingNoise<Float>(noise, seed: UInt64(seed) &+ 7)
+let corruption = MaskingNoise<Float>(noise, seed: seed &+ 7)
 let model = Sequential<Float> {
     if kind == "denoising" { corruption }
     encoder
@@ -114,7 +111,7 @@ func evaluate() {
 
     // the figures
     writeGrid(encoder.weight.value[rows: 0..<min(100, hidden)], to: figurePath(outDir, "autoencoder-\(name)-filters.png"), columns: 10)
-    let digits = test[rows: 0..<20]
+    let digits = test[rows: 0..<min(20, test.shape[0])]
     var rows = [digits, reconstruct(digits)]
     if kind == "denoising" {
         corruption.isTraining = true
@@ -128,8 +125,9 @@ func evaluate() {
 // 5. A saved model? With --load we only evaluate it (and draw the figures).
 if checkpoints.evaluateOnly {
     checkpoints.loadModel(model)
-    evaluate()
     checkpoints.saveModel(model)
+    evaluate()
+    finishRun()
     exit(0)
 }
 
@@ -141,15 +139,16 @@ if checkpoints.evaluateOnly {
 let optimizer: any Optimizer<Float> & CheckpointableOptimizer = optimizerName == "adam"
     ? Adam(model.parameters, learningRate: learningRate > 0 ? learningRate : 1e-3, schedule: .cosine(epochs: epochs, minimum: 0))
     : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate > 0 ? learningRate : (optimizerName == "adam" ? 1e-3 : 0.05)) is probably too high"
+    + (kind == "contractive" || kind == "sparse" ? ", or the penalty --lambda \(lambda) is" : "")
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle", "corruption"]) {
     state = resumed
     shuffle = resumed.generators["shuffle"]!
     corruption.rng = resumed.generators["corruption"]!
-    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
 }
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
@@ -157,10 +156,11 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let logits = model.fprop(x)
         let value = Double(loss.forward(logits, x)) + model.penalty     // the whole objective
+        state.step += 1
+        checkpoints.check(loss: value, model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(x, loss.backward(logits, x))                         // penalties add their gradients
         optimizer.step()
-        state.step += 1
         penaltySum += model.penalty
         batches += 1
         progress.update(samples: x.shape[0], loss: value)
@@ -172,7 +172,9 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
 }
 
-// 7. The result: its scores and figures; --save keeps the model.
-evaluate()
+// 7. The result: --save keeps the model (before the figures, which may fail), then its
+//    scores and figures.
 checkpoints.saveModel(model)
+evaluate()
 print("total time \(clock.formatted) with \(threads) threads")
+finishRun()                                                   // status 1 if a checkpoint or a figure could not be written

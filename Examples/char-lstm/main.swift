@@ -19,32 +19,30 @@ import Foundation
 
 // 1. Options.
 let options = Options("char-lstm", "train a character-level LSTM language model and sample from it")
-let textOption = options.optionalString("text", "UTF-8 text file (else $TEXT_FILE, else ../shared/data/tinyshakespeare/input.txt)")
-let steps = options.int("steps", 4000, "training steps (mini-batches)")
-let length = options.int("seq", 100, "characters per training sequence (the BPTT length)")
-let batchSize = options.int("batch", 32, "sequences per mini-batch")
-let embeddingSize = options.int("embedding", 64, "embedding dimension")
-let hidden = options.int("hidden", 256, "LSTM hidden units")
+let textOption = options.inputFile("text", "UTF-8 text file (else $TEXT_FILE, else ../shared/data/tinyshakespeare/input.txt)")
+let steps = options.int("steps", 4000, "training steps (mini-batches)", range: Limits.steps)
+let length = options.int("seq", 100, "characters per training sequence (the BPTT length)", range: 1...100_000)
+let batchSize = options.int("batch", 32, "sequences per mini-batch", range: Limits.batchSize)
+let embeddingSize = options.int("embedding", 64, "embedding dimension", range: Limits.layerSize)
+let hidden = options.int("hidden", 256, "LSTM hidden units", range: Limits.layerSize)
 let learningRate = options.double("lr", 6e-3, "Adam's learning rate at the first step")
 let finalRate = options.double("final-lr", 1e-4, "Adam's learning rate at the last step (a cosine from --lr)")
 let clip = options.double("clip", 5, "clip gradients to this global norm (0: no clipping)")
 let randomWindows = options.flag("random-windows", "train on windows at random places, each from a zero state, instead of consecutive windows of 32 streams with the state carried across batches")
-let evalEvery = options.int("eval-every", 500, "steps between validation losses and samples")
+let evalEvery = options.int("eval-every", 500, "steps between validation losses and samples", range: Limits.steps)
 let temperature = options.double("temperature", 0.8, "sampling temperature (0: always the likeliest character)")
-let sampleLength = options.int("sample-length", 300, "characters per sample")
+let sampleLength = options.int("sample-length", 300, "characters per sample", range: 0...1_000_000)
 let primeOption = options.optionalString("prime", "text the samples start from (default: the text's first character)")
-let seed = options.int("seed", 1, "random seed (initial weights, batches and samples)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
+let seed = options.seed(1, "random seed (initial weights, batches and samples)")
+let threads = options.threads()
 let checkpoints = CheckpointOptions(options)
-options.require(steps >= 1, "--steps must be at least 1")
 options.require(length >= 1 && batchSize >= 1, "--seq and --batch must be at least 1")
 options.require(embeddingSize >= 1 && hidden >= 1, "--embedding and --hidden must be at least 1")
 options.require(learningRate > 0 && finalRate >= 0, "--lr must be positive and --final-lr >= 0")
 options.require(clip >= 0, "--clip must be >= 0")
-options.require(evalEvery >= 1, "--eval-every must be at least 1")
 options.require(temperature >= 0 && temperature.isFinite, "--temperature must be >= 0")
-options.require(sampleLength >= 0, "--sample-length must be >= 0")
-options.require(threads >= 1, "--threads must be at least 1")
+options.requireParameterCount(4 * Double(hidden) * Double(embeddingSize + hidden + 2), "--embedding and --hidden")
+options.requireActivations(batch: length * batchSize, width: 4 * hidden, "--seq, --batch and --hidden")   // the gates of every step
 options.finish()
 Threads.count = threads
 
@@ -61,8 +59,16 @@ do {
 } catch {
     fail("error: \(error)\nGive a UTF-8 text file with --text FILE (or TEXT_FILE=FILE).")
 }
-guard corpus.train.count > length && corpus.validation.count > length + 1 else {
-    fail("error: \(corpus.source) is too short for sequences of \(length) characters (\(corpus.train.count) for training, \(corpus.validation.count) for validation); lower --seq")
+// Enough text for the windows? Consecutive windows need --batch streams of at least --seq
+// characters (+1 for the last target); random windows one window; validation one window.
+let trainingNeed = randomWindows ? length + 1 : batchSize * length + 1
+guard corpus.train.count >= trainingNeed && corpus.validation.count >= length + 2 else {
+    fail("""
+        \(programName): \(corpus.source) is too short for these options: it has \(corpus.train.count + corpus.validation.count) characters, \(corpus.train.count) for training and \(corpus.validation.count) for validation (the last 10 %).
+        \(randomWindows ? "--seq \(length) needs \(trainingNeed) training characters"
+                        : "--batch \(batchSize) streams of --seq \(length) characters need \(trainingNeed) training characters (batch × seq + 1)"), and \(length + 2) for validation.
+        Give a longer text, or lower --seq or --batch.
+        """)
 }
 let prime: [Int]
 do {
@@ -77,7 +83,7 @@ print("\(corpus.source): \(corpus.train.count + corpus.validation.count) charact
 // 3. The model. Embedding turns each character index into a learned vector of 64
 //    numbers; the LSTM reads the vectors in order; Linear scores every character of the
 //    vocabulary as the next one. Shapes: indices [T, N] → [T, N, 64] → [T, N, 256] → [T, N, V].
-Random.global = Random(seed: UInt64(seed))
+Random.global = Random(seed: seed)
 let lstm = LSTM<Float>(embeddingSize, hidden)
 let model = Sequential<Float> {
     Embedding<Float>(corpus.vocabularySize, embeddingSize)
@@ -122,7 +128,7 @@ func validationLoss(carryingState: Bool) -> Double {
 
 // 5. Sampling: feed the prime, then feed each drawn character back in, one step at a
 //    time (T = 1, N = 1), with the LSTM stateful so that it remembers the whole sample.
-var sampler = Random(seed: UInt64(seed) &+ 2)
+var sampler = Random(seed: seed &+ 2)
 func sample(_ count: Int, temperature: Double) -> String {
     let saved = (lstm.isStateful, lstm.initialState)
     defer { (lstm.isStateful, lstm.initialState) = saved }
@@ -147,6 +153,7 @@ if checkpoints.evaluateOnly {
     print(String(format: "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)", carried, carried * log2e, zeroState))
     print("sample at temperature \(temperature): " + sample(sampleLength, temperature: temperature))
     checkpoints.saveModel(model)
+    finishRun()
     exit(0)
 }
 
@@ -157,7 +164,7 @@ if checkpoints.evaluateOnly {
 //    each batch where the last one ended, so it learns from context longer than a window,
 //    but no gradient flows back across the boundary. (--random-windows: windows at random
 //    places, each from a zero state.)
-var batches = Random(seed: UInt64(seed) &+ 1)
+var batches = Random(seed: seed &+ 1)
 var streamIterator = corpus.streamBatches(from: .train, length: length, batchSize: batchSize).makeIterator() as AnyIterator<(inputs: Tensor<Float>, targets: [Int])>
 lstm.isStateful = !randomWindows
 func nextBatch() -> (inputs: Tensor<Float>, targets: [Int]) {
@@ -183,6 +190,7 @@ if let resumed = checkpoints.resume(model, optimizer, generators: ["batches", "s
     if state.step >= steps { print("the checkpoint has done \(state.step) steps; --steps \(steps) asks for no more") }
 }
 
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high" + (clip > 0 ? "" : ", or try --clip 5")
 let start = Date()
 let firstStep = state.step + 1
 var progress = ProgressLine("steps \(firstStep)-\(min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps))",
@@ -193,10 +201,10 @@ for step in stride(from: firstStep, through: steps, by: 1) {
     let (inputs, targets) = nextBatch()
     let scores = model.fprop(inputs)                             // [T, N, V]
     let value = loss.forward(scores, targets)
-    if !value.isFinite { fail("error: the loss became \(value) at step \(step): training diverged; try a lower --lr") }
+    checkpoints.check(loss: Double(value), model, step: step)   // a NaN stops the run
     model.zeroGrad()
     model.grad(inputs, loss.backward(scores, targets))
-    optimizer.step()
+    checkpoints.check(gradientNorm: optimizer.step(), model, step: step)    // (the norm clipping computed)
     progress.update(samples: batchSize, loss: Double(value))
 
     if step % evalEvery == 0 || step == steps {
@@ -223,3 +231,4 @@ let trained = max(steps - firstStep + 1, 0)
 print(String(format: "done: %d steps in %.1f s (%.2f steps/s, %.0f sequences/s, %.0f characters/s); validation loss %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)",
              trained, elapsed, Double(trained) / elapsed, Double(trained * batchSize) / elapsed,
              Double(trained * batchSize * length) / elapsed, finalLoss, finalLoss * log2e, finalZeroStateLoss))
+finishRun()                                                   // status 1 if a checkpoint could not be written

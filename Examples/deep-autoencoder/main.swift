@@ -22,26 +22,23 @@ import Foundation
 
 // 1. Options.
 let options = Options("deep-autoencoder", "a 784-1000-500-250-30 autoencoder against PCA with 30 components")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let epochs = options.int("epochs", 30, "passes over the training set")
-let batchSize = options.int("batch", 128, "examples per mini-batch")
+let dataOption = options.mnistData()          // checked now: every file there
+let epochs = options.int("epochs", 30, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 128, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 1e-3, "Adam learning rate (annealed to 1/50 of it by a cosine schedule)")
 let activationName = options.string("activation", "relu", "hidden activation: relu, tanh or sigmoid")
 let codeSize = options.int("code", 30, "size of the linear code in the middle")
-let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDir = options.string("out", ".", "directory for the figure")
+let seed = options.seed(1, "random seed (initial weights and batch order)")
+let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the figure")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 let activation = AutoencoderActivation(rawValue: activationName)
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require([.relu, .tanh, .sigmoid].contains(activation), "--activation must be relu, tanh or sigmoid, got '\(activationName)'")
 options.require((1...250).contains(codeSize), "--code must be in 1...250 (the layer before it has 250 units)")
-options.require(threads >= 1, "--threads must be at least 1")
+options.requireActivations(batch: batchSize, width: 1000, "--batch")
 options.finish()
 Threads.count = threads
-prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data: 28×28 digits flattened to 784 values in [0, 1]. The labels are not used.
@@ -79,7 +76,7 @@ print(String(format: "PCA-%d: squared error per test image %.2f  (%.1f s)", code
 
 // 5. Training: cross-entropy between the pixels and the reconstruction, per image, from
 //    the logits (stable); Adam with a cosine-annealed learning rate.
-var rng = Random(seed: UInt64(seed))
+var rng = Random(seed: seed)
 let model = autoencoder(hidden: activation!, code: codeSize, rng: &rng)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
@@ -88,7 +85,7 @@ let optimizer = Adam(model.parameters, learningRate: learningRate,
 let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
 /// The paper's figure: test digits, the autoencoder's reconstructions, PCA's.
 func writeFigure() {
-    let digits = test[rows: 0..<20]
+    let digits = test[rows: 0..<min(20, test.shape[0])]
     writeImageRows([digits, reconstruct(digits), pca.reconstruct(digits)], to: figurePath(outDir, "deep-autoencoder.png"))
 }
 
@@ -97,34 +94,36 @@ if checkpoints.evaluateOnly {
     checkpoints.loadModel(model)
     let testError = squaredErrorPerImage(test, reconstruct: reconstruct)
     print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
-    writeFigure()
     checkpoints.saveModel(model)
+    writeFigure()
+    finishRun()
     exit(0)
 }
 
 // 7. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generator of the batch order, so --resume continues exactly.
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed
     shuffle = resumed.generators["shuffle"]!
-    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
 }
 var testError = Double.nan
 var samples = 0, trainingSeconds = 0.0
 let resumedEpochs = min(state.epoch, epochs)                    // trained before this run (--resume)
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
     let epochClock = Stopwatch()
     for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let logits = model.fprop(x)                                 // [B, 784]
         let value = loss.forward(logits, x)                         // the input is the target
+        state.step += 1
+        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(x, loss.backward(logits, x))
         optimizer.step()
-        state.step += 1
         progress.update(samples: x.shape[0], loss: Double(value))
         samples += x.shape[0]
     }
@@ -145,3 +144,4 @@ writeFigure()
 print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
 print(String(format: "training: %.0f samples/s over %d epochs (%.0f s); total time %@ with %d threads", trainingRate, epochs - resumedEpochs,
              trainingSeconds, clock.formatted, threads))
+finishRun()                                                   // status 1 if a checkpoint or the figure could not be written

@@ -22,33 +22,22 @@ import Foundation
 
 // 1. Options (the same as mnist-mlp's, plus where to write the picture).
 let options = Options("mnist-convnet", "train the lecture's convolutional network on MNIST")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let epochs = options.int("epochs", 8, "passes over the training set")
-let batchSize = options.int("batch", 64, "examples per mini-batch")
+let dataOption = options.mnistData()          // checked now: every file there
+let epochs = options.int("epochs", 8, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.05, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
-let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDirectory = options.string("out", ".", "directory for the PNG of the first-layer filters")
+let seed = options.seed(1, "random seed (initial weights and batch order)")
+let threads = options.threads()
+let outDirectory = options.outputDirectory("out", ".", "directory for the PNG of the first-layer filters")
 let schedule = options.schedule("cosine", epochs: epochs)
-let predictionsPath = options.optionalString("predictions", "write the test-set scores to FILE (safetensors)")
+let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let checkpoints = CheckpointOptions(options)
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
+options.requireActivations(batch: batchSize, width: 16 * 28 * 28, "--batch")    // the first convolution's output
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
-options.require(threads >= 1, "--threads must be at least 1")
 options.finish()
 Threads.count = threads
-// The picture goes to --out: check that it can be written before spending minutes training.
-do {
-    try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
-} catch {
-    fail("mnist-convnet: cannot create the output directory \(outDirectory): \(error.localizedDescription)")
-}
-if !FileManager.default.isWritableFile(atPath: outDirectory) {
-    fail("mnist-convnet: the output directory \(outDirectory) is not writable")
-}
 
 // 2. Data: images as [N, 1, 28, 28] (one channel), values in [0, 1], labels 0…9.
 //    The lecture's network takes 32×32 inputs, so every digit gets a border of 2 zeros.
@@ -66,7 +55,7 @@ print("MNIST: \(train.count) training and \(test.count) test images of \(inputSh
 
 // 3. The model. After two 5×5 convolutions (each trims 4 pixels) and two poolings (each
 //    halves), a 32×32 input leaves 128 maps of 5×5: 3200 features for the classifier.
-Random.global = Random(seed: UInt64(seed))
+Random.global = Random(seed: seed)
 let conv1 = Conv2D<Float>(inputShape[0], 16, kernelSize: 5)
 let model = Sequential<Float> {
     conv1; ReLU<Float>(); MaxPool2D<Float>(2)
@@ -93,28 +82,31 @@ if checkpoints.evaluateOnly {
     print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: test) * 100))
     if let predictionsPath { writePredictions(of: model, on: test, to: predictionsPath) }
     checkpoints.saveModel(model)
+    finishRun()
     exit(0)
 }
 
 // 5. Training: for each mini-batch, fprop, loss, grad, step; test accuracy after each
 //    epoch. --checkpoint-dir saves the run after every epoch; --resume continues one.
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed
     shuffle = resumed.generators["shuffle"]!
 }
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: train.count)
     for (images, labels) in train.batches(size: batchSize, using: &shuffle) {
         let scores = model.fprop(images)                       // [B, 10]
         let value = loss.forward(scores, labels)
+        state.step += 1
+        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
         optimizer.step()
-        state.step += 1
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: test)
@@ -142,11 +134,7 @@ func enlarged(_ filters: Tensor<Float>, by zoom: Int) -> Tensor<Float> {
     }
     return Tensor(shape: [n, h * zoom, w * zoom], scalars: big)
 }
-let path = (outDirectory as NSString).appendingPathComponent("mnist-convnet-filters.png")
-do {
-    // the weight is [16, 1, 5, 5]: one 5×5 image per filter (one input channel)
-    try PNG.writeGrid(enlarged(conv1.weight.value, by: 8), to: path, columns: 4, border: 4)
-} catch {
-    fail("mnist-convnet: cannot write the filters to \(path): \(error)")
-}
-print("first-layer filters: \(path)")
+// (the weight is [16, 1, 5, 5]: one 5×5 image per filter, one input channel)
+writeGrid(enlarged(conv1.weight.value, by: 8), to: figurePath(outDirectory, "mnist-convnet-filters.png"),
+          imageShape: (40, 40), columns: 4, border: 4)
+finishRun()                                                   // status 1 if an output could not be written

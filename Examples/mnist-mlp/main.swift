@@ -17,22 +17,22 @@ import Foundation
 
 // 1. Options.
 let options = Options("mnist-mlp", "train a 784-1024-1024-10 ReLU network on MNIST")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let epochs = options.int("epochs", 10, "passes over the training set")
-let batchSize = options.int("batch", 128, "examples per mini-batch")
+let dataOption = options.mnistData()          // checked now: every file there
+let epochs = options.int("epochs", 10, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 128, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.05, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
-let hidden = options.ints("hidden", [1024, 1024], "hidden layer sizes")
-let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let predictionsPath = options.optionalString("predictions", "write the test-set scores to FILE (safetensors)")
+let hidden = options.ints("hidden", [1024, 1024], "hidden layer sizes", range: Limits.layerSize)
+let seed = options.seed(1, "random seed (initial weights and batch order)")
+let threads = options.threads()
+let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
-options.require(hidden.allSatisfy { $0 > 0 }, "--hidden sizes must be positive")
-options.require(threads >= 1, "--threads must be at least 1")
+// the model must fit in memory: 784·h₁ + h₁·h₂ + … + hₙ·10 weights
+let layerSizes = [784] + hidden + [10]
+options.requireParameterCount(zip(layerSizes, layerSizes.dropFirst()).reduce(0.0) { $0 + Double($1.0 + 1) * Double($1.1) }, "--hidden")
+options.requireActivations(batch: batchSize, width: hidden.max() ?? 1, "--batch and --hidden")
 options.finish()
 Threads.count = threads
 
@@ -41,7 +41,7 @@ let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
 print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images, \(mnist.train.classCount) classes")
 
 // 3. The model: Linear → ReLU for each hidden size, then Linear to one score per class.
-Random.global = Random(seed: UInt64(seed))
+Random.global = Random(seed: seed)
 let sizes = [mnist.train.images.shape[1]] + hidden
 let model = Sequential<Float> {
     for (fanIn, fanOut) in zip(sizes, sizes.dropFirst()) {
@@ -60,39 +60,42 @@ if checkpoints.evaluateOnly {
     print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100))
     if let predictionsPath { writePredictions(of: model, on: mnist.test, to: predictionsPath) }
     checkpoints.saveModel(model)
+    finishRun()
     exit(0)
 }
 
 // 5. Training: for each mini-batch, fprop, loss, grad, step. The run's state (epochs
 //    and steps done, the generator that shuffles the batches) is what a checkpoint
 //    records besides the weights and the momentum, so --resume continues exactly.
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed
     shuffle = resumed.generators["shuffle"]!
-    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
 }
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
     for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let scores = model.fprop(images)                       // [B, 10]
         let value = loss.forward(scores, labels)
+        state.step += 1
+        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
         optimizer.step()
-        state.step += 1
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: mnist.test)
     progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
     state.epoch = epoch
     state.generators["shuffle"] = shuffle
-    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
+    checkpoints.epochFinished(model, optimizer, state)        // weights finite? --checkpoint-dir
 }
 
 // 6. Keep the result: --save writes the model, --predictions the test-set scores.
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: mnist.test, to: predictionsPath) }
+finishRun()                                                   // status 1 if an output could not be written

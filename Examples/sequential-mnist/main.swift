@@ -18,23 +18,21 @@ import Foundation
 
 // 1. Options.
 let options = Options("sequential-mnist", "classify MNIST digits read row by row with an LSTM")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let epochs = options.int("epochs", 8, "passes over the training set")
-let batchSize = options.int("batch", 64, "examples per mini-batch")
-let hidden = options.int("hidden", 128, "LSTM hidden units")
+let dataOption = options.mnistData()          // checked now: every file there
+let epochs = options.int("epochs", 8, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
+let hidden = options.int("hidden", 128, "LSTM hidden units", range: Limits.layerSize)
 let learningRate = options.double("lr", 0.1, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
 let clip = options.double("clip", 0, "clip gradients to this global norm (0: no clipping)")
-let seed = options.int("seed", 1, "random seed (initial weights and batch order)")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
+let seed = options.seed(1, "random seed (initial weights and batch order)")
+let threads = options.threads()
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
-options.require(hidden >= 1, "--hidden must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(clip >= 0, "--clip must be >= 0")
-options.require(threads >= 1, "--threads must be at least 1")
+options.requireParameterCount(4 * Double(hidden) * Double(28 + hidden + 2) + Double(hidden + 1) * 10, "--hidden")
+options.requireActivations(batch: batchSize * 28, width: 4 * hidden, "--batch and --hidden")     // the gates of 28 steps
 options.finish()
 Threads.count = threads
 
@@ -50,7 +48,7 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images,
 //    recurrent layers take (time first, as in PyTorch): step t holds row t of every image.
 //    The LSTM returns its hidden state at every step, [28, B, 128]; LastStep keeps the
 //    one after the last row, [B, 128], and Linear scores the ten digits.
-Random.global = Random(seed: UInt64(seed))
+Random.global = Random(seed: seed)
 let model = Sequential<Float> {
     TimeMajor<Float>(steps: side)
     LSTM<Float>(side, hidden)
@@ -68,31 +66,32 @@ if checkpoints.evaluateOnly {
     checkpoints.loadModel(model)
     print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100))
     checkpoints.saveModel(model)
+    finishRun()
     exit(0)
 }
 
 // 5. Training: for each mini-batch, fprop, loss, grad (backpropagation through time over
 //    the 28 steps happens inside the LSTM), step. A checkpoint records the weights, the
 //    momentum, and the generator that shuffles the batches, so --resume continues exactly.
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high" + (clip > 0 ? "" : ", or try --clip 5")
+var shuffle = Random(seed: seed &+ 1)
 var state = TrainingState()
 if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
     state = resumed
     shuffle = resumed.generators["shuffle"]!
-    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
 }
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     model.isTraining = true
     optimizer.epoch = epoch - 1
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
     for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let scores = model.fprop(images)                       // [B, 10]
         let value = loss.forward(scores, labels)
-        if !value.isFinite { fail("error: the loss became \(value) in epoch \(epoch): training diverged; try a lower --lr or --clip 5") }
+        state.step += 1
+        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
         model.zeroGrad()
         model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
-        optimizer.step()
-        state.step += 1
+        checkpoints.check(gradientNorm: optimizer.step(), model, epoch: epoch, step: state.step)   // with --clip: its norm
         progress.update(samples: labels.count, loss: Double(value))
     }
     let testAccuracy = accuracy(of: model, on: mnist.test)
@@ -102,3 +101,4 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
 }
 checkpoints.saveModel(model)                                  // --save
+finishRun()                                                   // status 1 if a checkpoint could not be written

@@ -32,28 +32,29 @@ import Foundation
 let options = Options("stacked-autoencoder", "greedy denoising pretraining of a sigmoid network, then supervised fine-tuning\n"
                       + "(--save, --checkpoint-dir, --resume and --load concern the fine-tuning of the pretrained classifier:\n"
                       + " --load evaluates a saved one; --resume skips the pretraining and continues its fine-tuning)")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let sizes = options.ints("sizes", [784, 1000, 1000], "layer sizes of the stack, input first")
+let dataOption = options.mnistData()          // checked now: every file there
+let sizes = options.ints("sizes", [784, 1000, 1000], "layer sizes of the stack, input first", range: Limits.layerSize)
 let noise = options.double("noise", 0.25, "masking probability of the denoising autoencoders")
-let pretrainEpochs = options.int("pretrain-epochs", 5, "pretraining passes per layer")
+let pretrainEpochs = options.int("pretrain-epochs", 5, "pretraining passes per layer", range: Limits.epochs)
 let pretrainLR = options.double("pretrain-lr", 0.05, "pretraining learning rate (SGD, momentum 0.9)")
-let pretrainBatch = options.int("pretrain-batch", 20, "examples per mini-batch in pretraining")
-let epochs = options.int("epochs", 10, "fine-tuning passes over the labelled training set")
+let pretrainBatch = options.int("pretrain-batch", 20, "examples per mini-batch in pretraining", range: Limits.batchSize)
+let epochs = options.int("epochs", 10, "fine-tuning passes over the labelled training set", range: Limits.epochs)
 let learningRate = options.double("lr", 0.1, "fine-tuning learning rate (SGD, momentum 0.9)")
-let batchSize = options.int("batch", 64, "examples per mini-batch")
-let seed = options.int("seed", 1, "random seed")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDir = options.string("out", ".", "directory for the figures")
+let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
+let seed = options.seed(1, "random seed")
+let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the figures")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load: the pretrained classifier
 options.require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "--sizes needs at least two positive sizes")
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
 options.require(pretrainEpochs >= 1 && epochs >= 1, "--pretrain-epochs and --epochs must be at least 1")
 options.require(pretrainLR > 0 && learningRate > 0, "learning rates must be positive")
 options.require(batchSize >= 1 && pretrainBatch >= 1, "--batch and --pretrain-batch must be at least 1")
-options.require(threads >= 1, "--threads must be at least 1")
+// two networks of these sizes live at once (pretrained and random start)
+options.requireParameterCount(2 * zip(sizes, sizes.dropFirst()).reduce(0.0) { $0 + Double($1.0 + 1) * Double($1.1) }, "--sizes")
+options.requireActivations(batch: max(batchSize, pretrainBatch), width: sizes.max() ?? 1, "--batch, --pretrain-batch and --sizes")
 options.finish()
 Threads.count = threads
-prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data.
@@ -66,20 +67,30 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images"
 // 3. Greedy pretraining: one denoising autoencoder (tied weights, cross-entropy) per layer,
 //    each trained on the codes of the layers below. The labels are not used. With --load
 //    or --resume the weights come from the file, so there is nothing to pretrain.
-var rng = Random(seed: UInt64(seed))
+var rng = Random(seed: seed)
 let stack = StackedAutoencoder<Float>(sizes: sizes, using: &rng)
 let pretrainClock = Stopwatch()
 if let path = checkpoints.loadPath ?? checkpoints.resumePath {
     print("no pretraining: the pretrained classifier's weights come from \(path)")
 } else {
-    stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: UInt64(seed) &+ 2,
+    stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: seed &+ 2,
                    makeOptimizer: { SGD($0, learningRate: pretrainLR, momentum: 0.9) },
                    report: { layer, epoch, loss in
+                       if !loss.isFinite {
+                           fail(String(format: "%@: pretraining diverged: the reconstruction cross-entropy of layer %d is %@ (epoch %d); the learning rate --pretrain-lr %g is probably too high",
+                                       programName, layer + 1, "\(loss)", epoch, pretrainLR))
+                       }
                        print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
                                     layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))
                        fflush(stdout)
                    })
-    writeGrid(stack.encoders[0].weight.value[rows: 0..<min(100, sizes[1])], to: figurePath(outDir, "stacked-autoencoder-filters.png"), columns: 10)
+    // the first layer's filters, each row of W as an image (if the images are square)
+    if let shape = squareImageShape(pixels: sizes[0]) {
+        writeGrid(stack.encoders[0].weight.value[rows: 0..<min(100, sizes[1])], to: figurePath(outDir, "stacked-autoencoder-filters.png"),
+                  imageShape: shape, columns: 10)
+    } else {
+        print("(no filter figure: images of \(sizes[0]) pixels are not square)")
+    }
 }
 
 // 4. Fine-tuning: the stacked encoders under a softmax classifier (a Linear to 10 scores;
@@ -89,24 +100,28 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
 func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
     let loss = CrossEntropyLoss<Float>()
     let optimizer = SGD(network.parameters, learningRate: learningRate, momentum: 0.9)
-    var shuffle = Random(seed: UInt64(seed) &+ 3)                   // the same batches for both networks
+    var shuffle = Random(seed: seed &+ 3)                   // the same batches for both networks
     var state = TrainingState()
     if checkpointed, let resumed = checkpoints.resume(network, optimizer, generators: ["shuffle"]) {
         state = resumed
         shuffle = resumed.generators["shuffle"]!
-        if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
     }
     var testAccuracy = Double.nan
-    for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+    for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
         network.isTraining = true
         let progress = ProgressLine("\(title) epoch \(epoch)/\(epochs)", total: mnist.train.count)
         for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
             let scores = network.fprop(images)
             let value = loss.forward(scores, labels)
+            state.step += 1
+            if checkpointed {
+                checkpoints.check(loss: Double(value), network, epoch: epoch, step: state.step)   // a NaN stops the run
+            } else if !value.isFinite {                                                        // (nothing of it is saved)
+                fail("\(programName): \(title): \(DivergenceError(quantity: "the loss", value: Double(value), step: state.step, epoch: epoch)); \(checkpoints.divergenceCause).")
+            }
             network.zeroGrad()
             network.grad(images, loss.backward(scores, labels))
             optimizer.step()
-            state.step += 1
             progress.update(samples: labels.count, loss: Double(value))
         }
         testAccuracy = accuracy(of: network, on: mnist.test)
@@ -118,10 +133,12 @@ func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool)
     return testAccuracy.isNaN ? accuracy(of: network, on: mnist.test) : testAccuracy  // (no epoch was left to train)
 }
 
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
+
 // the same classifier layer (same initial weights) on top of both stacks
-var classifierRng = Random(seed: UInt64(seed) &+ 4)
+var classifierRng = Random(seed: seed &+ 4)
 let classifierForPretrained = Linear<Float>(sizes.last!, mnist.train.classCount, using: &classifierRng)
-classifierRng = Random(seed: UInt64(seed) &+ 4)
+classifierRng = Random(seed: seed &+ 4)
 let classifierForRandom = Linear<Float>(sizes.last!, mnist.train.classCount, using: &classifierRng)
 
 let pretrained = stack.encoderNetwork().add(classifierForPretrained)
@@ -130,16 +147,18 @@ if checkpoints.evaluateOnly {                                   // --load: evalu
     checkpoints.loadModel(pretrained)
     print(String(format: "test accuracy %.2f%%", accuracy(of: pretrained, on: mnist.test) * 100))
     checkpoints.saveModel(pretrained)
+    finishRun()
     exit(0)
 }
 let pretrainedAccuracy = fineTune(pretrained, "pretrained", checkpointed: true)
 checkpoints.saveModel(pretrained)                               // --save
 
 // 5. The same network from a random start (the initialisation the pretraining began from).
-var randomRng = Random(seed: UInt64(seed))
+var randomRng = Random(seed: seed)
 let fromScratch = StackedAutoencoder<Float>(sizes: sizes, using: &randomRng).encoderNetwork().add(classifierForRandom)
 let randomAccuracy = fineTune(fromScratch, "random init", checkpointed: false)
 
 print(String(format: "test accuracy, %@ sigmoid network: with greedy denoising pretraining %.2f%%, from random initialisation %.2f%%",
              sizes.map(String.init).joined(separator: "-") + "-\(mnist.train.classCount)", pretrainedAccuracy * 100, randomAccuracy * 100))
 print("total time \(clock.formatted) with \(threads) threads")
+finishRun()                                                   // status 1 if a checkpoint or the figure could not be written

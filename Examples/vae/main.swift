@@ -25,25 +25,21 @@ import Foundation
 
 // 1. Options.
 let options = Options("vae", "a variational autoencoder 784-400-(2k) | z | k-400-784 of MNIST digits")
-let dataOption = options.optionalString("data", "MNIST directory (else $MNIST_DIR, else ./Data/mnist)")
-let latent = options.int("latent", 20, "k, the number of latent units")
-let hidden = options.int("hidden", 400, "hidden units of the encoder and of the decoder")
-let epochs = options.int("epochs", 50, "passes over the training set")
-let batchSize = options.int("batch", 100, "examples per mini-batch")
+let dataOption = options.mnistData()          // checked now: every file there
+let latent = options.int("latent", 20, "k, the number of latent units", range: Limits.layerSize)
+let hidden = options.int("hidden", 400, "hidden units of the encoder and of the decoder", range: Limits.layerSize)
+let epochs = options.int("epochs", 50, "passes over the training set", range: Limits.epochs)
+let batchSize = options.int("batch", 100, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 1e-3, "Adam learning rate")
-let seed = options.int("seed", 1, "random seed")
-let threads = options.int("threads", Threads.count, "threads for the library (GEMMs and parallel loops)")
-let outDir = options.string("out", ".", "directory for the figures")
+let seed = options.seed(1, "random seed")
+let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the figures")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
-options.require(latent >= 1, "--latent must be at least 1")
-options.require(hidden >= 1, "--hidden must be at least 1")
-options.require(epochs >= 1, "--epochs must be at least 1")
-options.require(batchSize >= 1, "--batch must be at least 1")
 options.require(learningRate > 0, "--lr must be positive")
-options.require(threads >= 1, "--threads must be at least 1")
+options.requireParameterCount(Double(hidden) * (2 * 785 + 3 * Double(latent)), "--hidden and --latent")
+options.requireActivations(batch: batchSize, width: max(hidden, 784), "--batch and --hidden")
 options.finish()
 Threads.count = threads
-prepareOutputDirectory(outDir)                // fail now, not after training
 let clock = Stopwatch()
 
 // 2. Data.
@@ -56,12 +52,12 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images"
 
 // 3. The model: encoder → GaussianSample → decoder. The encoder's last layer gives μ and
 //    log σ² side by side ([B, 2k]); the decoder gives pixel logits ([B, 784]).
-var rng = Random(seed: UInt64(seed))
+var rng = Random(seed: seed)
 let encoder = Sequential<Float> {
     Linear<Float>(784, hidden, using: &rng); ReLU<Float>()
     Linear<Float>(hidden, 2 * latent, using: &rng)
 }
-let sampler = GaussianSample<Float>(latent, reduction: .batchMean, seed: UInt64(seed) &+ 11)   // KL per digit
+let sampler = GaussianSample<Float>(latent, reduction: .batchMean, seed: seed &+ 11)   // KL per digit
 let decoder = Sequential<Float> {
     Linear<Float>(latent, hidden, using: &rng); ReLU<Float>()
     Linear<Float>(hidden, 784, using: &rng)
@@ -72,7 +68,7 @@ print(vae.description.replacingOccurrences(of: "[input ->", with: "[input [\(bat
 // 4. Training: reconstruction loss (cross-entropy from logits, per digit) + KL (per digit).
 let reconstructionLoss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let optimizer = Adam(vae.parameters, learningRate: learningRate)
-var shuffle = Random(seed: UInt64(seed) &+ 1)
+var shuffle = Random(seed: seed &+ 1)
 
 /// The negative ELBO per digit on `data` (one sample of z per digit), with its two parts.
 func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Double, kl: Double) {
@@ -98,14 +94,15 @@ func evaluate() {
     // the figures. Decoding: pixel probabilities = σ(decoder(z)).
     let decode = { (z: Tensor<Float>) in Sigmoid<Float>().fprop(decoder.fprop(z)) }
     //    a. 100 digits dreamt from the prior: z ~ N(0, I).
-    var priorRng = Random(seed: UInt64(seed) &+ 99)
+    var priorRng = Random(seed: seed &+ 99)
     writeGrid(decode(Tensor<Float>.normal([100, latent], using: &priorRng)), to: figurePath(outDir, "vae-k\(latent)-samples.png"),
               columns: 10, range: 0...1)
     //    b. test digits above their reconstructions (decoded from μ, the code's mean).
-    let digits = test[rows: 0..<20]
-    let means = Tensor<Float>(shape: [20, latent]) { out in
+    let shown = min(20, test.shape[0])
+    let digits = test[rows: 0..<shown]
+    let means = Tensor<Float>(shape: [shown, latent]) { out in
         encoder.fprop(digits).withUnsafePointer { codes in
-            for r in 0..<20 { Float.copy(codes + r * 2 * latent, out + r * latent, latent) }
+            for r in 0..<shown { Float.copy(codes + r * 2 * latent, out + r * latent, latent) }
         }
     }
     writeImageRows([digits, decode(means)], to: figurePath(outDir, "vae-k\(latent)-reconstructions.png"))
@@ -132,29 +129,31 @@ func evaluate() {
 // 5. A saved model? With --load we only evaluate it (and draw the figures).
 if checkpoints.evaluateOnly {
     checkpoints.loadModel(vae)
-    evaluate()
     checkpoints.saveModel(vae)
+    evaluate()
+    finishRun()
     exit(0)
 }
 
 // 6. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generators of the batch order and of ε, so --resume continues exactly.
+checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
 var state = TrainingState()
 if let resumed = checkpoints.resume(vae, optimizer, generators: ["shuffle", "sampler"]) {
     state = resumed
     shuffle = resumed.generators["shuffle"]!
     sampler.rng = resumed.generators["sampler"]!
-    if state.epoch >= epochs { print("the checkpoint has done \(state.epoch) epochs; --epochs \(epochs) asks for no more") }
 }
-for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
+for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
     let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
     for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
         let logits = vae.fprop(x)
         let value = Double(reconstructionLoss.forward(logits, x)) + sampler.kl     // −ELBO of the batch
+        state.step += 1
+        checkpoints.check(loss: value, vae, epoch: epoch, step: state.step)     // a NaN stops the run
         vae.zeroGrad()
         vae.grad(x, reconstructionLoss.backward(logits, x))                     // GaussianSample adds ∂KL
         optimizer.step()
-        state.step += 1
         progress.update(samples: x.shape[0], loss: value)
     }
     let bound = negativeELBO(test)
@@ -165,7 +164,9 @@ for epoch in stride(from: state.epoch + 1, through: epochs, by: 1) {
     checkpoints.epochFinished(vae, optimizer, state)          // --checkpoint-dir
 }
 
-// 7. The result.
-evaluate()
+// 7. The result: --save keeps the model (before the figures, which may fail), then the
+//    test bound and the figures.
 checkpoints.saveModel(vae)
+evaluate()
 print("total time \(clock.formatted) with \(threads) threads")
+finishRun()                                                   // status 1 if a checkpoint or a figure could not be written

@@ -30,11 +30,15 @@ extension Optimizer {
     public var currentLearningRate: Double { schedule.rate(base: learningRate, epoch: epoch) }
 
     /// One update of every parameter from its `grad` (clipped first if `maxGradientNorm` is set).
-    public func step() {
-        if let maxNorm = maxGradientNorm { clipGradients(maxNorm: maxNorm) }
+    /// With clipping, returns the gradients' global norm before clipping (nil without), so
+    /// that a training loop can check it for free: `Divergence.check(gradientNorm:)`.
+    @discardableResult
+    public func step() -> Double? {
+        let norm = maxGradientNorm.map { clipGradients(maxNorm: $0) }
         beginStep()
         let rate = Scalar(currentLearningRate)
         for i in parameters.indices { update(i, learningRate: rate) }
+        return norm
     }
 
     /// Sets every parameter's gradient to zero.
