@@ -23,20 +23,10 @@ func isDirectoryMode(_ mode: mode_t) -> Bool { mode & S_IFMT == S_IFDIR }
 func isRegularMode(_ mode: mode_t) -> Bool { mode & S_IFMT == S_IFREG }
 
 /// The problem with writing a file at `path`, or nil: the path must not be empty, not a
-/// directory or a device (`/dev/null`), and its folder must exist and be writable.
-/// (After merging, `AtomicFile.checkWritable(_:)` of the library can do this.)
+/// directory or a device (`/dev/null`), and its folder must exist and be writable
+/// (`AtomicFile.checkWritable`, what every save runs first).
 public func outputFileProblem(_ path: String) -> String? {
-    if path.isEmpty { return "the path is empty" }
-    if path.hasSuffix("/") { return "'\(path)' names a folder, not a file" }
-    if let mode = fileMode(path) {
-        if isDirectoryMode(mode) { return "'\(path)' is a directory" }
-        if !isRegularMode(mode) { return "'\(path)' is not a regular file (a device or a pipe): the model would be lost" }
-    }
-    let parent = (path as NSString).deletingLastPathComponent
-    let folder = parent.isEmpty ? "." : parent
-    guard let mode = fileMode(folder) else { return "cannot use the folder '\(folder)': \(systemReason())" }
-    if !isDirectoryMode(mode) { return "'\(folder)' is not a directory" }
-    if access(folder, W_OK | X_OK) != 0 { return "the folder '\(folder)' is not writable: \(systemReason())" }
+    do { try AtomicFile.checkWritable(path) } catch let error as FileWriteError { return error.reason } catch { return "\(error)" }
     return nil
 }
 
@@ -101,22 +91,13 @@ extension Options {
     }
 }
 
-/// The four files of MNIST, each raw or `.gz`.
-public let mnistFileNames = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-
 /// The files of MNIST in `directory` (the `.gz` one if both are there), and the names missing.
-/// (After merging, the library's `MNIST.missingFiles(in:)` gives the missing ones.)
 public func mnistFiles(in directory: String) -> (found: [String], missing: [String]) {
-    var found: [String] = [], missing: [String] = []
-    for name in mnistFileNames {
-        let base = (directory as NSString).appendingPathComponent(name)
-        if let path = [base + ".gz", base].first(where: { fileMode($0).map(isRegularMode) ?? false }) {
-            found.append((path as NSString).lastPathComponent)
-        } else {
-            missing.append(name + "[.gz]")
-        }
+    let missing = MNIST<Float>.missingFiles(in: directory)
+    let found = MNIST<Float>.fileNames.filter { !missing.contains($0) }.map { name in
+        FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(name + ".gz")) ? name + ".gz" : name
     }
-    return (found, missing)
+    return (found, missing.map { $0 + "[.gz]" })
 }
 
 /// Where MNIST is. An explicit `--data DIR` is used exactly: if it lacks a file the
@@ -147,12 +128,11 @@ public func locateMNIST(_ option: String?, fallbacks: [String] = ["Data/mnist"],
 }
 
 /// What is wrong with `directory` as an MNIST folder (naming the missing files), or nil.
-/// (After merging, the library's `MNIST.missingFiles(in:)` gives the missing ones.)
 public func mnistDataProblem(_ directory: String) -> String? {
     let (_, missing) = mnistFiles(in: directory)
     if missing.isEmpty { return nil }
     let reason = fileMode(directory) == nil ? "the folder does not exist" : "missing \(missing.joined(separator: ", "))"
-    return "\(reason) (MNIST needs \(mnistFileNames.joined(separator: ", ")), each optionally .gz)"
+    return "\(reason) (MNIST needs \(MNIST<Float>.fileNames.joined(separator: ", ")), each optionally .gz)"
 }
 
 extension Options {

@@ -142,10 +142,10 @@ final class ExampleRunTests: XCTestCase {
         let old = try writeOldModel()
         let cases: [([String], String)] = [
             (["--save", ""], "--save needs a non-empty value"),
-            (["--save", "/dev/null"], "--save /dev/null: '/dev/null' is not a regular file"),
+            (["--save", "/dev/null"], "--save /dev/null: it is a character device, not a regular file"),
             (["--save", folder], "is a directory"),
-            (["--save", path("missing-folder/m.safetensors")], "--save \(path("missing-folder/m.safetensors")): cannot use the folder"),
-            (["--save", old.path, "--predictions", path("old.safetensors/p")], "--predictions \(path("old.safetensors/p")): '\(old.path)' is not a directory"),
+            (["--save", path("missing-folder/m.safetensors")], "--save \(path("missing-folder/m.safetensors")): the folder \(path("missing-folder")) does not exist"),
+            (["--save", old.path, "--predictions", path("old.safetensors/p")], "--predictions \(path("old.safetensors/p")): \(old.path) is not a folder"),
             (["--save", old.path, "--checkpoint-dir", path("old.safetensors/ckpt")], "--checkpoint-dir \(path("old.safetensors/ckpt")): '\(old.path)' exists and is not a directory"),
         ]
         for (arguments, message) in cases {

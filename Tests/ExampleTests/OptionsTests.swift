@@ -65,10 +65,10 @@ final class OptionsTests: XCTestCase {
 
     func testEmptyPathsAndBadOutputsAreRejected() {
         assertProblem(["--save", ""], contains: "--save needs a non-empty value") { _ = $0.outputFile("save", "") }
-        assertProblem(["--save", "/dev/null"], contains: "'/dev/null' is not a regular file") { _ = $0.outputFile("save", "") }
+        assertProblem(["--save", "/dev/null"], contains: "--save /dev/null: it is a character device, not a regular file") { _ = $0.outputFile("save", "") }
         assertProblem(["--save", "/"], contains: "names a folder, not a file") { _ = $0.outputFile("save", "") }
-        assertProblem(["--save", "/tmp"], contains: "'/tmp' is a directory") { _ = $0.outputFile("save", "") }
-        assertProblem(["--save", "/no-such-folder-here/m.safetensors"], contains: "--save /no-such-folder-here/m.safetensors: cannot use the folder '/no-such-folder-here': No such file or directory") {
+        assertProblem(["--save", "/tmp"], contains: "--save /tmp: it is a directory") { _ = $0.outputFile("save", "") }
+        assertProblem(["--save", "/no-such-folder-here/m.safetensors"], contains: "--save /no-such-folder-here/m.safetensors: the folder /no-such-folder-here does not exist") {
             _ = $0.outputFile("save", "")
         }
         assertProblem(["--out", "/etc/passwd/figures"], contains: "--out /etc/passwd/figures: '/etc/passwd' exists and is not a directory") {
