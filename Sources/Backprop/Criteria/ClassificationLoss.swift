@@ -1,3 +1,5 @@
+// Cross-entropy and negative log-likelihood: the classification criteria over class indices.
+
 /// Negative log-likelihood of class indices, given log-probabilities `[N, C]` (or
 /// `[..., C]`: all leading axes are examples). Use after `LogSoftmax`.
 public struct NLLLoss<Scalar: TensorScalar>: Criterion {

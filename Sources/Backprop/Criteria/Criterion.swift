@@ -1,3 +1,6 @@
+// The Criterion protocol and its reductions, and the regression and binary criteria:
+// MSELoss, BCELoss, BCEWithLogitsLoss.
+
 /// A loss function: `forward` gives the loss for an output and its target, `backward`
 /// the gradient of that loss with respect to the output, which starts the network's
 /// backward pass. As in Torch7 and PyTorch, losses average by default.

@@ -1,5 +1,8 @@
 import Foundation
 
+// The safetensors file format (read and write), shared with PyTorch, MLX and Hugging Face,
+// and its error type.
+
 /// A set of named tensors in the safetensors format, the checkpoint format that PyTorch,
 /// MLX and Hugging Face share.
 ///

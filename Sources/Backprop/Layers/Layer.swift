@@ -1,3 +1,6 @@
+// What every module family shares: the Layer protocol (fprop, bprop, grad), Parameter,
+// ShapeError, ShapePreserving and Container.
+
 /// A module of a network, in the sense of Torch7's `nn`: it knows three things.
 ///
 /// - **fprop**: its output, given its input (and its parameters);

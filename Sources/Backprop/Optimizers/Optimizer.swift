@@ -1,3 +1,5 @@
+// The Optimizer protocol (step, zeroGrad, clipping by global norm) and learning-rate schedules.
+
 /// Updates parameters from their accumulated gradients. A parameter shared by several
 /// layers is updated once per step (the list is deduplicated by identity).
 ///

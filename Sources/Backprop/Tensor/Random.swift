@@ -1,5 +1,8 @@
 import Synchronization
 
+// Random: the seeded generator of the library (xoshiro256**), tensors of random numbers,
+// and RandomKernels, the loops that fill memory with them.
+
 /// A small, fast, seeded random number generator (xoshiro256**), so that a training run
 /// is reproducible bit for bit for a given seed. Its whole state is four words
 /// (`state`), which checkpoints save and restore.

@@ -1,3 +1,6 @@
+// Stopping a training run that diverged: checks for non-finite losses, gradient norms and
+// parameters, and their error.
+
 /// Detecting a training run that has diverged: a loss, gradient norm or parameter that
 /// is no longer a finite number. Once a NaN or an infinity appears it spreads to every
 /// weight within a step or two, and whatever the run writes afterwards is garbage; the

@@ -1,3 +1,5 @@
+// The finite-difference gradient checker (central differences in Double) and its report.
+
 /// Finite-difference gradient checking, in Double, for any `Layer` or `Criterion` —
 /// including your own modules.
 ///

@@ -1,3 +1,6 @@
+// TiedAutoencoder (decoder = encoderᵀ) and its activation choices, with the energy of
+// the lecture notes.
+
 /// The activation of an autoencoder layer, with what the energy of a tied autoencoder
 /// needs: its antiderivative.
 public enum AutoencoderActivation: String, CaseIterable, Sendable {

@@ -1,3 +1,5 @@
+// Sequential, the chain of modules, and LayerBuilder, the result builder of every container.
+
 /// Modules applied one after another: the container of Torch7's `nn.Sequential`.
 ///
 /// ```swift
