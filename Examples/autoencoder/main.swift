@@ -90,7 +90,7 @@ print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(b
 //    training, or alone on a saved model with --load.
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let name = (kind == "denoising" ? "denoising\(Int((noise * 100).rounded()))" : kind) + (tied ? "-tied" : "")
-func evaluate() {
+@MainActor func evaluate() {
     model.isTraining = false
     let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
     let squaredError = squaredErrorPerImage(test, reconstruct: reconstruct)

@@ -80,7 +80,7 @@ let optimizer = Adam(model.parameters, learningRate: learningRate,
                      schedule: .cosine(epochs: epochs, minimum: learningRate / 50))
 let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
 /// The paper's figure: test digits, the autoencoder's reconstructions, PCA's.
-func writeFigure() {
+@MainActor func writeFigure() {
     let digits = test[rows: 0..<min(20, test.shape[0])]
     writeImageRows([digits, reconstruct(digits), pca.reconstruct(digits)], to: figurePath(outDir, "deep-autoencoder.png"))
 }

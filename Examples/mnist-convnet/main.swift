@@ -46,7 +46,7 @@ Threads.count = threads
 //    longer be the convolution (whose input gradient nobody needs and Sequential skips).
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption), layout: .image)
 let pad = Pad2D<Float>(2)
-func padded(_ split: LabeledImages<Float>) -> LabeledImages<Float> {
+@MainActor func padded(_ split: LabeledImages<Float>) -> LabeledImages<Float> {
     LabeledImages(images: pad.fprop(split.images), labels: split.labels, classCount: split.classCount)
 }
 let train = padded(mnist.train), test = padded(mnist.test)

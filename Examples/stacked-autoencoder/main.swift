@@ -82,7 +82,7 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
                        }
                        print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
                                     layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))
-                       fflush(stdout)
+                       fflush(nil)
                    })
     // the first layer's filters, each row of W as an image (if the images are square)
     if let shape = squareImageShape(pixels: sizes[0]) {
@@ -97,7 +97,7 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
 //    cross-entropy does the softmax), trained end to end with SGD. With `checkpointed`
 //    (the pretrained network), --checkpoint-dir and --resume apply: a checkpoint records the
 //    weights, the momentum and the generator of the batch order.
-func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
+@MainActor func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
     let loss = CrossEntropyLoss<Float>()
     let optimizer = SGD(network.parameters, learningRate: learningRate, momentum: 0.9)
     let training = TrainingLoop(network, optimizer, checkpoints, epochs: epochs,

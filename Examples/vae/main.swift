@@ -66,7 +66,7 @@ let reconstructionLoss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let optimizer = Adam(vae.parameters, learningRate: learningRate)
 
 /// The negative ELBO per digit on `data` (one sample of z per digit), with its two parts.
-func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Double, kl: Double) {
+@MainActor func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Double, kl: Double) {
     var reconstruction = 0.0, kl = 0.0
     for start in stride(from: 0, to: data.shape[0], by: 1000) {
         let x = data[rows: start..<min(start + 1000, data.shape[0])]
@@ -79,7 +79,7 @@ func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Doub
 }
 
 /// The result: the test-set bound (with a fixed ε, so that runs compare), and the figures.
-func evaluate() {
+@MainActor func evaluate() {
     // the test-set bound
     sampler.rng = Random(seed: 2024)                        // the same ε for every evaluation
     let bound = negativeELBO(test)
