@@ -17,7 +17,7 @@ import Foundation
 ///     model.grad(images, loss.backward(scores, labels))
 ///     optimizer.step()
 ///     return value                                         // for the progress line
-/// } endOfEpoch: { epoch in
+/// } endOfEpoch: { _ in
 ///     String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100)
 /// }
 /// checkpoints.saveModel(model)                             // --save
