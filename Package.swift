@@ -40,17 +40,14 @@ let package = Package(
         .target(name: "ExampleSupport", dependencies: ["Backprop"], path: "Examples/ExampleSupport"),
 
         // The training-throughput harness (shared/bench/WORKLOADS.md).
-        .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench",
-                          swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench"),
 
         .testTarget(name: "BackpropTests", dependencies: ["Backprop", "CKernels"], path: "Tests/BackpropTests",
                     exclude: ["Reference/Fixtures"], swiftSettings: [.swiftLanguageMode(.v5)]),
         // Option parsing, and the examples run as programs on bad input (they must be built:
         // `swift build --build-tests` puts them next to the test bundle).
-        .testTarget(name: "ExampleTests", dependencies: ["ExampleSupport", "Backprop"], path: "Tests/ExampleTests",
-                    swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "ExampleTests", dependencies: ["ExampleSupport", "Backprop"], path: "Tests/ExampleTests"),
     ] + examples.map {
-        .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)",
-                          swiftSettings: [.swiftLanguageMode(.v5)])
+        .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)")
     }
 )

@@ -55,5 +55,5 @@ for name in names {
         line += " step_over_gemm=\(String(format: "%.3f", stepTime / gemmTime))"
     }
     print(line)
-    fflush(stdout)
+    fflush(nil)
 }

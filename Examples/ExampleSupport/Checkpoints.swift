@@ -25,18 +25,8 @@ import Foundation
 ///     checkpoints.saveModel(model)                        // --save (e.g. to convert a checkpoint)
 ///     exit(0)
 /// }
-/// var state = TrainingState()
-/// if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
-///     state = resumed
-///     shuffle = resumed.generators["shuffle"]!
-/// }
-/// for epoch in checkpoints.epochs(after: state, through: epochs) {
-///     ...train, counting state.step...
-///     checkpoints.check(loss: value, model, epoch: epoch, step: state.step, cause: "--lr 0.1 is probably too high")
-///     state.epoch = epoch
-///     state.generators["shuffle"] = shuffle
-///     checkpoints.epochFinished(model, optimizer, state)  // --checkpoint-dir
-/// }
+/// let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: shuffle)   // --resume
+/// training.run(on: data, batchSize: batchSize) { ...one step, training.check(loss:)... } endOfEpoch: { ... }
 /// checkpoints.saveModel(model)                            // --save
 /// ...figures...
 /// finishRun()                                              // status 1 if a checkpoint or figure failed

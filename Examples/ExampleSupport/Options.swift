@@ -163,6 +163,17 @@ public func loadMNIST<Scalar>(_ directory: String, layout: MNIST<Scalar>.Layout 
     do { return try MNIST<Scalar>(directory: directory, layout: layout) } catch { fail("\(programName): \(error)") }
 }
 
+/// MNIST from `--data` (see `locateMNIST`) as 784 values per digit, for the autoencoders:
+/// exits unless the images are 28×28, and prints how many there are.
+public func loadMNISTDigits(_ dataOption: String?) -> MNIST<Float> {
+    let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+    guard mnist.test.images.shape[1] == 784 else {
+        fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
+    }
+    print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images")
+    return mnist
+}
+
 /// The height and width of `pixels`-pixel images when they are square, else nil
 /// (the figures of flattened images need a shape).
 public func squareImageShape(pixels: Int) -> (height: Int, width: Int)? {

@@ -62,12 +62,8 @@ let lambda = lambdaOption >= 0 ? lambdaOption : (kind == "contractive" ? 0.3 : 0
 let clock = Stopwatch()
 
 // 2. Data: digits as 784 values in [0, 1].
-let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+let mnist = loadMNISTDigits(dataOption)
 let test = mnist.test.images
-guard mnist.test.images.shape[1] == 784 else {
-    fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
-}
-print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images")
 
 // 3. The model. The encoder is a Linear + Sigmoid; the penalties sit right after the code
 //    (identity on the way forward, extra gradient on the way back); the decoder gives the
@@ -94,7 +90,7 @@ print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(b
 //    training, or alone on a saved model with --load.
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let name = (kind == "denoising" ? "denoising\(Int((noise * 100).rounded()))" : kind) + (tied ? "-tied" : "")
-func evaluate() {
+@MainActor func evaluate() {
     model.isTraining = false
     let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
     let squaredError = squaredErrorPerImage(test, reconstruct: reconstruct)
@@ -141,35 +137,22 @@ let optimizer: any Optimizer<Float> & CheckpointableOptimizer = optimizerName ==
     : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate > 0 ? learningRate : (optimizerName == "adam" ? 1e-3 : 0.05)) is probably too high"
     + (kind == "contractive" || kind == "sparse" ? ", or the penalty --lambda \(lambda) is" : "")
-var shuffle = Random(seed: seed &+ 1)
-var state = TrainingState()
-if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle", "corruption"]) {
-    state = resumed
-    shuffle = resumed.generators["shuffle"]!
-    corruption.rng = resumed.generators["corruption"]!
-}
-for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
-    model.isTraining = true
-    optimizer.epoch = epoch - 1
-    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
-    var penaltySum = 0.0, batches = 0
-    for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
-        let logits = model.fprop(x)
-        let value = Double(loss.forward(logits, x)) + model.penalty     // the whole objective
-        state.step += 1
-        checkpoints.check(loss: value, model, epoch: epoch, step: state.step)   // a NaN stops the run
-        model.zeroGrad()
-        model.grad(x, loss.backward(logits, x))                         // penalties add their gradients
-        optimizer.step()
-        penaltySum += model.penalty
-        batches += 1
-        progress.update(samples: x.shape[0], loss: value)
-    }
-    progress.finish(kind == "contractive" || kind == "sparse" ? String(format: "penalty %.3f per digit", penaltySum / Double(batches)) : "")
-    state.epoch = epoch
-    state.generators["shuffle"] = shuffle
-    state.generators["corruption"] = corruption.rng
-    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
+                            generators: ["corruption": .init(corruption, \.rng)])   // (--resume)
+var penaltySum = 0.0, batches = 0
+training.run(on: mnist.train, batchSize: batchSize) { x, _ in
+    let logits = model.fprop(x)
+    let value = Double(loss.forward(logits, x)) + model.penalty     // the whole objective
+    training.check(loss: value)                                     // a NaN stops the run
+    model.zeroGrad()
+    model.grad(x, loss.backward(logits, x))                         // penalties add their gradients
+    optimizer.step()
+    penaltySum += model.penalty
+    batches += 1
+    return value
+} endOfEpoch: { _ in
+    defer { (penaltySum, batches) = (0, 0) }
+    return kind == "contractive" || kind == "sparse" ? String(format: "penalty %.3f per digit", penaltySum / Double(batches)) : ""
 }
 
 // 7. The result: --save keeps the model (before the figures, which may fail), then its

@@ -111,7 +111,7 @@ let optimizer = Adam(model.parameters, learningRate: learningRate,
 //    state (its first characters are then predicted with little context, so the loss is
 //    higher). The training state is put back afterwards.
 let log2e = 1 / M_LN2
-func validationLoss(carryingState: Bool) -> Double {
+@MainActor func validationLoss(carryingState: Bool) -> Double {
     let saved = (lstm.isStateful, lstm.initialState)
     defer { (lstm.isStateful, lstm.initialState) = saved }
     lstm.isStateful = carryingState
@@ -129,7 +129,7 @@ func validationLoss(carryingState: Bool) -> Double {
 // 5. Sampling: feed the prime, then feed each drawn character back in, one step at a
 //    time (T = 1, N = 1), with the LSTM stateful so that it remembers the whole sample.
 var sampler = Random(seed: seed &+ 2)
-func sample(_ count: Int, temperature: Double) -> String {
+@MainActor func sample(_ count: Int, temperature: Double) -> String {
     let saved = (lstm.isStateful, lstm.initialState)
     defer { (lstm.isStateful, lstm.initialState) = saved }
     lstm.isStateful = true
@@ -167,7 +167,7 @@ if checkpoints.evaluateOnly {
 var batches = Random(seed: seed &+ 1)
 var streamIterator = corpus.streamBatches(from: .train, length: length, batchSize: batchSize).makeIterator() as AnyIterator<(inputs: Tensor<Float>, targets: [Int])>
 lstm.isStateful = !randomWindows
-func nextBatch() -> (inputs: Tensor<Float>, targets: [Int]) {
+@MainActor func nextBatch() -> (inputs: Tensor<Float>, targets: [Int]) {
     if randomWindows { return corpus.randomBatch(length: length, batchSize: batchSize, using: &batches) }
     if let batch = streamIterator.next(), batch.inputs.shape[0] == length { return batch }
     // end of the training text: start the streams over, from a zero state
@@ -215,7 +215,7 @@ for step in stride(from: firstStep, through: steps, by: 1) {
                                finalLoss, finalLoss * log2e, finalZeroStateLoss, step, rate, optimizer.currentLearningRate))
         print("  sample at temperature \(temperature): " + sample(sampleLength, temperature: temperature)
               .replacingOccurrences(of: "\n", with: "\n  "))
-        fflush(stdout)
+        fflush(nil)
         let next = min(step + evalEvery, steps)
         if step < steps { progress = ProgressLine("steps \(step + 1)-\(next)", total: (next - step) * batchSize) }
         // --checkpoint-dir: a training checkpoint at every evaluation

@@ -42,12 +42,8 @@ Threads.count = threads
 let clock = Stopwatch()
 
 // 2. Data: 28×28 digits flattened to 784 values in [0, 1]. The labels are not used.
-let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+let mnist = loadMNISTDigits(dataOption)
 let train = mnist.train.images, test = mnist.test.images
-guard mnist.test.images.shape[1] == 784 else {
-    fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
-}
-print("MNIST: \(train.shape[0]) training and \(test.shape[0]) test images")
 
 // 3. The network: an encoder and a decoder, mirror images of each other. The code layer
 //    and the last layer are linear; the last layer gives the logits of the pixels, and a
@@ -84,7 +80,7 @@ let optimizer = Adam(model.parameters, learningRate: learningRate,
                      schedule: .cosine(epochs: epochs, minimum: learningRate / 50))
 let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
 /// The paper's figure: test digits, the autoencoder's reconstructions, PCA's.
-func writeFigure() {
+@MainActor func writeFigure() {
     let digits = test[rows: 0..<min(20, test.shape[0])]
     writeImageRows([digits, reconstruct(digits), pca.reconstruct(digits)], to: figurePath(outDir, "deep-autoencoder.png"))
 }
@@ -103,45 +99,29 @@ if checkpoints.evaluateOnly {
 // 7. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generator of the batch order, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
-var shuffle = Random(seed: seed &+ 1)
-var state = TrainingState()
-if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
-    state = resumed
-    shuffle = resumed.generators["shuffle"]!
-}
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
+let resumedEpochs = min(training.state.epoch, epochs)               // trained before this run (--resume)
 var testError = Double.nan
-var samples = 0, trainingSeconds = 0.0
-let resumedEpochs = min(state.epoch, epochs)                    // trained before this run (--resume)
-for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
-    optimizer.epoch = epoch - 1
-    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
-    let epochClock = Stopwatch()
-    for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
-        let logits = model.fprop(x)                                 // [B, 784]
-        let value = loss.forward(logits, x)                         // the input is the target
-        state.step += 1
-        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
-        model.zeroGrad()
-        model.grad(x, loss.backward(logits, x))
-        optimizer.step()
-        progress.update(samples: x.shape[0], loss: Double(value))
-        samples += x.shape[0]
-    }
-    trainingSeconds += epochClock.seconds
+training.run(on: mnist.train, batchSize: batchSize) { x, _ in
+    let logits = model.fprop(x)                                     // [B, 784]
+    let value = Double(loss.forward(logits, x))                     // the input is the target
+    training.check(loss: value)                                     // a NaN stops the run
+    model.zeroGrad()
+    model.grad(x, loss.backward(logits, x))
+    optimizer.step()
+    return value
+} endOfEpoch: { _ in
     testError = squaredErrorPerImage(test, reconstruct: reconstruct)
-    progress.finish(String(format: "test squared error per image %.2f (PCA-%d %.2f)", testError, codeSize, pcaError))
-    state.epoch = epoch
-    state.generators["shuffle"] = shuffle
-    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
+    return String(format: "test squared error per image %.2f (PCA-%d %.2f)", testError, codeSize, pcaError)
 }
 if testError.isNaN { testError = squaredErrorPerImage(test, reconstruct: reconstruct) }    // (no epoch was left to train)
 checkpoints.saveModel(model)                                  // --save
-let trainingRate = Double(samples) / trainingSeconds           // training steps only, evaluation excluded
+let trainingRate = Double(training.samples) / training.trainingSeconds   // training steps only, evaluation excluded
 
 // 8. The paper's figure.
 writeFigure()
 
 print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
 print(String(format: "training: %.0f samples/s over %d epochs (%.0f s); total time %@ with %d threads", trainingRate, epochs - resumedEpochs,
-             trainingSeconds, clock.formatted, threads))
+             training.trainingSeconds, clock.formatted, threads))
 finishRun()                                                   // status 1 if a checkpoint or the figure could not be written

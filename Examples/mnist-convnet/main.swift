@@ -46,7 +46,7 @@ Threads.count = threads
 //    longer be the convolution (whose input gradient nobody needs and Sequential skips).
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption), layout: .image)
 let pad = Pad2D<Float>(2)
-func padded(_ split: LabeledImages<Float>) -> LabeledImages<Float> {
+@MainActor func padded(_ split: LabeledImages<Float>) -> LabeledImages<Float> {
     LabeledImages(images: pad.fprop(split.images), labels: split.labels, classCount: split.classCount)
 }
 let train = padded(mnist.train), test = padded(mnist.test)
@@ -89,31 +89,18 @@ if checkpoints.evaluateOnly {
 // 5. Training: for each mini-batch, fprop, loss, grad, step; test accuracy after each
 //    epoch. --checkpoint-dir saves the run after every epoch; --resume continues one.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
-var shuffle = Random(seed: seed &+ 1)
-var state = TrainingState()
-if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
-    state = resumed
-    shuffle = resumed.generators["shuffle"]!
-}
-for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
-    model.isTraining = true
-    optimizer.epoch = epoch - 1
-    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: train.count)
-    for (images, labels) in train.batches(size: batchSize, using: &shuffle) {
-        let scores = model.fprop(images)                       // [B, 10]
-        let value = loss.forward(scores, labels)
-        state.step += 1
-        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
-        model.zeroGrad()
-        model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
-        optimizer.step()
-        progress.update(samples: labels.count, loss: Double(value))
-    }
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
+training.run(on: train, batchSize: batchSize) { images, labels in
+    let scores = model.fprop(images)                           // [B, 10]
+    let value = Double(loss.forward(scores, labels))
+    training.check(loss: value)                                // a NaN stops the run
+    model.zeroGrad()
+    model.grad(images, loss.backward(scores, labels))          // accumulates ∂loss/∂θ
+    optimizer.step()
+    return value
+} endOfEpoch: { _ in
     let testAccuracy = accuracy(of: model, on: test)
-    progress.finish(String(format: "lr %.4f  test accuracy %.2f%%", optimizer.currentLearningRate, testAccuracy * 100))
-    state.epoch = epoch
-    state.generators["shuffle"] = shuffle
-    checkpoints.epochFinished(model, optimizer, state)
+    return String(format: "lr %.4f  test accuracy %.2f%%", optimizer.currentLearningRate, testAccuracy * 100)
 }
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: test, to: predictionsPath) }

@@ -68,31 +68,17 @@ if checkpoints.evaluateOnly {
 //    and steps done, the generator that shuffles the batches) is what a checkpoint
 //    records besides the weights and the momentum, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
-var shuffle = Random(seed: seed &+ 1)
-var state = TrainingState()
-if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
-    state = resumed
-    shuffle = resumed.generators["shuffle"]!
-}
-for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
-    model.isTraining = true
-    optimizer.epoch = epoch - 1
-    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
-    for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
-        let scores = model.fprop(images)                       // [B, 10]
-        let value = loss.forward(scores, labels)
-        state.step += 1
-        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
-        model.zeroGrad()
-        model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
-        optimizer.step()
-        progress.update(samples: labels.count, loss: Double(value))
-    }
-    let testAccuracy = accuracy(of: model, on: mnist.test)
-    progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
-    state.epoch = epoch
-    state.generators["shuffle"] = shuffle
-    checkpoints.epochFinished(model, optimizer, state)        // weights finite? --checkpoint-dir
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
+training.run(on: mnist.train, batchSize: batchSize) { images, labels in
+    let scores = model.fprop(images)                           // [B, 10]
+    let value = Double(loss.forward(scores, labels))
+    training.check(loss: value)                                // a NaN stops the run
+    model.zeroGrad()
+    model.grad(images, loss.backward(scores, labels))          // accumulates ∂loss/∂θ
+    optimizer.step()
+    return value
+} endOfEpoch: { _ in
+    String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100)
 }
 
 // 6. Keep the result: --save writes the model, --predictions the test-set scores.

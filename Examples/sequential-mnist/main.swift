@@ -74,31 +74,17 @@ if checkpoints.evaluateOnly {
 //    the 28 steps happens inside the LSTM), step. A checkpoint records the weights, the
 //    momentum, and the generator that shuffles the batches, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high" + (clip > 0 ? "" : ", or try --clip 5")
-var shuffle = Random(seed: seed &+ 1)
-var state = TrainingState()
-if let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"]) {
-    state = resumed
-    shuffle = resumed.generators["shuffle"]!
-}
-for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
-    model.isTraining = true
-    optimizer.epoch = epoch - 1
-    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
-    for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
-        let scores = model.fprop(images)                       // [B, 10]
-        let value = loss.forward(scores, labels)
-        state.step += 1
-        checkpoints.check(loss: Double(value), model, epoch: epoch, step: state.step)   // a NaN stops the run
-        model.zeroGrad()
-        model.grad(images, loss.backward(scores, labels))      // accumulates ∂loss/∂θ
-        checkpoints.check(gradientNorm: optimizer.step(), model, epoch: epoch, step: state.step)   // with --clip: its norm
-        progress.update(samples: labels.count, loss: Double(value))
-    }
-    let testAccuracy = accuracy(of: model, on: mnist.test)
-    progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
-    state.epoch = epoch
-    state.generators["shuffle"] = shuffle
-    checkpoints.epochFinished(model, optimizer, state)        // --checkpoint-dir
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
+training.run(on: mnist.train, batchSize: batchSize) { images, labels in
+    let scores = model.fprop(images)                           // [B, 10]
+    let value = Double(loss.forward(scores, labels))
+    training.check(loss: value)                                // a NaN stops the run
+    model.zeroGrad()
+    model.grad(images, loss.backward(scores, labels))          // accumulates ∂loss/∂θ
+    training.check(gradientNorm: optimizer.step())             // with --clip: its norm
+    return value
+} endOfEpoch: { _ in
+    String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100)
 }
 checkpoints.saveModel(model)                                  // --save
 finishRun()                                                   // status 1 if a checkpoint could not be written

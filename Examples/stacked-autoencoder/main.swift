@@ -82,7 +82,7 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
                        }
                        print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
                                     layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))
-                       fflush(stdout)
+                       fflush(nil)
                    })
     // the first layer's filters, each row of W as an image (if the images are square)
     if let shape = squareImageShape(pixels: sizes[0]) {
@@ -97,38 +97,24 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
 //    cross-entropy does the softmax), trained end to end with SGD. With `checkpointed`
 //    (the pretrained network), --checkpoint-dir and --resume apply: a checkpoint records the
 //    weights, the momentum and the generator of the batch order.
-func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
+@MainActor func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
     let loss = CrossEntropyLoss<Float>()
     let optimizer = SGD(network.parameters, learningRate: learningRate, momentum: 0.9)
-    var shuffle = Random(seed: seed &+ 3)                   // the same batches for both networks
-    var state = TrainingState()
-    if checkpointed, let resumed = checkpoints.resume(network, optimizer, generators: ["shuffle"]) {
-        state = resumed
-        shuffle = resumed.generators["shuffle"]!
-    }
+    let training = TrainingLoop(network, optimizer, checkpoints, epochs: epochs,
+                                shuffle: Random(seed: seed &+ 3),           // the same batches for both networks
+                                title: title, checkpointed: checkpointed, setsOptimizerEpoch: false)   // (--resume)
     var testAccuracy = Double.nan
-    for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
-        network.isTraining = true
-        let progress = ProgressLine("\(title) epoch \(epoch)/\(epochs)", total: mnist.train.count)
-        for (images, labels) in mnist.train.batches(size: batchSize, using: &shuffle) {
-            let scores = network.fprop(images)
-            let value = loss.forward(scores, labels)
-            state.step += 1
-            if checkpointed {
-                checkpoints.check(loss: Double(value), network, epoch: epoch, step: state.step)   // a NaN stops the run
-            } else if !value.isFinite {                                                        // (nothing of it is saved)
-                fail("\(programName): \(title): \(DivergenceError(quantity: "the loss", value: Double(value), step: state.step, epoch: epoch)); \(checkpoints.divergenceCause).")
-            }
-            network.zeroGrad()
-            network.grad(images, loss.backward(scores, labels))
-            optimizer.step()
-            progress.update(samples: labels.count, loss: Double(value))
-        }
+    training.run(on: mnist.train, batchSize: batchSize) { images, labels in
+        let scores = network.fprop(images)
+        let value = Double(loss.forward(scores, labels))
+        training.check(loss: value)                                 // a NaN stops the run
+        network.zeroGrad()
+        network.grad(images, loss.backward(scores, labels))
+        optimizer.step()
+        return value
+    } endOfEpoch: { _ in
         testAccuracy = accuracy(of: network, on: mnist.test)
-        progress.finish(String(format: "test accuracy %.2f%%", testAccuracy * 100))
-        state.epoch = epoch
-        state.generators["shuffle"] = shuffle
-        if checkpointed { checkpoints.epochFinished(network, optimizer, state) }     // --checkpoint-dir
+        return String(format: "test accuracy %.2f%%", testAccuracy * 100)
     }
     return testAccuracy.isNaN ? accuracy(of: network, on: mnist.test) : testAccuracy  // (no epoch was left to train)
 }

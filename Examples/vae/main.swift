@@ -43,12 +43,8 @@ Threads.count = threads
 let clock = Stopwatch()
 
 // 2. Data.
-let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
+let mnist = loadMNISTDigits(dataOption)
 let test = mnist.test.images
-guard mnist.test.images.shape[1] == 784 else {
-    fail("error: this example expects 28×28 digits (784 values), the data has \(mnist.test.images.shape[1])")
-}
-print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images")
 
 // 3. The model: encoder → GaussianSample → decoder. The encoder's last layer gives μ and
 //    log σ² side by side ([B, 2k]); the decoder gives pixel logits ([B, 784]).
@@ -68,10 +64,9 @@ print(vae.description.replacingOccurrences(of: "[input ->", with: "[input [\(bat
 // 4. Training: reconstruction loss (cross-entropy from logits, per digit) + KL (per digit).
 let reconstructionLoss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let optimizer = Adam(vae.parameters, learningRate: learningRate)
-var shuffle = Random(seed: seed &+ 1)
 
 /// The negative ELBO per digit on `data` (one sample of z per digit), with its two parts.
-func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Double, kl: Double) {
+@MainActor func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Double, kl: Double) {
     var reconstruction = 0.0, kl = 0.0
     for start in stride(from: 0, to: data.shape[0], by: 1000) {
         let x = data[rows: start..<min(start + 1000, data.shape[0])]
@@ -84,7 +79,7 @@ func negativeELBO(_ data: Tensor<Float>) -> (total: Double, reconstruction: Doub
 }
 
 /// The result: the test-set bound (with a fixed ε, so that runs compare), and the figures.
-func evaluate() {
+@MainActor func evaluate() {
     // the test-set bound
     sampler.rng = Random(seed: 2024)                        // the same ε for every evaluation
     let bound = negativeELBO(test)
@@ -138,30 +133,19 @@ if checkpoints.evaluateOnly {
 // 6. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generators of the batch order and of ε, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
-var state = TrainingState()
-if let resumed = checkpoints.resume(vae, optimizer, generators: ["shuffle", "sampler"]) {
-    state = resumed
-    shuffle = resumed.generators["shuffle"]!
-    sampler.rng = resumed.generators["sampler"]!
-}
-for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
-    let progress = ProgressLine("epoch \(epoch)/\(epochs)", total: mnist.train.count)
-    for (x, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
-        let logits = vae.fprop(x)
-        let value = Double(reconstructionLoss.forward(logits, x)) + sampler.kl     // −ELBO of the batch
-        state.step += 1
-        checkpoints.check(loss: value, vae, epoch: epoch, step: state.step)     // a NaN stops the run
-        vae.zeroGrad()
-        vae.grad(x, reconstructionLoss.backward(logits, x))                     // GaussianSample adds ∂KL
-        optimizer.step()
-        progress.update(samples: x.shape[0], loss: value)
-    }
+let training = TrainingLoop(vae, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
+                            generators: ["sampler": .init(sampler, \.rng)], setsOptimizerEpoch: false)   // (--resume)
+training.run(on: mnist.train, batchSize: batchSize) { x, _ in
+    let logits = vae.fprop(x)
+    let value = Double(reconstructionLoss.forward(logits, x)) + sampler.kl     // −ELBO of the batch
+    training.check(loss: value)                                                // a NaN stops the run
+    vae.zeroGrad()
+    vae.grad(x, reconstructionLoss.backward(logits, x))                        // GaussianSample adds ∂KL
+    optimizer.step()
+    return value
+} endOfEpoch: { _ in
     let bound = negativeELBO(test)
-    progress.finish(String(format: "test −ELBO %.2f nats (reconstruction %.2f + KL %.2f)", bound.total, bound.reconstruction, bound.kl))
-    state.epoch = epoch
-    state.generators["shuffle"] = shuffle
-    state.generators["sampler"] = sampler.rng
-    checkpoints.epochFinished(vae, optimizer, state)          // --checkpoint-dir
+    return String(format: "test −ELBO %.2f nats (reconstruction %.2f + KL %.2f)", bound.total, bound.reconstruction, bound.kl)
 }
 
 // 7. The result: --save keeps the model (before the figures, which may fail), then the

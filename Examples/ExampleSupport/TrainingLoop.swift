@@ -1,0 +1,121 @@
+import Backprop
+import Foundation
+
+/// The epochs of an example's training, with the bookkeeping that is the same in all of
+/// them: `--resume`, the epochs left, training mode, the optimizer's epoch, the shuffled
+/// batches, the progress line, the step count, the checkpoint after every epoch
+/// (`--checkpoint-dir`, with the weights checked finite). The example keeps what is its
+/// own: the model, the loss, and one step on a batch.
+///
+/// ```swift
+/// let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))
+/// training.run(on: mnist.train, batchSize: batchSize) { images, labels in
+///     let scores = model.fprop(images)
+///     let value = Double(loss.forward(scores, labels))
+///     training.check(loss: value)                          // a NaN stops the run
+///     model.zeroGrad()
+///     model.grad(images, loss.backward(scores, labels))
+///     optimizer.step()
+///     return value                                         // for the progress line
+/// } endOfEpoch: { _ in
+///     String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100)
+/// }
+/// checkpoints.saveModel(model)                             // --save
+/// ```
+public final class TrainingLoop<Model: Layer> {
+    /// A random generator the run saves in its checkpoints and restores on `--resume`.
+    public struct Generator {
+        let get: () -> Random
+        let set: (Random) -> Void
+        /// The generator at `owner[keyPath: path]`, e.g. `.init(corruption, \.rng)`.
+        public init<Owner: AnyObject>(_ owner: Owner, _ path: ReferenceWritableKeyPath<Owner, Random>) {
+            get = { owner[keyPath: path] }
+            set = { owner[keyPath: path] = $0 }
+        }
+    }
+
+    /// Epochs and steps done, and the generators: what a checkpoint records besides the
+    /// weights and the optimizer.
+    public private(set) var state = TrainingState()
+    /// The epoch being trained (1-based), 0 before the first.
+    public private(set) var epoch = 0
+    /// Samples trained on by this run, and the seconds spent in the steps (evaluation excluded).
+    public private(set) var samples = 0, trainingSeconds = 0.0
+
+    private let model: Model
+    private let checkpoints: CheckpointOptions
+    private let epochs: Int
+    private let title: String
+    private let checkpointed: Bool
+    private var shuffle: Random
+    private let generators: KeyValuePairs<String, Generator>
+    private let setOptimizerEpoch: (Int) -> Void
+    private let writeCheckpoint: (TrainingState) -> Void
+
+    /// Prepares the run of `epochs` epochs, and with `--resume` restores the model, the
+    /// optimizer, `shuffle` (the batch order) and the other `generators` from the checkpoint.
+    ///
+    /// - `title`: put before "epoch N/M" in the progress line.
+    /// - `checkpointed: false`: a run that `--resume`, `--checkpoint-dir` and `--save-anyway`
+    ///   do not concern (a divergence stops it with a message naming `title`).
+    /// - `setsOptimizerEpoch: false`: leaves `optimizer.epoch` at what it is (the examples
+    ///   without a schedule whose checkpoints have always recorded 0).
+    public init<Opt: CheckpointableOptimizer>(_ model: Model, _ optimizer: Opt, _ checkpoints: CheckpointOptions, epochs: Int, shuffle: Random,
+                generators: KeyValuePairs<String, Generator> = [:], title: String = "",
+                checkpointed: Bool = true, setsOptimizerEpoch: Bool = true) where Opt.Scalar == Model.Scalar {
+        (self.model, self.checkpoints, self.epochs, self.title) = (model, checkpoints, epochs, title)
+        (self.checkpointed, self.shuffle, self.generators) = (checkpointed, shuffle, generators)
+        setOptimizerEpoch = setsOptimizerEpoch ? { optimizer.epoch = $0 } : { _ in }
+        writeCheckpoint = checkpointed ? { checkpoints.epochFinished(model, optimizer, $0) } : { _ in }   // weights finite? --checkpoint-dir
+        if checkpointed, let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"] + generators.map(\.key)) {
+            state = resumed
+            self.shuffle = resumed.generators["shuffle"]!
+            for (name, generator) in generators { generator.set(resumed.generators[name]!) }
+        }
+    }
+
+    /// Trains the epochs left: for each, `step` on every shuffled batch of `data` (it
+    /// returns the batch's loss, for the progress line), then `endOfEpoch(epoch)` (the
+    /// evaluation: what it returns ends the epoch's line), then the checkpoint.
+    public func run(on data: LabeledImages<Model.Scalar>, batchSize: Int,
+                    step: (_ images: Tensor<Model.Scalar>, _ labels: [Int]) -> Double,
+                    endOfEpoch: (_ epoch: Int) -> String) {
+        for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
+            self.epoch = epoch
+            model.isTraining = true
+            setOptimizerEpoch(epoch - 1)
+            let progress = ProgressLine((title.isEmpty ? "" : title + " ") + "epoch \(epoch)/\(epochs)", total: data.count)
+            let clock = Stopwatch()
+            for (images, labels) in data.batches(size: batchSize, using: &shuffle) {
+                state.step += 1
+                let loss = step(images, labels)
+                progress.update(samples: labels.count, loss: loss)
+                samples += labels.count
+            }
+            trainingSeconds += clock.seconds
+            progress.finish(endOfEpoch(epoch))
+            state.epoch = epoch
+            state.generators["shuffle"] = shuffle
+            for (name, generator) in generators { state.generators[name] = generator.get() }
+            writeCheckpoint(state)
+        }
+    }
+
+    /// Stops the run if `loss` is NaN or infinite (see `CheckpointOptions.check(loss:…)`),
+    /// naming the epoch and step. Call it before the gradient, so that `--save-anyway`
+    /// saves the weights the loss came from.
+    @inline(__always)
+    public func check(loss: Double) {
+        if checkpointed {
+            checkpoints.check(loss: loss, model, epoch: epoch, step: state.step)
+        } else if !loss.isFinite {                                                   // (nothing of it is saved)
+            fail("\(programName): \(title): \(DivergenceError(quantity: "the loss", value: loss, step: state.step, epoch: epoch)); \(checkpoints.divergenceCause).")
+        }
+    }
+
+    /// Stops the run if `norm`, what `optimizer.step()` returns with clipping, is NaN or infinite.
+    @inline(__always)
+    public func check(gradientNorm norm: Double?) {
+        checkpoints.check(gradientNorm: norm, model, epoch: epoch, step: state.step)
+    }
+}
