@@ -125,32 +125,34 @@ final class BranchingContainerTests: XCTestCase {
     }
 
     func testBackwardRunsEachChildsWorkOnce() {
-        let c = (0..<6).map { _ in Counter() }
+        // two-module chains in the branches: grad then bprop would run the last one's bprop twice
+        let c = (0..<8).map { _ in Counter() }
         let model = Sequential<Double> {
             Concat(axis: 1) {
-                Residual(shortcut: c[0]) { c[1] }
-                Sum { c[2]; Sequential { c[3] } }
+                Residual(shortcut: c[0]) { c[1]; c[6] }
+                Sum { c[2]; Sequential { c[3]; c[7] } }
                 Parallel(axis: 1) { c[4]; c[5] }
             }
         }
         let x = Tensor<Double>.normal([2, 4])
         let y = model.fprop(x)
         XCTAssertEqual(y.shape, [2, 12])
-        XCTAssertEqual(c.map(\.fprops), Array(repeating: 1, count: 6))
+        XCTAssertEqual(c.map(\.fprops), Array(repeating: 1, count: 8))
         let gx = model.backward(x, .ones([2, 12]))
-        XCTAssertEqual(c.map(\.grads), Array(repeating: 1, count: 6), "backward: each child's grad once")
-        XCTAssertEqual(c.map(\.bprops), Array(repeating: 1, count: 6), "backward: each child's bprop once")
+        XCTAssertEqual(c.map(\.grads), Array(repeating: 1, count: 8), "backward: each child's grad once")
+        XCTAssertEqual(c.map(\.bprops), Array(repeating: 1, count: 8), "backward: each child's bprop once")
         // ∂L/∂x: 2 (Residual) + 2 (Sum) + 1 (Parallel: each column to one branch)
         assertClose(gx, Tensor(repeating: 5, shape: [2, 4]), tolerance: 0)
 
         _ = model.fprop(x)
         model.grad(x, .ones([2, 12]))
-        XCTAssertEqual(c.map(\.grads), Array(repeating: 2, count: 6), "grad: each child's grad once")
-        XCTAssertEqual(c.map(\.bprops), Array(repeating: 1, count: 6), "grad: no bprop (nobody needs ∂L/∂x)")
+        XCTAssertEqual(c.map(\.grads), Array(repeating: 2, count: 8), "grad: each child's grad once")
+        XCTAssertEqual(c.map(\.bprops), [1, 1, 1, 1, 1, 1, 2, 2],
+                       "grad: no bprop except where a module before has parameters (c[6] after c[1], c[7] after c[3])")
 
         _ = model.bprop(x, .ones([2, 12]))
-        XCTAssertEqual(c.map(\.grads), Array(repeating: 2, count: 6), "bprop: no grad")
-        XCTAssertEqual(c.map(\.bprops), Array(repeating: 2, count: 6), "bprop: each child's bprop once")
+        XCTAssertEqual(c.map(\.grads), Array(repeating: 2, count: 8), "bprop: no grad")
+        XCTAssertEqual(c.map(\.bprops), [2, 2, 2, 2, 2, 2, 3, 3], "bprop: each child's bprop once")
     }
 
     func testShapeErrorsNameTheContainerTheBranchAndTheShapes() {
