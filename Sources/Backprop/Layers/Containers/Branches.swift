@@ -19,8 +19,8 @@ func branchBackPass<Scalar>(_ branches: [any Layer<Scalar>], inputs: [Tensor<Sca
     return accumulate && !inputGradient ? nil : result
 }
 
-/// Σᵢ tensors[i] (all of one shape), summed into the first.
-func sumOfBranchGradients<Scalar>(_ tensors: [Tensor<Scalar>]) -> Tensor<Scalar> {
+/// Σᵢ tensors[i] (all of one shape: branch outputs or branch gradients), summed into the first.
+func sumOfBranches<Scalar>(_ tensors: [Tensor<Scalar>]) -> Tensor<Scalar> {
     var total = tensors[0]
     for t in tensors.dropFirst() { total += t }
     return total
@@ -135,7 +135,7 @@ public final class Concat<Scalar: TensorScalar>: Container {
         let pieces = branches.count == 1 ? [gradOutput] : gradOutput.split(sizes: s.branches.map { $0[s.axis] }, along: s.axis)
         let inputs = Array(repeating: input, count: branches.count)
         return branchBackPass(branches, inputs: inputs, gradOutputs: pieces, accumulate: accumulate, inputGradient: inputGradient)
-            .map(sumOfBranchGradients)
+            .map(sumOfBranches)
     }
 
     public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
@@ -316,7 +316,7 @@ public final class Sum<Scalar: TensorScalar>: Container {
     // x [any] → y = Σᵢ branch_i(x)
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         _ = checkedOutputShape(input.shape)
-        return sumOfBranchGradients(branches.map { $0.fprop(input) })
+        return sumOfBranches(branches.map { $0.fprop(input) })
     }
 
     // every branch gets gradOutput; ∂L/∂x = Σᵢ ∂L/∂x through branch i
@@ -325,7 +325,7 @@ public final class Sum<Scalar: TensorScalar>: Container {
         let n = branches.count
         return branchBackPass(branches, inputs: Array(repeating: input, count: n), gradOutputs: Array(repeating: gradOutput, count: n),
                               accumulate: accumulate, inputGradient: inputGradient)
-            .map(sumOfBranchGradients)
+            .map(sumOfBranches)
     }
 
     public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {

@@ -79,7 +79,7 @@ public final class Residual<Scalar: TensorScalar>: Container {
         guard var grads = branchBackPass(paths, inputs: Array(repeating: input, count: n), gradOutputs: Array(repeating: gradOutput, count: n),
                                          accumulate: accumulate, inputGradient: inputGradient) else { return nil }
         if shortcut == nil { grads.append(gradOutput) }
-        return sumOfBranchGradients(grads)
+        return sumOfBranches(grads)
     }
 
     public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
