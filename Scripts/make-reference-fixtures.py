@@ -222,6 +222,77 @@ def _(g):
 
 
 # ---------------------------------------------------------------------------------------
+# networks that are not chains: the PyTorch twins of Residual, Concat and Parallel
+# (Sources/Backprop/Layers/Containers), whose structure gives the parameter names
+# body.0.weight, shortcut.weight, branches.1.0.weight, ...
+# ---------------------------------------------------------------------------------------
+
+class Residual(nn.Module):
+    """y = shortcut(x) + body(x), or x + body(x) without a shortcut."""
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = nn.Sequential(*body)
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        return (x if self.shortcut is None else self.shortcut(x)) + self.body(x)
+
+
+class Concat(nn.Module):
+    """Every branch on the input, the outputs joined along dim."""
+    def __init__(self, dim, branches):
+        super().__init__()
+        self.dim = dim
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x):
+        return torch.cat([b(x) for b in self.branches], self.dim)
+
+
+class Parallel(nn.Module):
+    """Branch i on piece i of x.split(sizes, dim), the outputs joined along dim."""
+    def __init__(self, dim, sizes, branches):
+        super().__init__()
+        self.dim, self.sizes = dim, sizes
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x):
+        return torch.cat([b(p) for b, p in zip(self.branches, x.split(self.sizes, self.dim))], self.dim)
+
+
+@layer("residual_block")  # Linear-ReLU-Linear body, Linear shortcut
+def _(g):
+    return Residual([nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 6)], shortcut=nn.Linear(5, 6)), randn(g, 4, 5)
+
+
+@layer("residual_conv_block")  # a downsampling block: strided body, strided 1x1 projection
+def _(g):
+    body = [nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(3, 3, 3, padding=1)]
+    return Residual(body, shortcut=nn.Conv2d(2, 3, 1, stride=2)), randn(g, 2, 2, 5, 5)
+
+
+@layer("concat_block")  # dense branches, one a nested residual block
+def _(g):
+    branches = [nn.Linear(5, 3), nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 2)),
+                Residual([nn.Linear(5, 5), nn.Tanh()])]
+    return Concat(1, branches), randn(g, 4, 5), {"dim": "1"}
+
+
+@layer("inception_block")  # NCHW channel concat: 1x1, 1x1-ReLU-3x3, maxpool-1x1
+def _(g):
+    branches = [nn.Conv2d(3, 2, 1),
+                nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU(), nn.Conv2d(2, 3, 3, padding=1)),
+                nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(3, 2, 1))]
+    return Concat(1, branches), randn(g, 2, 3, 5, 5), {"dim": "1"}
+
+
+@layer("parallel_block")  # x [4, 5] split into [4, 2] and [4, 3] along 1
+def _(g):
+    branches = [nn.Linear(2, 3), nn.Sequential(nn.Linear(3, 2), nn.Tanh())]
+    return Parallel(1, [2, 3], branches), randn(g, 4, 5), {"dim": "1", "sizes": "2,3"}
+
+
+# ---------------------------------------------------------------------------------------
 # the driver
 # ---------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import Foundation
 /// Pointer arguments follow BLAS conventions: `n` elements, row-major matrices
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
 public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
+    AxisKernels,
     ConversionKernels, RandomKernels, ConvolutionKernels, RecurrentKernels, AutoencoderKernels,
     SymmetricEigenKernels, SamplingKernels, OptimizerKernels
 where RawSignificand: FixedWidthInteger {
