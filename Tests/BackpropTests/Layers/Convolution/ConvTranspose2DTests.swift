@@ -127,14 +127,23 @@ final class ConvTranspose2DTests: XCTestCase {
         let layer = makeLayer(configurations[1], bias: true, seed: 7)
         let x = Tensor<Double>.normal(configurations[1].input, using: &rng)
         let gy = Tensor<Double>.normal(layer.fprop(x).shape, using: &rng)
-        layer.weight.grad = .normal(layer.weight.value.shape, using: &rng)   // stale numbers that zeroGrad must hide
+        for p in layer.parameters { p.grad = .normal(p.value.shape, using: &rng) }   // stale numbers that zeroGrad must hide
         layer.zeroGrad()
         layer.grad(x, gy)
         let once = layer.parameters.map(\.grad)
+        let reference = referenceTransposedConvolutionGradients(x, layer.weight.value, gy, stride: (2, 2), padding: (1, 1))
+        assertClose(once[0], reference.weight, tolerance: 1e-12, "weight grad after zeroGrad")
+        assertClose(once[1], reference.bias, tolerance: 1e-12, "bias grad after zeroGrad")
         layer.grad(x, gy)
         for (twice, single) in zip(layer.parameters.map(\.grad), once) {
             assertClose(twice, single + single, tolerance: 1e-12, "two grads add up")
         }
+        // an empty batch after zeroGrad leaves zero gradients
+        var empty = x.shape
+        empty[0] = 0
+        layer.zeroGrad()
+        layer.grad(.zeros(empty), layer.fprop(.zeros(empty)))
+        for p in layer.parameters { assertClose(p.grad, .zeros(p.value.shape), tolerance: 0, "empty batch") }
     }
 
     /// Large images cut the batch into several blocks; the results must be those of each image alone.
