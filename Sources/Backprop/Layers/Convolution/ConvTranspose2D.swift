@@ -159,10 +159,10 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
         let shape = checkedOutputShape(input.shape)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return Tensor(uninitialized: shape) }
-        let (c, k, plane, outImage) = (inChannels, g.columnRows, g.outputPlane, outChannels * g.inputPlane)
+        let (c, f, k, plane, outImage) = (inChannels, outChannels, g.columnRows, g.outputPlane, outChannels * g.inputPlane)
         let output = input.withUnsafePointer { x in
             Tensor<Scalar>(shape: shape) { y in
-                weight.value.withUnsafePointer { w in
+                weight.value.withUnsafePointer { w in withBias { bias in
                     forEachBlock(g) { block, first, columns, features in
                         let n = block.columnCount, out = y + first * outImage
                         // features [C, B·H·W] ← input [B, C, H·W]
@@ -174,14 +174,10 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
                         // columns → output [B, F, outH, outW], overlapping windows summed (+ bias [F])
                         Threads.parallelFor(block.batch, costPerItem: k * plane) { images in
                             Scalar.col2im(columns, block, images: images, out)
-                            if let bias = self.bias {
-                                bias.value.withUnsafePointer { b in
-                                    Scalar.addChannelBias(b, channels: self.outChannels, plane: g.inputPlane, images: images, out)
-                                }
-                            }
+                            if let bias { Scalar.addChannelBias(bias, channels: f, plane: g.inputPlane, images: images, out) }
                         }
                     }
-                }
+                } }
             }
         }
         if !isTraining { columns = []; features = [] }      // evaluation batches can be large, and no grad follows
@@ -255,6 +251,11 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
                 }
             }
         }
+    }
+
+    private func withBias<R>(_ body: (UnsafePointer<Scalar>?) -> R) -> R {
+        if let bias { return bias.value.withUnsafePointer { body($0) } }
+        return body(nil)
     }
 
     // MARK: blocks

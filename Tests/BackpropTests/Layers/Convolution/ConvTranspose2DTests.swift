@@ -300,3 +300,68 @@ final class Upsample2DTests: XCTestCase {
         try assertLayerMatchesPyTorch("upsample_nearest_rect", Upsample2D<Float>(scale: (2, 3)), Upsample2D<Double>(scale: (2, 3)))
     }
 }
+
+final class TransposedConvolutionStackTests: XCTestCase {
+    /// im2col / col2im (ConvTranspose2D) and the planes (Upsample2D) split over cores: the
+    /// split must not change any result. (Large enough for `Threads.parallelFor` to use two threads.)
+    func testSplittingOverCoresChangesNothing() {
+        var rng = Random(seed: testSeed())
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        let layers: [(any Layer<Double>, [Int])] = [
+            (ConvTranspose2D<Double>(3, 4, kernelSize: (4, 4), stride: (2, 2), padding: (1, 1), using: &rng), [6, 3, 12, 11]),
+            (Upsample2D<Double>(scale: (2, 3)), [6, 8, 20, 19]),
+        ]
+        for (layer, shape) in layers {
+            let input = Tensor<Double>.normal(shape, using: &rng)
+            var results: [[Tensor<Double>]] = []
+            for threads in [1, 2] {
+                Threads.count = threads
+                let y = layer.fprop(input)
+                var same = Random(seed: 99)                     // the same gradOutput for both runs
+                let gy = Tensor<Double>.normal(y.shape, using: &same)
+                layer.zeroGrad()
+                layer.grad(input, gy)
+                results.append([y, layer.bprop(input, gy)] + layer.parameters.map(\.grad))
+            }
+            for (a, b) in zip(results[0], results[1]) { assertClose(a, b, tolerance: 1e-12, "\(layer)") }
+        }
+    }
+
+    /// Evaluation mode releases the work buffers after fprop: later calls (and a smaller
+    /// batch after a larger one) still give the same answers.
+    func testWorkBuffersNeverGoStale() {
+        var rng = Random(seed: testSeed())
+        let layer = ConvTranspose2D<Double>(2, 3, kernelSize: (3, 2), stride: (2, 1), padding: (1, 1), outputPadding: (1, 0), using: &rng)
+        let x = Tensor<Double>.normal([3, 2, 4, 5], using: &rng)
+        let gy = Tensor<Double>.normal(try! layer.outputShape(for: x.shape), using: &rng)
+        let reference = referenceTransposedConvolutionGradients(x, layer.weight.value, gy, stride: (2, 1), padding: (1, 1))
+        func check(_ when: String) {
+            layer.zeroGrad()
+            layer.grad(x, gy)
+            assertClose(layer.weight.grad, reference.weight, tolerance: 1e-12, "weight grad \(when)")
+            assertClose(layer.bprop(x, gy), reference.input, tolerance: 1e-12, "bprop \(when)")
+        }
+        layer.isTraining = false
+        _ = layer.fprop(x)
+        check("after an evaluation-mode fprop")
+        layer.isTraining = true
+        _ = layer.fprop(.normal([5, 2, 4, 5], using: &rng))
+        check("after an fprop on a larger batch")
+    }
+
+    /// A small DCGAN-style generator end to end: transposed convolutions, upsampling, a
+    /// convolution, activations; the gradients of the input and of every parameter.
+    func testSmallGeneratorGradients() {
+        var rng = Random(seed: testSeed())
+        let model = Sequential<Double>([
+            ConvTranspose2D<Double>(4, 3, kernelSize: (3, 3), stride: (1, 1), using: &rng), Tanh<Double>(),     // [2, 3, 4, 4]
+            ConvTranspose2D<Double>(3, 2, kernelSize: (4, 4), stride: (2, 2), padding: (1, 1), using: &rng),    // [2, 2, 8, 8]
+            Tanh<Double>(), Upsample2D<Double>(scale: 2),                                                     // [2, 2, 16, 16]
+            Conv2D<Double>(2, 1, kernelSize: (3, 3), stride: (2, 2), padding: (1, 1), using: &rng),            // [2, 1, 8, 8]
+        ])
+        XCTAssertEqual(try model.outputShape(for: [2, 4, 2, 2]), [2, 1, 8, 8])
+        XCTAssertEqual(model.namedParameters.map(\.name), ["0.weight", "0.bias", "2.weight", "2.bias", "5.weight", "5.bias"])
+        assertGradientsMatch(model, input: .normal([2, 4, 2, 2], using: &rng))
+    }
+}
