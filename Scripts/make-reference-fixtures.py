@@ -221,6 +221,32 @@ def _(g):
     return nn.Embedding(7, 3), indices
 
 
+# --- transposed convolution ---
+# ConvTranspose2D weight [C, F, kH, kW]; outH = (H − 1)·stride − 2·padding + kH + output_padding
+
+@layer("conv_transpose2d", group="vision")
+def _(g):
+    conv = nn.ConvTranspose2d(3, 4, kernel_size=3, stride=2, padding=1, output_padding=1)
+    return conv, randn(g, 2, 3, 3, 4), {"kernel_size": "3,3", "stride": "2,2", "padding": "1,1",
+                                       "output_padding": "1,1"}
+
+
+@layer("conv_transpose2d_nobias", group="vision")
+def _(g):
+    conv = nn.ConvTranspose2d(2, 3, kernel_size=(2, 4), stride=(1, 2), padding=(0, 1), bias=False)
+    return conv, randn(g, 2, 2, 3, 4), {"kernel_size": "2,4", "stride": "1,2", "padding": "0,1",
+                                       "output_padding": "0,0"}
+
+
+@layer("upsample_nearest", group="vision")
+def _(g):
+    return nn.Upsample(scale_factor=2, mode="nearest"), randn(g, 2, 3, 3, 4), {"scale_factor": "2,2"}
+
+
+@layer("upsample_nearest_rect", group="vision")
+def _(g):
+    return nn.Upsample(scale_factor=(2, 3), mode="nearest"), randn(g, 2, 2, 3, 2), {"scale_factor": "2,3"}
+
 # ---------------------------------------------------------------------------------------
 # networks that are not chains: the PyTorch twins of Residual, Concat and Parallel
 # (Sources/Backprop/Layers/Containers), whose structure gives the parameter names

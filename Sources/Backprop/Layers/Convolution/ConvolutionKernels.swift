@@ -1,4 +1,4 @@
-/// The loops of convolution, pooling and padding, as static kernels of the scalar type
+/// The loops of convolution, transposed convolution, pooling, padding and upsampling, as static kernels of the scalar type
 /// (so they are compiled once for `Float` and once for `Double`, never run generically).
 ///
 /// Each kernel works on a sub-range of the batch (`images`) or of the image planes
@@ -64,6 +64,29 @@ public protocol ConvolutionKernels {
     static func crop2D(_ padded: UnsafePointer<Self>, height: Int, width: Int,
                        top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
                        _ inner: UnsafeMutablePointer<Self>)
+
+    /// Bias per channel: x `[N, C, P]` += bias[c] on every position of channel c, for the
+    /// images in `images` (a transposed convolution's bias).
+    static func addChannelBias(_ bias: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
+                               _ x: UnsafeMutablePointer<Self>)
+
+    /// Sums per channel: out `[C]` (+)= Σ over the images in `images` and the positions p of
+    /// x `[N, C, P]` (the gradient of `addChannelBias`); adds to `out` when `accumulate`,
+    /// else overwrites it.
+    static func channelSums(_ x: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
+                            _ out: UnsafeMutablePointer<Self>, accumulate: Bool)
+
+    /// Nearest-neighbour upsampling by integer factors: input `[planes, H, W]` → output
+    /// `[planes, H·sH, W·sW]`, output[p, i, j] = input[p, i / sH, j / sW], for the planes in `planes`.
+    static func upsampleNearest2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
+                                  scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
+                                  _ output: UnsafeMutablePointer<Self>)
+
+    /// Its adjoint: gradOutput `[planes, H·sH, W·sW]` → gradInput `[planes, H, W]` (planes
+    /// overwritten), each gradInput[p, i, j] the sum of its sH×sW block of gradOutput.
+    static func upsampleNearest2DBackward(_ gradOutput: UnsafePointer<Self>, height: Int, width: Int,
+                                          scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
+                                          _ gradInput: UnsafeMutablePointer<Self>)
 }
 
 extension ConvolutionKernels where Self: TensorScalar {
@@ -315,6 +338,68 @@ extension ConvolutionKernels where Self: TensorScalar {
         for plane in planes {
             let y = padded + plane &* outPlane, x = inner + plane &* height &* width
             for h in 0..<height { copy(y + ((top &+ h) &* outW &+ left), x + h &* width, width) }
+        }
+    }
+
+    public static func addChannelBias(_ bias: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
+                                      _ x: UnsafeMutablePointer<Self>) {
+        // x [N, C, P] += bias [C]
+        for n in images {
+            for c in 0..<channels {
+                let row = x + (n &* channels &+ c) &* plane, b = bias[c]
+                for p in 0..<plane { row[p] += b }
+            }
+        }
+    }
+
+    public static func channelSums(_ x: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
+                                   _ out: UnsafeMutablePointer<Self>, accumulate: Bool) {
+        // x [N, C, P] → out [C]
+        if !accumulate { fill(out, 0, channels) }
+        for n in images {
+            for c in 0..<channels { out[c] += sum(x + (n &* channels &+ c) &* plane, plane) }
+        }
+    }
+
+    public static func upsampleNearest2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
+                                         scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
+                                         _ output: UnsafeMutablePointer<Self>) {
+        // input [planes, H, W] → output [planes, H·sH, W·sW]
+        let outW = width &* scaleWidth, outPlane = height &* scaleHeight &* outW
+        for plane in planes {
+            let x = input + plane &* height &* width, y = output + plane &* outPlane
+            for i in 0..<height {
+                // the first output row of input row i, then its copies
+                let first = y + i &* scaleHeight &* outW, src = x + i &* width
+                for j in 0..<width {
+                    let v = src[j], dst = first + j &* scaleWidth
+                    for k in 0..<scaleWidth { dst[k] = v }
+                }
+                for r in 1..<Swift.max(scaleHeight, 1) { copy(first, first + r &* outW, outW) }
+            }
+        }
+    }
+
+    public static func upsampleNearest2DBackward(_ gradOutput: UnsafePointer<Self>, height: Int, width: Int,
+                                                 scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
+                                                 _ gradInput: UnsafeMutablePointer<Self>) {
+        // gradOutput [planes, H·sH, W·sW] → gradInput [planes, H, W]
+        let outW = width &* scaleWidth, outPlane = height &* scaleHeight &* outW
+        for plane in planes {
+            let gy = gradOutput + plane &* outPlane, gx = gradInput + plane &* height &* width
+            for i in 0..<height {
+                let row = gx + i &* width
+                fill(row, 0, width)
+                for r in 0..<scaleHeight {
+                    let src = gy + (i &* scaleHeight &+ r) &* outW
+                    for j in 0..<width {
+                        let block = src + j &* scaleWidth
+                        var total: Self = 0
+                        for k in 0..<scaleWidth { total += block[k] }
+                        row[j] += total
+                    }
+                }
+            }
         }
     }
 }
