@@ -14,6 +14,7 @@ import Foundation
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
 public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
     ConversionKernels, RandomKernels, ConvolutionKernels, RecurrentKernels, AutoencoderKernels,
+    NormalizationKernels,
     SymmetricEigenKernels, SamplingKernels, OptimizerKernels
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
