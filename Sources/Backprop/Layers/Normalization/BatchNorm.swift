@@ -50,7 +50,7 @@ public class BatchNorm<Scalar: TensorScalar>: Layer {
     init(name: String, ranks: [Int], features: Int, eps: Double, momentum: Double?, affine: Bool) {
         require(features > 0, "\(name): features must be positive, got \(features)")
         require(eps >= 0, "\(name): eps must be non-negative, got \(eps)")
-        require(momentum.map { (0...1).contains($0) } ?? true, "\(name): momentum must lie in 0...1, got \(momentum!)")
+        require(momentum.map { (0...1).contains($0) } ?? true, "\(name): momentum must lie in 0...1 (or be nil), got \(momentum ?? 0)")
         self.name = name
         self.ranks = ranks
         self.features = features
