@@ -94,9 +94,10 @@ public enum Checkpoint {
         return file
     }
 
-    /// Restores `model` (parameters and buffers), `optimizer` and `Random.global` from the checkpoint at `path`
-    /// and returns the counters and generators saved with them. Everything is checked
-    /// before anything changes: on error the model and optimizer are as they were.
+    /// Restores `model` (parameters and buffers), `optimizer` and `Random.global` from the
+    /// checkpoint at `path` and returns the counters and generators saved with them.
+    /// Everything is checked before anything changes: on error the model and optimizer
+    /// are as they were.
     @discardableResult
     public static func restore<L: Layer, O: CheckpointableOptimizer>(model: L, optimizer: O, from path: String) throws -> TrainingState
     where O.Scalar == L.Scalar {
