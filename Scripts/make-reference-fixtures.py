@@ -8,6 +8,10 @@ and in float64, to Tests/BackpropTests/Reference/Fixtures/<case>.<f32|f64>.safet
 
     layers     input, param.<name>, output, grad_output, grad_input, grad.<name>
                (parameter names are PyTorch's: weight, bias, 0.weight, weight_ih_l0, ...)
+               and, for modules with buffers (batch norm), buffer.<name> before the step
+               and buffer_after.<name> after it (running_mean, running_var, and
+               num_batches_tracked as I64), plus the metadata "state_dict": the module's
+               state_dict names and dtypes
     criteria   input, target, output (the loss, shape []), grad_input (d loss / d input)
 
 and the metadata says which module and settings made it ("module", "kind", "config...").
@@ -318,6 +322,59 @@ def _(g):
     return Parallel(1, [2, 3], branches), randn(g, 4, 5), {"dim": "1", "sizes": "2,3"}
 
 
+# --- normalization ---
+# Batch norms in training mode (batch statistics; the running statistics updated, from
+# non-trivial values) and in evaluation mode (running statistics), and layer norms.
+
+def _with_running_stats(g, bn, tracked=3):
+    with torch.no_grad():
+        bn.running_mean.copy_(randn(g, bn.num_features, scale=0.5))
+        bn.running_var.copy_(torch.rand(bn.num_features, generator=g, dtype=torch.float64) + 0.5)
+        bn.num_batches_tracked.fill_(tracked)
+    return bn
+
+
+@layer("batchnorm1d")
+def _(g):
+    return _with_running_stats(g, nn.BatchNorm1d(4)), randn(g, 6, 4, scale=2) + 1, {"mode": "train"}
+
+
+@layer("batchnorm1d_sequence")  # [N, C, L]
+def _(g):
+    return _with_running_stats(g, nn.BatchNorm1d(3)), randn(g, 4, 3, 5), {"mode": "train"}
+
+
+@layer("batchnorm1d_eval")
+def _(g):
+    return _with_running_stats(g, nn.BatchNorm1d(4)).eval(), randn(g, 6, 4), {"mode": "eval"}
+
+
+@layer("batchnorm2d")
+def _(g):
+    return _with_running_stats(g, nn.BatchNorm2d(3)), randn(g, 2, 3, 5, 7) - 0.5, {"mode": "train"}
+
+
+@layer("batchnorm2d_cumulative")  # momentum=None: a cumulative average, factor 1/(tracked+1)
+def _(g):
+    bn = _with_running_stats(g, nn.BatchNorm2d(3, momentum=None, eps=1e-3))
+    return bn, randn(g, 3, 3, 3, 5), {"mode": "train", "momentum": "none", "eps": "1e-3"}
+
+
+@layer("batchnorm2d_eval")
+def _(g):
+    return _with_running_stats(g, nn.BatchNorm2d(3)).eval(), randn(g, 2, 3, 5, 7), {"mode": "eval"}
+
+
+@layer("layernorm")
+def _(g):
+    return nn.LayerNorm(6), randn(g, 4, 2, 6, scale=2) + 1, {"normalized_shape": "6"}
+
+
+@layer("layernorm_2d")  # over the last two axes
+def _(g):
+    return nn.LayerNorm([3, 4]), randn(g, 2, 3, 4), {"normalized_shape": "3,4"}
+
+
 # ---------------------------------------------------------------------------------------
 # the driver
 # ---------------------------------------------------------------------------------------
@@ -336,15 +393,26 @@ def make_layer(name, builder, g):
         for _, p in module.named_parameters():
             p.copy_(randn(g, *p.shape, scale=0.5))
     is_index = x.dtype == torch.int64
+    # buffers (a batch norm's running statistics): every forward starts from these
+    initial_buffers = {n: b.detach().clone() for n, b in module.named_buffers()}
+
+    def reset_buffers(m):
+        with torch.no_grad():
+            for n, b in m.named_buffers():
+                b.copy_(initial_buffers[n])
+
     with torch.no_grad():
         out_shape = first(module(x)).shape
+    reset_buffers(module)
     grad_output = randn(g, *out_shape)
     results = {}
     for tag, dtype in (("f64", torch.float64), ("f32", torch.float32)):
         m = module.to(dtype)
+        reset_buffers(m)
         xi = x if is_index else x.detach().to(dtype).clone().requires_grad_(True)
         for p in m.parameters():
             p.grad = None
+        buffers_before = {n: b.detach().clone() for n, b in m.named_buffers()}
         y = first(m(xi))
         y.backward(grad_output.to(dtype))
         tensors = {"input": x.detach().to(dtype), "output": y.detach(), "grad_output": grad_output.to(dtype)}
@@ -353,6 +421,13 @@ def make_layer(name, builder, g):
         for pname, p in m.named_parameters():
             tensors["param." + pname] = p.detach().clone()
             tensors["grad." + pname] = p.grad.detach().clone()
+        for bname, b in m.named_buffers():
+            tensors["buffer." + bname] = buffers_before[bname]
+            tensors["buffer_after." + bname] = b.detach().clone()
+        if initial_buffers:
+            config = dict(config, state_dict=",".join(
+                f"{k}:{ {torch.float32: 'F32', torch.float64: 'F64', torch.int64: 'I64'}[v.dtype]}"
+                for k, v in m.state_dict().items()))
         meta = {"kind": "layer", "module": repr(module).replace("\n", " "),
                 "input_is_index": str(is_index).lower(), **config}
         results[tag] = (tensors, meta)

@@ -18,7 +18,8 @@ import Foundation
 ///
 /// Data is row-major and little-endian; the byte ranges tile the data exactly. This type
 /// writes F32 and F64 and reads F32, F64, F16 and BF16, converting to the scalar asked
-/// for. Reading checks everything before trusting it: a malformed file throws a
+/// for; integer tensors (counts) are written as I64 (`add(_:int64:shape:)`) and read
+/// from I8…I64 and U8…U32 (`integers(_:)`). Reading checks everything before trusting it: a malformed file throws a
 /// `SafeTensorsError` that says what is wrong, and is never read out of bounds.
 ///
 /// ```swift
@@ -107,6 +108,19 @@ public struct SafeTensors {
         }
         if entries[name] == nil { names.append(name) }
         entries[name] = Entry(dtype: dtype, shape: tensor.shape, bytes: bytes)
+    }
+
+    /// Adds (or replaces) the integer tensor `name` of `shape`, stored as I64 (the type of
+    /// PyTorch's counts, such as a batch norm's `num_batches_tracked`, shape `[]`).
+    public mutating func add(_ name: String, int64 values: [Int64], shape: [Int]) {
+        require(values.count == shape.reduce(1, *),
+                "SafeTensors.add(\(name), int64:): \(values.count) values for shape \(shape)")
+        require(name != "__metadata__", "SafeTensors.add: '__metadata__' is reserved for the metadata map")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 8)
+        for v in values { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        if entries[name] == nil { names.append(name) }
+        entries[name] = Entry(dtype: .int64, shape: shape, bytes: bytes)
     }
 
     /// Removes the tensor `name` if present.
@@ -282,6 +296,38 @@ public struct SafeTensors {
                 case .bfloat16: Scalar.decode(bfloat16: src, out, n)
                 case .float32: Scalar.decode(float32: src, out, n)
                 default: Scalar.decode(float64: src, out, n)
+                }
+            }
+        }
+    }
+}
+
+extension SafeTensors.DType {
+    /// True for the integer types `integers(_:)` reads: I8, I16, I32, I64, U8, U16, U32.
+    public var isInteger: Bool { [.int8, .int16, .int32, .int64, .uint8, .uint16, .uint32].contains(self) }
+}
+
+extension SafeTensors {
+    /// The tensor `name` as whole numbers (row-major), from an integer type (I8…I64,
+    /// U8…U32). Floating-point tensors are refused: read them with `tensor(_:)`.
+    public func integers(_ name: String) throws -> [Int64] {
+        guard let entry = self[name] else {
+            throw SafeTensorsError(.missingTensor, source: source, "no tensor named '\(name)' (the file has: \(names.joined(separator: ", ")))")
+        }
+        guard entry.dtype.isInteger else {
+            throw SafeTensorsError(.unsupportedDType, source: source,
+                                   "tensor '\(name)' is \(entry.dtype.rawValue); only I8, I16, I32, I64, U8, U16 and U32 read as integers")
+        }
+        return entry.bytes.withUnsafeBytes { raw in
+            (0..<entry.count).map { i -> Int64 in
+                switch entry.dtype {
+                case .int8: return Int64(raw.loadUnaligned(fromByteOffset: i, as: Int8.self))
+                case .uint8: return Int64(raw.loadUnaligned(fromByteOffset: i, as: UInt8.self))
+                case .int16: return Int64(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))
+                case .uint16: return Int64(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                case .int32: return Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+                case .uint32: return Int64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                default: return Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
                 }
             }
         }

@@ -28,6 +28,10 @@ public protocol Layer<Scalar>: AnyObject, CustomStringConvertible {
 
     /// The trainable parameters, named as in a PyTorch `state_dict` (`weight`, `0.bias`, …).
     var namedParameters: [(name: String, parameter: Parameter<Scalar>)] { get }
+    /// The non-trainable state (a batch norm's running statistics), named as in a PyTorch
+    /// `state_dict` (`running_mean`, `1.num_batches_tracked`, …). Saved and loaded with the
+    /// parameters, never touched by optimizers. Default: none.
+    var namedBuffers: [(name: String, buffer: Buffer<Scalar>)] { get }
     /// Training mode (dropout and noise active) or evaluation mode.
     var isTraining: Bool { get set }
     /// The output shape for an input shape, or a `ShapeError` saying what the layer expects.
@@ -50,6 +54,7 @@ extension ShapePreserving {
 /// - `isTraining`: setting it sets every child's (stored in `mode`);
 /// - `namedParameters`: each child's, prefixed with the child's name (`0.weight`), as in
 ///   PyTorch's `state_dict`;
+/// - `namedBuffers`: each child's, with the same prefixes (`0.running_mean`);
 /// - a Torch7-style `description` listing the children.
 ///
 /// A container still computes its own `outputShape(for:)` (a chain, a sum and a
@@ -86,6 +91,12 @@ extension Container {
         }
     }
 
+    public var namedBuffers: [(name: String, buffer: Buffer<Scalar>)] {
+        children.flatMap { child in
+            child.layer.namedBuffers.map { ("\(child.name).\($0.name)", $0.buffer) }
+        }
+    }
+
     /// The type, then each child on its own line.
     public var description: String {
         let lines = children.map { "  (\($0.name)): " + "\($0.layer)".replacingOccurrences(of: "\n", with: "\n  ") }
@@ -103,6 +114,7 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable {
 extension Layer {
     public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {}
     public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
+    public var namedBuffers: [(name: String, buffer: Buffer<Scalar>)] { [] }
     /// Layers without a mode ignore it (containers forward it, see `Container`).
     public var isTraining: Bool { get { false } set {} }
 
@@ -158,6 +170,25 @@ func distinct<T>(_ items: [T], by object: (T) -> AnyObject) -> [T] {
 
 /// `parameters` without repeats (see `distinct(_:by:)`).
 func distinct<Scalar>(_ parameters: [Parameter<Scalar>]) -> [Parameter<Scalar>] { distinct(parameters) { $0 } }
+
+/// A non-trainable tensor of a layer's state: a batch norm's `running_mean`,
+/// `running_var` and `num_batches_tracked` (PyTorch's "buffers"). The layer updates it
+/// itself (in `fprop`, in training mode); optimizers never see it (it is not a
+/// `Parameter`); `save`/`load`, `stateDict` and checkpoints carry it by name. A class,
+/// shared by reference like `Parameter`.
+public final class Buffer<Scalar: TensorScalar> {
+    /// The current value.
+    public var value: Tensor<Scalar>
+    /// True for a count (`num_batches_tracked`): saved as a safetensors `I64` tensor, as
+    /// PyTorch stores it (a Float buffer holds whole numbers exactly up to 2^24).
+    public let isCount: Bool
+
+    /// A buffer holding `value`; `isCount` makes it an integer count stored as I64.
+    public init(_ value: Tensor<Scalar>, isCount: Bool = false) {
+        self.value = value
+        self.isCount = isCount
+    }
+}
 
 /// A trainable tensor and the gradient accumulated for it.
 ///

@@ -13,9 +13,10 @@ import Foundation
 /// Pointer arguments follow BLAS conventions: `n` elements, row-major matrices
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
 public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
-    AxisKernels,
-    ConversionKernels, RandomKernels, ConvolutionKernels, RecurrentKernels, AutoencoderKernels,
-    SymmetricEigenKernels, SamplingKernels, OptimizerKernels
+    AxisKernels, ConversionKernels, RandomKernels,                      // Tensor/
+    ConvolutionKernels, NormalizationKernels, RecurrentKernels,         // Layers/<Family>/
+    AutoencoderKernels, SymmetricEigenKernels,
+    SamplingKernels, OptimizerKernels                                   // Training/, Optimizers/
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 

@@ -12,6 +12,8 @@
 // One safetensors file holds it all:
 //
 //   model.<parameter name>             the weights (PyTorch names, the model's own dtype)
+//   model.<buffer name>                the buffers (running_mean, running_var; the count
+//                                      num_batches_tracked as I64), as in a state dict
 //   optimizer.state.<i>.<slot>         optimizer buffers for parameter i, PyTorch's slot
 //                                      names: momentum_buffer (SGD), exp_avg, exp_avg_sq (Adam)
 //   __metadata__                       backprop.checkpoint = 1, epoch, step, optimizer
@@ -85,16 +87,17 @@ public enum Checkpoint {
         for (key, value) in state.info { metadata["info." + key] = value }
 
         var file = SafeTensors(metadata: metadata)
-        model.addParameters(to: &file, prefix: modelPrefix)
+        model.addState(to: &file, prefix: modelPrefix)
         for (slot, tensors) in optimizer.stateBuffers {
             for (i, tensor) in tensors.enumerated() { file.add("\(optimizerPrefix)\(i).\(slot)", tensor) }
         }
         return file
     }
 
-    /// Restores `model`, `optimizer` and `Random.global` from the checkpoint at `path`
-    /// and returns the counters and generators saved with them. Everything is checked
-    /// before anything changes: on error the model and optimizer are as they were.
+    /// Restores `model` (parameters and buffers), `optimizer` and `Random.global` from the
+    /// checkpoint at `path` and returns the counters and generators saved with them.
+    /// Everything is checked before anything changes: on error the model and optimizer
+    /// are as they were.
     @discardableResult
     public static func restore<L: Layer, O: CheckpointableOptimizer>(model: L, optimizer: O, from path: String) throws -> TrainingState
     where O.Scalar == L.Scalar {
@@ -110,7 +113,7 @@ public enum Checkpoint {
         guard kind == O.checkpointName else {
             throw CheckpointError(file.source, "the checkpoint holds the state of a \(kind) optimizer, not of \(O.checkpointName)")
         }
-        let parameterValues = try model.matchParameters(in: file, prefix: modelPrefix)
+        let modelValues = try model.matchState(in: file, prefix: modelPrefix)
 
         // The optimizer's buffers: every slot for every parameter, of its shape, nothing else.
         var buffers: [String: [Tensor<L.Scalar>]] = [:]
@@ -148,7 +151,7 @@ public enum Checkpoint {
             throw CheckpointError(file.source, "\(error)")
         }
         optimizer.epoch = optimizerEpoch
-        for (parameter, value) in parameterValues { parameter.value = value }
+        modelValues.apply()
         if let global = state.generators[globalGenerator] { Random.global = global }
         return state
     }

@@ -134,3 +134,84 @@ where F.Scalar == Float, D.Scalar == Double, F.Target == [Int], D.Target == [Int
 func classIndices<S>(_ reference: Reference<S>) throws -> [Int] {
     try reference.tensor("target").scalars.map { Int(Double($0)) }
 }
+
+/// For a layer with buffers (batch norm), whose fixture also holds `buffer.<name>` (the
+/// state before the step; `num_batches_tracked` as I64) and `buffer_after.<name>` (after
+/// it), and the metadata `mode` ("train" or "eval") and `state_dict` (PyTorch's names and
+/// dtypes, "weight:F32,…,num_batches_tracked:I64"):
+///
+/// 1. loads `param.*` and `buffer.*` through `Layer.load`, as the PyTorch state dict they
+///    make (the I64 count included), and sets the mode;
+/// 2. checks one step, fprop then grad then bprop (one fprop, so the running statistics
+///    move once, as in PyTorch): output, grad_input, every grad.<name>, and every buffer
+///    after the step;
+/// 3. does it again from the same state with `backward` (one pass);
+/// 4. checks that `save` writes exactly PyTorch's state_dict names and dtypes, so that
+///    `load_state_dict(strict=True)` takes the file.
+func assertLayerWithBuffersMatchesPyTorch<L: Layer>(_ name: String, _ layer: L, file: StaticString = #filePath, line: UInt = #line) throws {
+    let reference = try Reference<L.Scalar>(name)
+    let tolerance = Reference<L.Scalar>.tolerance
+    let what = "\(name) (\(L.Scalar.self))"
+    var state = SafeTensors()
+    for key in reference.file.names {
+        for prefix in ["param.", "buffer."] where key.hasPrefix(prefix) {
+            let stateName = String(key.dropFirst(prefix.count))
+            if reference.file[key]!.dtype.isInteger {
+                state.add(stateName, int64: try reference.file.integers(key), shape: reference.file[key]!.shape)
+            } else {
+                state.add(stateName, try reference.tensor(key) as Tensor<L.Scalar>)
+            }
+        }
+    }
+    XCTAssertFalse(layer.namedBuffers.isEmpty, "\(what): the layer has no buffers", file: file, line: line)
+    let input = try reference.tensor("input"), gradOutput = try reference.tensor("grad_output")
+
+    for onePass in [false, true] {
+        let how = onePass ? "\(what) [backward]" : what
+        try layer.load(from: state, prefix: "")
+        layer.isTraining = reference.metadata["mode"] != "eval"
+        layer.zeroGrad()
+        let output = layer.fprop(input)
+        assertMatchesReference(output, try reference.tensor("output"), tolerance: tolerance, "\(how) output", file: file, line: line)
+        let gradInput: Tensor<L.Scalar>
+        if onePass {
+            gradInput = layer.backward(input, gradOutput)
+        } else {
+            layer.grad(input, gradOutput)
+            gradInput = layer.bprop(input, gradOutput)
+        }
+        assertMatchesReference(gradInput, try reference.tensor("grad_input"), tolerance: tolerance, "\(how) grad_input", file: file, line: line)
+        XCTAssertEqual(Set(layer.namedParameters.map { "grad." + $0.name }), Set(reference.file.names.filter { $0.hasPrefix("grad.") }),
+                       "\(how): the fixture's parameter gradients and the layer's parameters differ", file: file, line: line)
+        for (pname, parameter) in layer.namedParameters where reference.file.contains("grad." + pname) {
+            assertMatchesReference(parameter.grad, try reference.tensor("grad." + pname), tolerance: tolerance,
+                                   "\(how) grad.\(pname)", file: file, line: line)
+        }
+        XCTAssertEqual(Set(layer.namedBuffers.map { "buffer_after." + $0.name }),
+                       Set(reference.file.names.filter { $0.hasPrefix("buffer_after.") }),
+                       "\(how): the fixture's buffers and the layer's differ", file: file, line: line)
+        for (bname, buffer) in layer.namedBuffers where reference.file.contains("buffer_after." + bname) {
+            let key = "buffer_after." + bname
+            if buffer.isCount {
+                XCTAssertEqual(buffer.value.scalars.map { Int64(Double($0)) }, try reference.file.integers(key),
+                               "\(how) \(key)", file: file, line: line)
+            } else {
+                assertMatchesReference(buffer.value, try reference.tensor(key), tolerance: tolerance, "\(how) \(key)", file: file, line: line)
+            }
+        }
+    }
+
+    var saved = SafeTensors()
+    layer.addState(to: &saved)
+    let written = Set(saved.names.map { "\($0):\(saved[$0]!.dtype.rawValue)" })
+    let pytorch = Set((reference.metadata["state_dict"] ?? "").split(separator: ",").map(String.init))
+    XCTAssertEqual(written, pytorch, "\(what): the saved state is not PyTorch's state_dict", file: file, line: line)
+}
+
+/// The same in Float and in Double, each against its own fixture.
+func assertLayerWithBuffersMatchesPyTorch<F: Layer, D: Layer>(_ name: String, _ float: F, _ double: D,
+                                                              file: StaticString = #filePath, line: UInt = #line) throws
+where F.Scalar == Float, D.Scalar == Double {
+    try assertLayerWithBuffersMatchesPyTorch(name, float, file: file, line: line)
+    try assertLayerWithBuffersMatchesPyTorch(name, double, file: file, line: line)
+}
