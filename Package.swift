@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(name: "backprop-bench", dependencies: ["Backprop", "ExampleSupport"], path: "Benchmarks/backprop-bench"),
 
         .testTarget(name: "BackpropTests", dependencies: ["Backprop", "CKernels"], path: "Tests/BackpropTests",
-                    exclude: ["Reference/Fixtures"], swiftSettings: [.swiftLanguageMode(.v5)]),
+                    exclude: ["Reference/Fixtures"]),
         // Option parsing, and the examples run as programs on bad input (they must be built:
         // `swift build --build-tests` puts them next to the test bundle).
         .testTarget(name: "ExampleTests", dependencies: ["ExampleSupport", "Backprop"], path: "Tests/ExampleTests"),

@@ -2,6 +2,9 @@ import Backprop
 import Foundation
 import Synchronization
 
+// The examples' figures (PNG grids of digits, filters, reconstructions) and the problems
+// that do not stop a run (a figure or checkpoint that could not be written).
+
 /// Problems that did not stop the run (a figure or a checkpoint that could not be
 /// written): each is reported when it happens, and `finishRun()` exits with status 1
 /// if there were any, after the model has been saved.

@@ -1,6 +1,9 @@
 import Backprop
 import Foundation
 
+// The examples' command-line options (a strict parser and the limits of the common ones)
+// and loading MNIST for them.
+
 /// A small command-line parser for the examples: `--name value` and `--flag`.
 ///
 /// Declare every option (each call returns its value, or the default), then call

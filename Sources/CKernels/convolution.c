@@ -13,13 +13,15 @@
 #include "convolution.h"
 #include "vector_math.h"
 
-int bp_convolution_avx512 = 1;
+#include <stdatomic.h>
+static atomic_int use_avx512 = 1;
+void bp_convolution_set_avx512(int enabled) { atomic_store_explicit(&use_avx512, enabled != 0, memory_order_relaxed); }
 #include <string.h>
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
 #define BP_AVX512 1
 #define BP_TARGET_AVX512 __attribute__((target("avx512f")))
-static int has_avx512(void) { return bp_convolution_avx512 != 0 && __builtin_cpu_supports("avx512f"); }
+static int has_avx512(void) { return atomic_load_explicit(&use_avx512, memory_order_relaxed) && __builtin_cpu_supports("avx512f"); }
 #endif
 
 

@@ -52,5 +52,5 @@ void bp_max_pool_backward_f32(const float *grad_output, const int32_t *argmax, c
                               ptrdiff_t first, ptrdiff_t last, float *grad_input);
 
 /// 1 (the default): the stride-1 im2col and col2im take their AVX-512 paths where the CPU
-/// has AVX-512. 0: they take the portable loops, as on other CPUs (for tests).
-extern int bp_convolution_avx512;
+/// has AVX-512. 0: they take the portable loops, as on other CPUs (for tests). Atomic.
+void bp_convolution_set_avx512(int enabled);

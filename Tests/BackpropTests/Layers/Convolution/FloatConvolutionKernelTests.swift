@@ -55,8 +55,8 @@ final class FloatConvolutionKernelTests: XCTestCase {
     /// portable loops that CPUs without AVX-512 take.
     private func onBothPaths(_ body: (String) -> Void) {
         body("")
-        bp_convolution_avx512 = 0
-        defer { bp_convolution_avx512 = 1 }
+        bp_convolution_set_avx512(0)
+        defer { bp_convolution_set_avx512(1) }
         body(" (portable loops)")
     }
 
