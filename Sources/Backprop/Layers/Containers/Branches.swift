@@ -88,7 +88,7 @@ func concatenatedShape(_ container: String, _ shapes: [[Int]], axis: Int, inputS
 /// Parameter names are those of a PyTorch module holding `self.branches =
 /// nn.ModuleList([...])`: `branches.0.weight`, `branches.1.0.weight` (a `Sequential` branch),
 /// and `0.branches.1.weight` inside a `Sequential`.
-public final class Concat<Scalar: TensorScalar>: Container {
+public final class Concat<Scalar: TensorScalar>: BackPassContainer {
     /// The branches, in the order their outputs are joined.
     public let branches: [any Layer<Scalar>]
     /// The axis of the outputs along which they are joined.
@@ -127,7 +127,7 @@ public final class Concat<Scalar: TensorScalar>: Container {
     }
 
     // gradOutput [A…, Σnᵢ, B…] is cut into the branches' pieces [A…, nᵢ, B…]; ∂L/∂x = Σᵢ ∂L/∂x through branch i
-    private func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
+    public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         let s: (branches: [[Int]], output: [Int], axis: Int)
         do { s = try shapes(for: input.shape) } catch { requireFailure("\(error)") }
         require(gradOutput.shape == s.output,
@@ -138,19 +138,6 @@ public final class Concat<Scalar: TensorScalar>: Container {
             .map(sumOfBranches)
     }
 
-    public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: false, inputGradient: true)!
-    }
-
-    /// Accumulates every branch's parameter gradients (each branch's `grad`, no bprop).
-    public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
-        _ = backPass(input, gradOutput, accumulate: true, inputGradient: false)
-    }
-
-    /// Each branch's `backward` once; returns the sum of their input gradients.
-    public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: true, inputGradient: true)!
-    }
 }
 
 /// The input cut along `axis` into consecutive pieces, piece i through branch i, the outputs
@@ -174,7 +161,7 @@ public final class Concat<Scalar: TensorScalar>: Container {
 ///
 /// Parameter names: `branches.0.weight`, `branches.1.0.weight`, … (as `Concat`).
 /// Branch i caches its piece of the last `fprop`'s input for bprop and grad.
-public final class Parallel<Scalar: TensorScalar>: Container {
+public final class Parallel<Scalar: TensorScalar>: BackPassContainer {
     /// The branches: branch i gets piece i of the input.
     public let branches: [any Layer<Scalar>]
     /// The axis along which the input is cut and the outputs are joined.
@@ -247,7 +234,7 @@ public final class Parallel<Scalar: TensorScalar>: Container {
     }
 
     // gradOutput cut into the branches' output pieces; ∂L/∂x = cat(∂L/∂piece_i, axis)
-    private func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
+    public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         require(lastInputShape == input.shape && pieces.count == branches.count,
                 "\(name): bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
         let s: (pieces: [[Int]], branches: [[Int]], output: [Int], axis: Int)
@@ -259,19 +246,6 @@ public final class Parallel<Scalar: TensorScalar>: Container {
             .map { Tensor.concatenated($0, along: axis) }
     }
 
-    public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: false, inputGradient: true)!
-    }
-
-    /// Accumulates every branch's parameter gradients (each branch's `grad`, no bprop).
-    public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
-        _ = backPass(input, gradOutput, accumulate: true, inputGradient: false)
-    }
-
-    /// Each branch's `backward` once; returns their input gradients joined along `axis`.
-    public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: true, inputGradient: true)!
-    }
 }
 
 /// Every branch applied to the same input, the outputs added: y = Σᵢ branch_i(x), Torch7's
@@ -287,7 +261,7 @@ public final class Parallel<Scalar: TensorScalar>: Container {
 ///
 /// Parameter names: `branches.0.weight`, `branches.1.0.weight`, … (a PyTorch twin with
 /// `self.branches = nn.ModuleList([...])` and `forward` returning `sum(b(x) for b in self.branches)`).
-public final class Sum<Scalar: TensorScalar>: Container {
+public final class Sum<Scalar: TensorScalar>: BackPassContainer {
     /// The branches, whose outputs are added.
     public let branches: [any Layer<Scalar>]
     public let mode = TrainingMode()
@@ -320,7 +294,7 @@ public final class Sum<Scalar: TensorScalar>: Container {
     }
 
     // every branch gets gradOutput; ∂L/∂x = Σᵢ ∂L/∂x through branch i
-    private func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
+    public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         checkGradOutput(input, gradOutput)
         let n = branches.count
         return branchBackPass(branches, inputs: Array(repeating: input, count: n), gradOutputs: Array(repeating: gradOutput, count: n),
@@ -328,17 +302,4 @@ public final class Sum<Scalar: TensorScalar>: Container {
             .map(sumOfBranches)
     }
 
-    public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: false, inputGradient: true)!
-    }
-
-    /// Accumulates every branch's parameter gradients (each branch's `grad`, no bprop).
-    public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
-        _ = backPass(input, gradOutput, accumulate: true, inputGradient: false)
-    }
-
-    /// Each branch's `backward` once; returns the sum of their input gradients.
-    public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: true, inputGradient: true)!
-    }
 }

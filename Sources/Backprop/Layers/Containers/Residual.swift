@@ -19,7 +19,7 @@
 /// `self.body = nn.Sequential(...)`, `self.shortcut = ...` with
 /// `forward(x) = self.shortcut(x) + self.body(x)`: `body.0.weight`, `body.2.bias`,
 /// `shortcut.weight` (no `shortcut.` names without a shortcut).
-public final class Residual<Scalar: TensorScalar>: Container {
+public final class Residual<Scalar: TensorScalar>: BackPassContainer {
     /// f, the residual branch.
     public let body: Sequential<Scalar>
     /// The projection on the shortcut path, or nil for the identity.
@@ -73,7 +73,7 @@ public final class Residual<Scalar: TensorScalar>: Container {
     private var paths: [any Layer<Scalar>] { [body as any Layer<Scalar>] + (shortcut.map { [$0] } ?? []) }
 
     // ∂L/∂x = bprop_f(x, g) + (bprop_shortcut(x, g) or g)
-    private func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
+    public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         checkGradOutput(input, gradOutput)
         let n = paths.count
         guard var grads = branchBackPass(paths, inputs: Array(repeating: input, count: n), gradOutputs: Array(repeating: gradOutput, count: n),
@@ -82,19 +82,6 @@ public final class Residual<Scalar: TensorScalar>: Container {
         return sumOfBranches(grads)
     }
 
-    public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: false, inputGradient: true)!
-    }
-
-    /// Accumulates the body's (and the shortcut's) parameter gradients, without bprop.
-    public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
-        _ = backPass(input, gradOutput, accumulate: true, inputGradient: false)
-    }
-
-    /// The body's and the shortcut's `backward`, once each; returns ∂L/∂x.
-    public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: true, inputGradient: true)!
-    }
 }
 
 /// y = x: Torch7's `nn.Identity`, PyTorch's `nn.Identity` (a placeholder branch, such as the

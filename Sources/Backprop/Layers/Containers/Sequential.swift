@@ -16,7 +16,7 @@
 /// module up to the first one with parameters (a parameter-free head such as `TimeMajor`
 /// needs no gradient, so neither does the layer after it); `backward` and `bprop`
 /// compute it all (FGSM, GANs, and nested containers).
-public final class Sequential<Scalar: TensorScalar>: Container {
+public final class Sequential<Scalar: TensorScalar>: BackPassContainer {
     /// The modules, in order.
     public private(set) var layers: [any Layer<Scalar>]
     /// Input of each module during the last `fprop` (layer i's input is layer i−1's output).
@@ -83,7 +83,7 @@ public final class Sequential<Scalar: TensorScalar>: Container {
     /// parameters: the first module's bprop is skipped, and so are those of the modules
     /// after a parameter-free head (a `TimeMajor` or `Reshape` in front of an LSTM or a
     /// convolution: nobody needs the gradient they would send back).
-    private func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>,
+    public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>,
                           accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         require(inputs.count == layers.count && inputs.first?.shape == input.shape,
                      "Sequential: bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
@@ -99,20 +99,6 @@ public final class Sequential<Scalar: TensorScalar>: Container {
             }
         }
         return inputGradient ? g : nil
-    }
-
-    public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: false, inputGradient: true)!
-    }
-
-    /// Accumulates every parameter's gradient, skipping the first module's bprop.
-    public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
-        _ = backPass(input, gradOutput, accumulate: true, inputGradient: false)
-    }
-
-    /// Accumulates every parameter's gradient and returns ∂loss/∂input, in one pass.
-    public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        backPass(input, gradOutput, accumulate: true, inputGradient: true)!
     }
 
     /// Torch7 style: the chain, each module with its output shape for the last input
