@@ -6,6 +6,10 @@
 # Usage: Scripts/fuzz.sh [seconds-per-harness] [harness...]
 #   seconds default 60; harnesses default all of: fuzz-idx fuzz-safetensors fuzz-checkpoint fuzz-corpus
 #   FUZZ_JOBS=2    run two harnesses at a time
+#   FUZZ_ASAN=0    build without AddressSanitizer (Fuzz/.build-fuzzonly): several times more
+#                  executions per second for long runs; replay their corpus under ASan
+#                  afterwards with FUZZ_ASAN=1 FUZZ_RUNS=0
+#   FUZZ_CONFIG=debug   a debug build (quicker to compile, for a smoke run)
 #   FUZZ_RUNS=N    stop each harness after N executions instead (seconds still cap it)
 #   FUZZ_KEEP_GOING=1   go on after a crash (libFuzzer's -fork=1 -ignore_crashes=1)
 #   BACKPROP_FUZZ_SKIP_KNOWN=1  harnesses skip inputs of crash classes already reported
@@ -19,9 +23,17 @@ harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz-idx fuzz-safetensors fuzz-checkpoint fuzz-corpus)
 jobs="${FUZZ_JOBS:-1}"
 
-swift build -c release --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+config="${FUZZ_CONFIG:-release}"
+if [ "${FUZZ_ASAN:-1}" = 0 ]; then
+    scratch=Fuzz/.build-fuzzonly; sanitizers=fuzzer
+else
+    scratch=Fuzz/.build; sanitizers=fuzzer,address
+fi
+[ "$config" = release ] || scratch="$scratch-$config"
+swift build -c "$config" --package-path Fuzz --scratch-path "$scratch" \
+    -Xswiftc -sanitize="$sanitizers" -Xswiftc -parse-as-library \
     2>&1 | grep -v -e "Cannot export local symbol '__asan_extra_spill_area'" -e '^\[' || true
-bin=Fuzz/.build/release
+bin="$scratch/$config"
 for h in "${harnesses[@]}"; do
     [ -x "$bin/$h" ] || { echo "fuzz.sh: $bin/$h was not built" >&2; exit 1; }
 done
@@ -41,6 +53,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 run() {
     local h="$1" work="Fuzz/.work/$1"
     mkdir -p "$work/corpus"
+    # crashes of earlier runs move aside, so that the summary counts this run's only
+    find "$work" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) \
+        -exec sh -c 'mkdir -p "$1/earlier" && mv "$2" "$1/earlier/"' sh "$work" {} \;
     local extra=()
     [ "${FUZZ_KEEP_GOING:-0}" = 1 ] && extra=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
     [ -n "${FUZZ_RUNS:-}" ] && extra+=(-runs="$FUZZ_RUNS")
