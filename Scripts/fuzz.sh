@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (Fuzz/Package.swift, with -sanitize=fuzzer,address) and
 # runs each for a while, starting from its seed corpus Fuzz/Corpus/<harness>/; the inputs
-# it finds go to Fuzz/.work/<harness>/corpus, crashing inputs to Fuzz/.work/<harness>/.
+# it finds go to Fuzz/.work/<harness>/corpus, crashing inputs to Fuzz/.work/<harness>/,
+# its output to Fuzz/.work/<harness>/log.
 # Prints, per harness, the executions, executions per second, coverage and crashes.
 # Usage: Scripts/fuzz.sh [seconds-per-harness] [harness...]
 #   seconds default 60; harnesses default all of: fuzz-idx fuzz-safetensors fuzz-checkpoint fuzz-corpus
@@ -10,6 +11,7 @@
 #                  executions per second for long runs; replay their corpus under ASan
 #                  afterwards with FUZZ_ASAN=1 FUZZ_RUNS=0
 #   FUZZ_CONFIG=debug   a debug build (quicker to compile, for a smoke run)
+#   FUZZ_WORK=DIR  work directory instead of Fuzz/.work (a smoke run beside a long one)
 #   FUZZ_RUNS=N    stop each harness after N executions instead (seconds still cap it)
 #   FUZZ_KEEP_GOING=1   go on after a crash (libFuzzer's -fork=1 -ignore_crashes=1)
 #   BACKPROP_FUZZ_SKIP_KNOWN=1  harnesses skip inputs of crash classes already reported
@@ -22,6 +24,7 @@ shift || true
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz-idx fuzz-safetensors fuzz-checkpoint fuzz-corpus)
 jobs="${FUZZ_JOBS:-1}"
+workroot="${FUZZ_WORK:-Fuzz/.work}"
 
 config="${FUZZ_CONFIG:-release}"
 if [ "${FUZZ_ASAN:-1}" = 0 ]; then
@@ -32,7 +35,7 @@ fi
 [ "$config" = release ] || scratch="$scratch-$config"
 swift build -c "$config" --package-path Fuzz --scratch-path "$scratch" \
     -Xswiftc -sanitize="$sanitizers" -Xswiftc -parse-as-library \
-    2>&1 | grep -v -e "Cannot export local symbol '__asan_extra_spill_area'" -e '^\[' || true
+    2>&1 | grep -v -e "warning: Cannot export local symbol '__asan" -e '^\[' || true
 bin="$scratch/$config"
 for h in "${harnesses[@]}"; do
     [ -x "$bin/$h" ] || { echo "fuzz.sh: $bin/$h was not built" >&2; exit 1; }
@@ -51,7 +54,7 @@ export SWIFT_BACKTRACE=enable=no          # libFuzzer and ASan report crashes th
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 
 run() {
-    local h="$1" work="Fuzz/.work/$1"
+    local h="$1" work="$workroot/$1"
     mkdir -p "$work/corpus"
     # crashes of earlier runs move aside, so that the summary counts this run's only
     find "$work" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) \
@@ -65,7 +68,7 @@ run() {
 }
 
 summary() {
-    local h="$1" work="Fuzz/.work/$1"
+    local h="$1" work="$workroot/$1"
     local execs rate cov crashes
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log" | awk '{s+=$2} END {print s+0}')
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$work/log" | tail -1 | awk '{print $2+0}')
