@@ -78,8 +78,12 @@ static void *worker_main(void *arg) {
             cpu_relax();
             if (++polls % 256 == 0 && now_ns() > spin_until) {
                 pthread_mutex_lock(&sleep_lock);
+                // seq_cst increment, then seq_cst load: with bp_pool_run's seq_cst store of
+                // run_word and load of sleepers (the mirror image), at least one side sees
+                // the other's write, so a sleeper cannot miss a run (an acquire load here
+                // could still read the old word after the submitter read sleepers == 0).
                 atomic_fetch_add(&sleepers, 1);
-                while ((g = atomic_load_explicit(&run_word, memory_order_acquire)) == seen)
+                while ((g = atomic_load(&run_word)) == seen)
                     pthread_cond_wait(&wake, &sleep_lock);
                 atomic_fetch_sub(&sleepers, 1);
                 pthread_mutex_unlock(&sleep_lock);

@@ -7,7 +7,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__clang__)
+// No clones under ThreadSanitizer: their ifunc resolvers run during relocation, before
+// the TSan runtime is initialised, and crash on the instrumentation TSan adds to them.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BP_NO_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__clang__) && !defined(BP_NO_CLONES)
 #define BP_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 #else
 #define BP_CLONES

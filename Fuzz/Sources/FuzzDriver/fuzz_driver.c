@@ -1,0 +1,6 @@
+// Hands a harness's command line to libFuzzer (see include/fuzz_driver.h).
+#include "fuzz_driver.h"
+
+int fuzz_driver_run(int argc, char **argv, int (*callback)(const uint8_t *data, size_t size)) {
+    return LLVMFuzzerRunDriver(&argc, &argv, callback);
+}
