@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Writes the fuzzers' seed corpora to Fuzz/Corpus/<harness>/ (small files, committed):
+# Writes the fuzzers' seed corpora to Fuzz/Corpus/<harness>/ (not committed: they are made
+# from the shared data sets, which the repository never holds; Scripts/fuzz.sh runs this
+# when they are missing):
 #   fuzz-idx          heads of the MNIST IDX files (a few images/labels, header fixed to
 #                     match), raw and gzip'd, plus every element type
 #   fuzz-safetensors  model files the library writes, and F16/BF16/I64 by hand
@@ -8,12 +10,13 @@
 #                     harness's four parameter bytes
 # Usage: Scripts/fuzz-seeds.sh [MNIST_DIR] [TEXT_FILE]
 #   (defaults: ../shared/data/mnist and ../shared/data/tinyshakespeare/input.txt beside
-#   the repository; the harnesses must be built, as Scripts/fuzz.sh does)
+#   the repository; the harnesses must be built, as Scripts/fuzz.sh does; FUZZ_BIN names
+#   the folder of the built harnesses, default Fuzz/.build/release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mnist="${1:-../shared/data/mnist}"
 text="${2:-../shared/data/tinyshakespeare/input.txt}"
-bin=Fuzz/.build/release
+bin="${FUZZ_BIN:-Fuzz/.build/release}"
 for h in fuzz-idx fuzz-safetensors fuzz-checkpoint fuzz-corpus; do rm -rf "Fuzz/Corpus/$h"; mkdir -p "Fuzz/Corpus/$h"; done
 SWIFT_BACKTRACE=enable=no "$bin/fuzz-safetensors" --write-seeds Fuzz/Corpus/fuzz-safetensors
 SWIFT_BACKTRACE=enable=no "$bin/fuzz-checkpoint" --write-seeds Fuzz/Corpus/fuzz-checkpoint

@@ -36,6 +36,8 @@ swift build -c "$config" --package-path Fuzz --scratch-path "$scratch" \
     -Xswiftc -sanitize="$sanitizers" -Xswiftc -parse-as-library \
     2>&1 | grep -v -e "warning: Cannot export local symbol '__asan" -e '^\[' || true
 bin="$scratch/$config"
+# the seed corpora are made from the shared data the first time (Scripts/fuzz-seeds.sh)
+[ -d Fuzz/Corpus/fuzz-idx ] || FUZZ_BIN="$bin" Scripts/fuzz-seeds.sh
 for h in "${harnesses[@]}"; do
     [ -x "$bin/$h" ] || { echo "fuzz.sh: $bin/$h was not built" >&2; exit 1; }
 done
