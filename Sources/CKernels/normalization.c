@@ -3,13 +3,14 @@
 // Contracts in include/normalization.h; Tests/BackpropTests/Layers/Normalization/
 // FloatNormalizationKernelTests.swift compares them with the generic Swift kernels.
 //
-// Sums over a row of `inner` values use 16 partial sums (vectorised; the order is fixed by
-// this code, so every target rounds alike), and each row's sum is added into a double total
-// per channel: accurate over the m = outer · inner values of a channel.
+// Sums over a row of `inner` values use 32 partial sums (two AVX-512 registers, so the
+// adds overlap; vectorised, in an order fixed by this code, so every target rounds alike),
+// and each row's sum is added into a double total per channel: accurate over the
+// m = outer · inner values of a channel.
 #include "normalization.h"
 #include "vector_math.h"
 
-enum { LANES = 16 };
+enum { LANES = 32 };
 
 static inline __attribute__((always_inline)) float reduce_lanes(float *partial) {
     for (int width = LANES / 2; width > 0; width /= 2)

@@ -8,7 +8,7 @@ import CKernels
 /// gradient's combination, over x seen as [outer, C, inner].
 ///
 /// Work is split over threads by channel (statistics) or by row o·C + c (broadcasts); each
-/// channel's sums are taken by one thread in a fixed order (16 float partial sums per row, a
+/// channel's sums are taken by one thread in a fixed order (32 float partial sums per row, a
 /// double total per channel), so results do not depend on the thread count. They equal the
 /// generic kernels' to rounding. `Double` keeps the generic Swift kernels: it serves
 /// gradient checks.

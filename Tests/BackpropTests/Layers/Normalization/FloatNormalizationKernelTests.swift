@@ -4,7 +4,7 @@ import XCTest
 /// The C loops behind `Float`'s normalization kernels (FloatNormalizationKernels.swift)
 /// against the generic Swift kernels, which `Double` still uses: same inputs (Float values
 /// widened to Double), results equal to Float rounding. Shapes are odd ([outer, C, inner]
-/// with rows shorter and longer than the 16 partial sums, not multiples of them), with
+/// with rows shorter and longer than the 32 partial sums, not multiples of them), with
 /// large offsets in the data (a one-pass variance would cancel); each is run on 1 and 2
 /// threads, which must give bit-identical results.
 final class FloatNormalizationKernelTests: XCTestCase {
