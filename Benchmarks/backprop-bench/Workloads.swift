@@ -9,7 +9,7 @@ struct Workload {
 }
 
 enum Workloads {
-    static let names = ["mlp", "convnet", "lstm", "autoencoder"]
+    static let names = ["mlp", "convnet", "lstm", "autoencoder", "resnet"]
 
     /// The model, loss and input layout of each workload, as WORKLOADS.md defines them.
     static func make(_ name: String, train: LabeledImages<Float>) -> Workload {

@@ -1,7 +1,7 @@
 // backprop-bench: training throughput of the canonical workloads (shared/bench/WORKLOADS.md),
 // in the PyTorch peer's output format, plus the distance to what the BLAS allows.
 //
-//   swift run -c release backprop-bench [mlp convnet lstm autoencoder] --threads 1 --seconds 5
+//   swift run -c release backprop-bench [mlp convnet lstm autoencoder resnet] --threads 1 --seconds 5
 //
 // For each workload: build the model, keep mini-batches of MNIST in memory, run 5
 // warm-up steps, then time whole steps (fprop, loss, grad, SGD update) for --seconds.

@@ -3,7 +3,8 @@
 //
 // A batch norm's input [N, C, H, W] is [outer = N, C, inner = H·W]; a layer norm's [rows, D]
 // is [1, rows, D] for its per-row statistics and [rows, D, 1] for its per-position affine
-// map. Written once, generically; Float stays on these (no C fast path yet).
+// map. Written once, generically (Double uses them); Float has C loops in
+// FloatNormalizationKernels.swift.
 
 /// Kernels of the normalization family, over x seen as [outer, C, inner] (row-major):
 /// channel c is the elements x[o, c, i] for every o and i (m = outer · inner of them).
