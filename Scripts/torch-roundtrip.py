@@ -13,9 +13,10 @@ PyTorch, both ways, and checks that the test-set predictions are identical.
 
     apt-get install python3-torch            # or: pip install torch
     /usr/bin/python3 Scripts/torch-roundtrip.py [--epochs 1] [--hidden 1024,1024] [--data DIR]
-    /usr/bin/python3 Scripts/torch-roundtrip.py --model resnet [--epochs 1] [--reuse] [--direction to-torch]
+    /usr/bin/python3 Scripts/torch-roundtrip.py --model resnet [--epochs 1] [--lr 0.02] [--data DIR] [--out DIR]
+    /usr/bin/python3 Scripts/torch-roundtrip.py --model resnet --reuse --direction to-torch   # a full run's model
 
-Outputs go to out/roundtrip/. Exit status 0 when the predictions are identical both ways.
+Outputs go to out/roundtrip/ (--out DIR). Exit status 0 when the predictions are identical both ways.
 """
 import argparse
 import gzip
@@ -140,18 +141,20 @@ def main():
     parser.add_argument("--epochs", type=int, default=1, help="training epochs on each side (default 1)")
     parser.add_argument("--hidden", default="1024,1024", help="mlp: hidden sizes (default 1024,1024, as mnist-mlp)")
     parser.add_argument("--data", help="MNIST directory (else $MNIST_DIR, ../shared/data/mnist, Data/mnist)")
+    parser.add_argument("--lr", type=float, help="learning rate on both sides (default: the example's, 0.05 mlp, 0.1 resnet)")
     parser.add_argument("--threads", type=int, default=2, help="threads for both sides")
     parser.add_argument("--no-build", action="store_true", help="do not run swift build first")
+    parser.add_argument("--out", default=os.path.join(ROOT, "out", "roundtrip"), help="output folder (default out/roundtrip)")
     parser.add_argument("--direction", choices=["both", "to-torch", "from-torch"], default="both",
                         help="both (the default), only ours -> torch, or only torch -> ours")
     parser.add_argument("--reuse", action="store_true",
-                        help="ours -> torch: do not train, use the model and scores already in out/roundtrip/ "
+                        help="ours -> torch: do not train, use the model and scores already in --out "
                              "(e.g. of a full run: mnist-resnet --save out/roundtrip/resnet-ours.safetensors "
                              "--predictions out/roundtrip/resnet-ours-scores.safetensors)")
     args = parser.parse_args()
     hidden = [int(h) for h in args.hidden.split(",")]
     data = locate_mnist(args.data)
-    out = os.path.join(ROOT, "out", "roundtrip")
+    out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(args.threads)
     program = "mnist-mlp" if args.model == "mlp" else "mnist-resnet"
@@ -159,11 +162,13 @@ def main():
     if not args.no_build:
         run(["swift", "build", "-c", "release", "--product", program])
     common = ["--data", data, "--threads", str(args.threads)]
+    lr = args.lr or (0.05 if args.model == "mlp" else 0.1)
+    train_options = ["--lr", str(args.lr)] if args.lr else []
     if args.model == "mlp":
         common += ["--hidden", args.hidden]
         make_model, image_shape = (lambda: mlp(hidden)), (-1, 784)
         # mnist-mlp's recipe: SGD lr 0.05, momentum 0.9, batch 128
-        make_optimizer, batch_size = (lambda m: torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)), 128
+        make_optimizer, batch_size = (lambda m: torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9)), 128
         described = f"hidden {hidden}"
     else:
         make_model, image_shape = resnet, (-1, 1, 28, 28)
@@ -173,7 +178,7 @@ def main():
             decay = [p for p in m.parameters() if p.dim() > 1]
             rest = [p for p in m.parameters() if p.dim() <= 1]
             return torch.optim.SGD([{"params": decay, "weight_decay": 5e-4}, {"params": rest, "weight_decay": 0}],
-                                   lr=0.1, momentum=0.9)
+                                   lr=lr, momentum=0.9)
         batch_size = 128
         described = "resnet"
     x_test, y_test = mnist(data, "test")
@@ -183,7 +188,7 @@ def main():
     prefix = "" if args.model == "mlp" else "resnet-"
     ok1 = ok2 = True
     if args.direction != "from-torch":
-        ok1 = ours_to_torch(args, binary, common, out, prefix, make_model, x_test, y_test)
+        ok1 = ours_to_torch(args, binary, common, train_options, out, prefix, make_model, x_test, y_test)
     if args.direction != "to-torch":
         ok2 = torch_to_ours(args, binary, common, out, prefix, make_model, make_optimizer, batch_size, image_shape,
                             data, x_test, y_test)
@@ -192,14 +197,14 @@ def main():
     sys.exit(0 if ok1 and ok2 else 1)
 
 
-def ours_to_torch(args, binary, common, out, prefix, make_model, x_test, y_test):
+def ours_to_torch(args, binary, common, train_options, out, prefix, make_model, x_test, y_test):
     """1. ours -> torch: our saved model in PyTorch, predictions compared with ours."""
     ours_model = os.path.join(out, prefix + "ours.safetensors")
     ours_scores = os.path.join(out, prefix + "ours-scores.safetensors")
     if args.reuse:
         print(f"using {ours_model} and {ours_scores} (--reuse)")
     else:
-        run([binary, *common, "--epochs", str(args.epochs), "--save", ours_model, "--predictions", ours_scores])
+        run([binary, *common, *train_options, "--epochs", str(args.epochs), "--save", ours_model, "--predictions", ours_scores])
     state, metadata = load_file(ours_model)
     print(f"{os.path.basename(ours_model)}: {len(state)} tensors: "
           f"{', '.join(f'{k} {list(v.shape)} {str(v.dtype)[6:]}' for k, v in state.items())}")
