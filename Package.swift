@@ -6,6 +6,7 @@ import PackageDescription
 let examples = [
     "mnist-mlp",
     "mnist-convnet",
+    "mnist-resnet",
     "sequential-mnist",
     "char-lstm",
     "autoencoder",

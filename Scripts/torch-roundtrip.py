@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""Moves an MLP between Backprop and PyTorch, both ways, and checks that the test-set
-predictions are identical.
+"""Moves a model (the MLP of mnist-mlp, or the ResNet of mnist-resnet) between Backprop and
+PyTorch, both ways, and checks that the test-set predictions are identical.
 
-  1. ours -> torch: `mnist-mlp --save` trains and saves a model; PyTorch loads the file
-     into the equivalent nn.Sequential with load_state_dict (strict: every name and shape
-     must match) and classifies the MNIST test set; the predictions are compared with the
-     ones mnist-mlp wrote (--predictions).
-  2. torch -> ours: PyTorch trains the same nn.Sequential and saves its state_dict as
-     safetensors; `mnist-mlp --load` evaluates it and writes its predictions, which are
-     compared with PyTorch's.
+  1. ours -> torch: `mnist-mlp --save` (or `mnist-resnet --save`) trains and saves a
+     model; PyTorch loads the file into the equivalent module with load_state_dict
+     (strict: every name and shape must match, buffers included: BatchNorm's running_mean,
+     running_var and num_batches_tracked) and classifies the MNIST test set in evaluation
+     mode; the predictions are compared with the ones the example wrote (--predictions).
+  2. torch -> ours: PyTorch trains the same module and saves its state_dict (buffers
+     included) as safetensors; `mnist-mlp --load` (`mnist-resnet --load`) evaluates it and
+     writes its predictions, which are compared with PyTorch's.
 
     apt-get install python3-torch            # or: pip install torch
     /usr/bin/python3 Scripts/torch-roundtrip.py [--epochs 1] [--hidden 1024,1024] [--data DIR]
+    /usr/bin/python3 Scripts/torch-roundtrip.py --model resnet [--epochs 1] [--lr 0.02] [--data DIR] [--out DIR]
+    /usr/bin/python3 Scripts/torch-roundtrip.py --model resnet --reuse --direction to-torch   # a full run's model
 
-Outputs go to out/roundtrip/. Exit status 0 when the predictions are identical both ways.
+Outputs go to out/roundtrip/ (--out DIR). Exit status 0 when the predictions are identical both ways.
 """
 import argparse
 import gzip
@@ -66,6 +69,48 @@ def mlp(hidden):
     return nn.Sequential(*layers, nn.Linear(sizes[-1], 10))
 
 
+class Residual(nn.Module):
+    """Backprop's Residual: y = shortcut(x) + body(x), the shortcut the identity when None.
+    Names: body.0.weight, ..., shortcut.0.weight (as Residual's namedParameters)."""
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = nn.Sequential(*body)
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        return (x if self.shortcut is None else self.shortcut(x)) + self.body(x)
+
+
+def basic_block(cin, cout, stride=1):
+    """mnist-resnet's basicBlock: Residual(conv3x3 BN ReLU conv3x3 BN; projection shortcut
+    conv1x1 + BN where the shape changes), then ReLU: two entries of the Sequential."""
+    shortcut = None
+    if stride != 1 or cin != cout:
+        shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+    body = [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)]
+    return [Residual(body, shortcut), nn.ReLU()]
+
+
+def resnet():
+    """The same network as mnist-resnet (the `resnet` workload of shared/bench), with the
+    same module tree, so the state_dict names are ours: 0.weight, 1.running_mean,
+    3.body.0.weight, 7.shortcut.0.weight, 7.shortcut.1.num_batches_tracked, 17.weight."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+        *basic_block(16, 16), *basic_block(16, 16),
+        *basic_block(16, 32, 2), *basic_block(32, 32),
+        *basic_block(32, 64, 2), *basic_block(64, 64),
+        nn.AvgPool2d(7), nn.Flatten(), nn.Linear(64, 10))
+
+
+def scores_of(model, x, batch=1000):
+    """The model's scores for x in evaluation mode, batch by batch."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(x[i:i + batch]) for i in range(0, len(x), batch)])
+
+
 def run(command):
     print("$ " + " ".join(command), flush=True)
     result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -91,64 +136,110 @@ def compare(what, ours, theirs, labels):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=["mlp", "resnet"], default="mlp",
+                        help="mlp (mnist-mlp, the default) or resnet (mnist-resnet)")
     parser.add_argument("--epochs", type=int, default=1, help="training epochs on each side (default 1)")
-    parser.add_argument("--hidden", default="1024,1024", help="hidden sizes (default 1024,1024, as mnist-mlp)")
+    parser.add_argument("--hidden", default="1024,1024", help="mlp: hidden sizes (default 1024,1024, as mnist-mlp)")
     parser.add_argument("--data", help="MNIST directory (else $MNIST_DIR, ../shared/data/mnist, Data/mnist)")
+    parser.add_argument("--lr", type=float, help="learning rate on both sides (default: the example's, 0.05 mlp, 0.1 resnet)")
     parser.add_argument("--threads", type=int, default=2, help="threads for both sides")
     parser.add_argument("--no-build", action="store_true", help="do not run swift build first")
+    parser.add_argument("--out", default=os.path.join(ROOT, "out", "roundtrip"), help="output folder (default out/roundtrip)")
+    parser.add_argument("--direction", choices=["both", "to-torch", "from-torch"], default="both",
+                        help="both (the default), only ours -> torch, or only torch -> ours")
+    parser.add_argument("--reuse", action="store_true",
+                        help="ours -> torch: do not train, use the model and scores already in --out "
+                             "(e.g. of a full run: mnist-resnet --save out/roundtrip/resnet-ours.safetensors "
+                             "--predictions out/roundtrip/resnet-ours-scores.safetensors)")
     args = parser.parse_args()
     hidden = [int(h) for h in args.hidden.split(",")]
     data = locate_mnist(args.data)
-    out = os.path.join(ROOT, "out", "roundtrip")
+    out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(args.threads)
-    binary = os.path.join(ROOT, ".build", "release", "mnist-mlp")
+    program = "mnist-mlp" if args.model == "mlp" else "mnist-resnet"
+    binary = os.path.join(ROOT, ".build", "release", program)
     if not args.no_build:
-        run(["swift", "build", "-c", "release", "--product", "mnist-mlp"])
-    common = ["--data", data, "--hidden", args.hidden, "--threads", str(args.threads)]
+        run(["swift", "build", "-c", "release", "--product", program])
+    common = ["--data", data, "--threads", str(args.threads)]
+    lr = args.lr or (0.05 if args.model == "mlp" else 0.1)
+    train_options = ["--lr", str(args.lr)] if args.lr else []
+    if args.model == "mlp":
+        common += ["--hidden", args.hidden]
+        make_model, image_shape = (lambda: mlp(hidden)), (-1, 784)
+        # mnist-mlp's recipe: SGD lr 0.05, momentum 0.9, batch 128
+        make_optimizer, batch_size = (lambda m: torch.optim.SGD(m.parameters(), lr=lr, momentum=0.9)), 128
+        described = f"hidden {hidden}"
+    else:
+        make_model, image_shape = resnet, (-1, 1, 28, 28)
+        # mnist-resnet's recipe (constant rate here): SGD lr 0.1, momentum 0.9, weight decay
+        # 5e-4 on the convolution and linear weights only, batch 128
+        def make_optimizer(m):
+            decay = [p for p in m.parameters() if p.dim() > 1]
+            rest = [p for p in m.parameters() if p.dim() <= 1]
+            return torch.optim.SGD([{"params": decay, "weight_decay": 5e-4}, {"params": rest, "weight_decay": 0}],
+                                   lr=lr, momentum=0.9)
+        batch_size = 128
+        described = "resnet"
     x_test, y_test = mnist(data, "test")
-    print(f"torch {torch.__version__}, MNIST from {data}, hidden {hidden}, {args.epochs} epoch(s)\n")
+    x_test = x_test.reshape(image_shape)
+    print(f"torch {torch.__version__}, MNIST from {data}, {described}, {args.epochs} epoch(s)\n")
 
-    # 1. ours -> torch
-    ours_model, ours_scores = os.path.join(out, "ours.safetensors"), os.path.join(out, "ours-scores.safetensors")
-    run([binary, *common, "--epochs", str(args.epochs), "--save", ours_model, "--predictions", ours_scores])
+    prefix = "" if args.model == "mlp" else "resnet-"
+    ok1 = ok2 = True
+    if args.direction != "from-torch":
+        ok1 = ours_to_torch(args, binary, common, train_options, out, prefix, make_model, x_test, y_test)
+    if args.direction != "to-torch":
+        ok2 = torch_to_ours(args, binary, common, out, prefix, make_model, make_optimizer, batch_size, image_shape,
+                            data, x_test, y_test)
+    where = " both ways" if args.direction == "both" else f" ({args.direction} only)"
+    print("\nround trip: " + ("identical predictions" if ok1 and ok2 else "predictions DIFFER") + where)
+    sys.exit(0 if ok1 and ok2 else 1)
+
+
+def ours_to_torch(args, binary, common, train_options, out, prefix, make_model, x_test, y_test):
+    """1. ours -> torch: our saved model in PyTorch, predictions compared with ours."""
+    ours_model = os.path.join(out, prefix + "ours.safetensors")
+    ours_scores = os.path.join(out, prefix + "ours-scores.safetensors")
+    if args.reuse:
+        print(f"using {ours_model} and {ours_scores} (--reuse)")
+    else:
+        run([binary, *common, *train_options, "--epochs", str(args.epochs), "--save", ours_model, "--predictions", ours_scores])
     state, metadata = load_file(ours_model)
-    print(f"ours.safetensors: {', '.join(f'{k} {list(v.shape)} {str(v.dtype)[6:]}' for k, v in state.items())}")
-    model = mlp(hidden)
+    print(f"{os.path.basename(ours_model)}: {len(state)} tensors: "
+          f"{', '.join(f'{k} {list(v.shape)} {str(v.dtype)[6:]}' for k, v in state.items())}")
+    model = make_model()
     model.load_state_dict(state, strict=True)  # every name present, none extra, same shapes
-    model.eval()
-    with torch.no_grad():
-        torch_scores = model(x_test)
-    ok1 = compare("ours -> torch", load_file(ours_scores)[0]["scores"], torch_scores, y_test)
+    torch_scores = scores_of(model, x_test)
+    ok = compare("ours -> torch", load_file(ours_scores)[0]["scores"], torch_scores, y_test)
     print()
+    return ok
 
-    # 2. torch -> ours
+
+def torch_to_ours(args, binary, common, out, prefix, make_model, make_optimizer, batch_size, image_shape, data, x_test, y_test):
+    """2. torch -> ours: a model PyTorch trained, in ours, predictions compared with PyTorch's."""
     torch.manual_seed(1)
     x_train, y_train = mnist(data, "train")
-    model = mlp(hidden)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    x_train = x_train.reshape(image_shape)
+    model = make_model()
+    optimizer = make_optimizer(model)
     loss = nn.CrossEntropyLoss()
     for epoch in range(args.epochs):
         model.train()
         order = torch.randperm(len(y_train))
-        for i in range(0, len(order), 128):
-            batch = order[i:i + 128]
+        for i in range(0, len(order), batch_size):
+            batch = order[i:i + batch_size]
             optimizer.zero_grad()
             loss(model(x_train[batch]), y_train[batch]).backward()
             optimizer.step()
         print(f"PyTorch epoch {epoch + 1}/{args.epochs} done")
-    model.eval()
-    with torch.no_grad():
-        torch_scores = model(x_test)
-    torch_model = os.path.join(out, "torch.safetensors")
+    torch_scores = scores_of(model, x_test)
+    torch_model = os.path.join(out, prefix + "torch.safetensors")
     save_file(model.state_dict(), torch_model, metadata={"format": "pt"})
-    print(f"saved torch's state_dict to {torch_model}: {', '.join(model.state_dict().keys())}")
-    theirs_scores = os.path.join(out, "torch-in-ours-scores.safetensors")
+    print(f"saved torch's state_dict to {torch_model}: {len(model.state_dict())} tensors: {', '.join(model.state_dict().keys())}")
+    theirs_scores = os.path.join(out, prefix + "torch-in-ours-scores.safetensors")
     run([binary, *common, "--load", torch_model, "--predictions", theirs_scores])
-    ok2 = compare("torch -> ours", load_file(theirs_scores)[0]["scores"], torch_scores, y_test)
-
-    print("\nround trip: " + ("identical predictions both ways" if ok1 and ok2 else "predictions DIFFER"))
-    sys.exit(0 if ok1 and ok2 else 1)
+    return compare("torch -> ours", load_file(theirs_scores)[0]["scores"], torch_scores, y_test)
 
 
 if __name__ == "__main__":

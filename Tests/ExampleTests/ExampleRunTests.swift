@@ -201,6 +201,8 @@ final class ExampleRunTests: XCTestCase {
             ("mnist-mlp", ["--hidden", "100000,100000"], "--hidden asks for a model of 1.01e+10 parameters"),
             ("mnist-mlp", ["--lr", "inf"], "--lr expects a finite number, got 'inf'"),
             ("mnist-convnet", ["--batch", "0"], "--batch must be in 1...65536"),
+            ("mnist-resnet", ["--batch", "1"], "--batch must be at least 2: batch normalization"),
+            ("mnist-resnet", ["--shift", "9"], "--shift must be in 0...8"),
             ("sequential-mnist", ["--epochs", "99999999999"], "--epochs must be in 1...1000000"),
             ("vae", ["--latent", "-3"], "--latent must be in"),
             ("autoencoder", ["--noise", "nan"], "--noise expects a finite number"),
@@ -213,6 +215,37 @@ final class ExampleRunTests: XCTestCase {
         for (program, arguments, message) in cases {
             assertFails(try run(program, ["--data", data] + arguments), status: 2, message)
         }
+    }
+
+    // MARK: mnist-resnet
+
+    /// The ResNet's file holds BatchNorm's buffers under PyTorch's names (as the PyTorch
+    /// twin of Scripts/torch-roundtrip.py expects), and `--load` restores them: the loaded
+    /// model's test scores are the trained one's, bit for bit (with the initial running
+    /// statistics, 0 and 1, they would not be).
+    func testResNetSavesAndLoadsBatchNormStatistics() throws {
+        let data = try writeMNIST(train: 16, test: 8)
+        let common = ["--data", data, "--batch", "8", "--threads", "1"]
+        let trained = try run("mnist-resnet", common + ["--epochs", "1", "--shift", "1", "--save", path("r.safetensors"),
+                                                        "--predictions", path("trained.safetensors")])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let file = try SafeTensors(contentsOf: path("r.safetensors"))
+        for name in ["0.weight", "1.running_var", "3.body.0.weight", "3.body.4.running_mean", "7.shortcut.0.weight",
+                     "11.shortcut.1.bias", "13.body.4.weight", "17.weight", "17.bias"] {
+            XCTAssertTrue(file.contains(name), "\(name) missing from \(file.names)")
+        }
+        XCTAssertFalse(file.contains("0.bias"), "the convolutions have no bias")
+        XCTAssertEqual(file.names.count, 92, "\(file.names)")                   // as PyTorch's state_dict of the twin
+        XCTAssertEqual(try file.integers("7.shortcut.1.num_batches_tracked"), [2])  // 16 images in batches of 8
+        XCTAssertNotEqual(try file.tensor("1.running_mean", as: Float.self).scalars, [Float](repeating: 0, count: 16))
+
+        let loaded = try run("mnist-resnet", common + ["--load", path("r.safetensors"), "--predictions", path("loaded.safetensors")])
+        XCTAssertEqual(loaded.status, 0, loaded.stderr)
+        let scores = try [path("trained.safetensors"), path("loaded.safetensors")].map {
+            try SafeTensors(contentsOf: $0).tensor("scores", as: Float.self)
+        }
+        XCTAssertEqual(scores[0].shape, [8, 10])
+        XCTAssertEqual(scores[0].scalars, scores[1].scalars, "the loaded model's test scores differ from the trained model's")
     }
 
     // MARK: Divergence and resumption
