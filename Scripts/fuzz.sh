@@ -32,9 +32,15 @@ else
     scratch=Fuzz/.build; sanitizers=fuzzer,address
 fi
 [ "$config" = release ] || scratch="$scratch-$config"
-swift build -c "$config" --package-path Fuzz --scratch-path "$scratch" \
-    -Xswiftc -sanitize="$sanitizers" -Xswiftc -parse-as-library \
-    2>&1 | grep -v -e "warning: Cannot export local symbol '__asan" -e '^\[' || true
+# a failed build stops here (never fuzz stale binaries); the build's progress lines and
+# the sanitizer runtime's "Cannot export local symbol" warnings are not shown
+build_log="$(mktemp)"
+if ! swift build -c "$config" --package-path Fuzz --scratch-path "$scratch" \
+        -Xswiftc -sanitize="$sanitizers" -Xswiftc -parse-as-library > "$build_log" 2>&1; then
+    cat "$build_log" >&2; rm -f "$build_log"; echo "fuzz.sh: the harnesses did not build" >&2; exit 1
+fi
+grep -v -e "warning: Cannot export local symbol '__asan" -e '^\[' "$build_log" || true
+rm -f "$build_log"
 bin="$scratch/$config"
 # the seed corpora are made from the shared data the first time (Scripts/fuzz-seeds.sh)
 [ -d Fuzz/Corpus/fuzz-idx ] || FUZZ_BIN="$bin" Scripts/fuzz-seeds.sh

@@ -90,7 +90,8 @@ public struct IDXArray {
 
     /// Reads an IDX file, gzip'd or raw, without ever holding more than the payload its
     /// header declares: the header is read and checked from the first bytes, exactly the
-    /// declared payload is allocated (if it is at most `maxBytes`), and reading stops at the
+    /// declared payload is read (if it is at most `maxBytes`; memory grows with the data actually
+    /// there, 16 MiB at a time), and reading stops at the
     /// first byte past it. Throws a `DataError` naming the file for a missing or non-regular
     /// file (FIFO, directory, device), a bad magic number, an unknown type, dimensions that
     /// overflow or exceed `maxBytes`, corrupt gzip data, and data shorter or longer than the
@@ -133,11 +134,20 @@ public struct IDXArray {
             header += extents[0..<n]
         }
         let (type, shape, payloadBytes) = try IDXArray.parseHeader(header, file: file, maxBytes: maxBytes, suffix: endsEarly())
-        let payload = try [UInt8](unsafeUninitializedCapacity: payloadBytes) { buffer, count in
-            count = try read(UnsafeMutableRawBufferPointer(buffer))
-            guard count == payloadBytes else {
-                throw DataError(.truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(payloadBytes) bytes), file has \(count)\(endsEarly())")
-            }
+        // The payload grows with the data actually read, in chunks of at most 16 MiB: a
+        // short file whose header declares gigabytes costs one chunk, not the declared size.
+        let chunkBytes = min(payloadBytes, 1 << 24)
+        var payload = [UInt8]()
+        payload.reserveCapacity(chunkBytes)
+        var chunk = [UInt8](repeating: 0, count: chunkBytes)
+        while payload.count < payloadBytes {
+            let want = min(chunkBytes, payloadBytes - payload.count)
+            let n = try chunk.withUnsafeMutableBytes { try read(UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
+            payload.append(contentsOf: chunk[0..<n])
+            if n < want { break }
+        }
+        guard payload.count == payloadBytes else {
+            throw DataError(.truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(payloadBytes) bytes), file has \(payload.count)\(endsEarly())")
         }
         var extra: UInt8 = 0
         if try withUnsafeMutableBytes(of: &extra, read) > 0 {
