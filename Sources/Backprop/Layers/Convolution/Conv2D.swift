@@ -83,13 +83,9 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         self.stride = stride
         self.padding = padding
         let fanIn = inChannels * kernelSize.0 * kernelSize.1, fanOut = outChannels * kernelSize.0 * kernelSize.1
-        weight = Parameter(initializer.make([outChannels, inChannels, kernelSize.0, kernelSize.1],
-                                            fanIn: fanIn, fanOut: fanOut, using: &rng))
-        self.bias = bias ? Parameter(
-            initializer == .uniformFanIn
-                ? Initializer.uniformFanIn.make([outChannels], fanIn: fanIn, fanOut: fanOut, using: &rng)
-                : .zeros([outChannels]),
-            decays: false) : nil
+        (weight, self.bias) = convolutionParameters(weight: [outChannels, inChannels, kernelSize.0, kernelSize.1],
+                                                    bias: bias ? outChannels : nil, fanIn: fanIn, fanOut: fanOut,
+                                                    initializer: initializer, using: &rng)
     }
 
     /// Same, initialised from the global generator.
@@ -321,4 +317,21 @@ func reserve<Scalar>(_ buffer: inout [Scalar], _ count: Int) {
         buffer = []                                            // free the old one first
         buffer = Array(unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
+}
+
+/// A convolution's weight (drawn by `initializer`) and optional bias of `bias` channels:
+/// PyTorch's rule, the bias uniform in ±1/√fanIn with the default initializer and zeros
+/// with any other. Drawn in that order from `rng`. Conv2D and ConvTranspose2D share it
+/// (they differ in the weight's layout and in which channel count is the fan-in).
+func convolutionParameters<Scalar: TensorScalar>(weight shape: [Int], bias: Int?, fanIn: Int, fanOut: Int,
+                                                 initializer: Initializer, using rng: inout Random)
+    -> (weight: Parameter<Scalar>, bias: Parameter<Scalar>?) {
+    let weight = Parameter<Scalar>(initializer.make(shape, fanIn: fanIn, fanOut: fanOut, using: &rng))
+    let bias = bias.map { channels in
+        Parameter<Scalar>(initializer == .uniformFanIn
+                              ? Initializer.uniformFanIn.make([channels], fanIn: fanIn, fanOut: fanOut, using: &rng)
+                              : .zeros([channels]),
+                          decays: false)
+    }
+    return (weight, bias)
 }

@@ -84,14 +84,11 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
         self.stride = stride
         self.padding = padding
         self.outputPadding = outputPadding
+        // PyTorch's fan-in of a transposed convolution is weight dim 1 (C_out) × kH × kW
         let fanIn = outChannels * kernelSize.0 * kernelSize.1, fanOut = inChannels * kernelSize.0 * kernelSize.1
-        weight = Parameter(initializer.make([inChannels, outChannels, kernelSize.0, kernelSize.1],
-                                            fanIn: fanIn, fanOut: fanOut, using: &rng))
-        self.bias = bias ? Parameter(
-            initializer == .uniformFanIn
-                ? Initializer.uniformFanIn.make([outChannels], fanIn: fanIn, fanOut: fanOut, using: &rng)
-                : .zeros([outChannels]),
-            decays: false) : nil
+        (weight, self.bias) = convolutionParameters(weight: [inChannels, outChannels, kernelSize.0, kernelSize.1],
+                                                    bias: bias ? outChannels : nil, fanIn: fanIn, fanOut: fanOut,
+                                                    initializer: initializer, using: &rng)
     }
 
     /// Same, initialised from the global generator.
