@@ -41,29 +41,20 @@ Threads.count = threads
 
 // 2. Data: images as [N, 1, 28, 28] (one channel), values in [0, 1], labels 0…9.
 //    The lecture's network takes 32×32 inputs, so every digit gets a border of 2 zeros.
-//    We pad the whole data set once, with the same Pad2D module a network could hold:
-//    inside the model it would be redone at every step, and the first module would no
-//    longer be the convolution (whose input gradient nobody needs and Sequential skips).
+//    We pad the whole data set once, with the same Pad2D module a network could hold
+//    (`paddedForLectureConvnet`): inside the model it would be redone at every step, and
+//    the first module would no longer be the convolution (whose input gradient nobody
+//    needs and Sequential skips).
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption), layout: .image)
-let pad = Pad2D<Float>(2)
-@MainActor func padded(_ split: LabeledImages<Float>) -> LabeledImages<Float> {
-    LabeledImages(images: pad.fprop(split.images), labels: split.labels, classCount: split.classCount)
-}
-let train = padded(mnist.train), test = padded(mnist.test)
+let train = paddedForLectureConvnet(mnist.train), test = paddedForLectureConvnet(mnist.test)
 let inputShape = Array(train.images.shape.dropFirst())                  // [1, 32, 32]
 print("MNIST: \(train.count) training and \(test.count) test images of \(inputShape), \(train.classCount) classes")
 
 // 3. The model. After two 5×5 convolutions (each trims 4 pixels) and two poolings (each
 //    halves), a 32×32 input leaves 128 maps of 5×5: 3200 features for the classifier.
 Random.global = Random(seed: seed)
-let conv1 = Conv2D<Float>(inputShape[0], 16, kernelSize: 5)
-let model = Sequential<Float> {
-    conv1; ReLU<Float>(); MaxPool2D<Float>(2)
-    Conv2D<Float>(16, 128, kernelSize: 5); ReLU<Float>(); MaxPool2D<Float>(2)
-    Flatten<Float>()
-    Linear<Float>(128 * 5 * 5, 200); ReLU<Float>()
-    Linear<Float>(200, train.classCount)
-}
+let model: Sequential<Float> = lectureConvnet(channels: inputShape[0], classes: train.classCount)   // (ExampleSupport/Classifiers.swift)
+let conv1 = model.layers[0] as! Conv2D<Float>
 do {
     _ = try model.outputShape(for: [batchSize] + inputShape)
 } catch {

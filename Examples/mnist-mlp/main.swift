@@ -43,12 +43,7 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images,
 // 3. The model: Linear → ReLU for each hidden size, then Linear to one score per class.
 Random.global = Random(seed: seed)
 let sizes = [mnist.train.images.shape[1]] + hidden
-let model = Sequential<Float> {
-    for (fanIn, fanOut) in zip(sizes, sizes.dropFirst()) {
-        [Linear<Float>(fanIn, fanOut), ReLU<Float>()] as [any Layer<Float>]
-    }
-    Linear<Float>(sizes.last!, mnist.train.classCount)
-}
+let model: Sequential<Float> = perceptron(sizes + [mnist.train.classCount])   // (ExampleSupport/Classifiers.swift)
 let loss = CrossEntropyLoss<Float>()
 let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(sizes[0])] ->"))
