@@ -8,7 +8,10 @@ otherwise a small implementation of the format, which is simple enough to write 
                         "data_offsets": [begin, end]}, ...}, padded with spaces
     the rest     the tensors' bytes, little-endian, row-major, back to back
 
-Only what the scripts need: float16/bfloat16/float32/float64 and int64 tensors.
+Only what the scripts need: float16/bfloat16/float32/float64 and int64 tensors. The
+functions have the package's names and results: `save_file(tensors, path, metadata=None)`,
+`load_file(path)` → {name: tensor}, and `safe_open(path, framework="pt")` for the metadata
+(`.metadata()`), the names (`.keys()`) and one tensor at a time (`.get_tensor(name)`).
 """
 import json
 import struct
@@ -58,16 +61,13 @@ def save_file(tensors, path, metadata=None):
             f.write(raw)
 
 
-def load_file(path):
-    """Returns ({name: tensor}, metadata) from the safetensors file at `path`."""
-    if _st is not None:
-        with _safe_open(path, framework="pt") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, (f.metadata() or {})
+def _read(path):
+    """({name: tensor}, metadata) from the file at `path`, without the `safetensors` package."""
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
-    metadata = header.pop("__metadata__", {}) or {}
+    metadata = header.pop("__metadata__", None)
     body = data[8 + n:]
     tensors = {}
     for name, entry in header.items():
@@ -80,3 +80,43 @@ def load_file(path):
             t = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
         tensors[name] = t.reshape(entry["shape"]).clone()
     return tensors, metadata
+
+
+class _SafeOpen:
+    """What `safetensors.safe_open(path, framework="pt")` returns: keys(), get_tensor(name),
+    metadata() (None when the file has none), usable in a `with` block."""
+
+    def __init__(self, path, framework="pt", device="cpu"):
+        if framework != "pt":
+            raise ValueError(f"safe_open: only framework='pt' is supported here, got {framework!r}")
+        self._tensors, self._metadata = _read(path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def keys(self):
+        return list(self._tensors)
+
+    def get_tensor(self, name):
+        return self._tensors[name]
+
+    def metadata(self):
+        return self._metadata
+
+
+def load_file(path, device="cpu"):
+    """{name: tensor} from the safetensors file at `path`, as `safetensors.torch.load_file`.
+    The metadata map is read with `safe_open(path, framework="pt").metadata()`."""
+    if _st is not None:
+        return _st.load_file(path, device=device)
+    return _read(path)[0]
+
+
+def safe_open(path, framework="pt", device="cpu"):
+    """The file at `path` opened as `safetensors.safe_open` does (keys, get_tensor, metadata)."""
+    if _st is not None:
+        return _safe_open(path, framework=framework, device=device)
+    return _SafeOpen(path, framework=framework, device=device)

@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, HERE)
-from safetensors_io import load_file, save_file  # noqa: E402
+from safetensors_io import load_file, safe_open, save_file  # noqa: E402
 
 
 def locate_mnist(option):
@@ -134,6 +134,28 @@ def compare(what, ours, theirs, labels):
     return same == n
 
 
+def check_safetensors_io(out):
+    """safetensors_io has the `safetensors` package's API: load_file gives {name: tensor},
+    safe_open(...).metadata() the metadata (checked on every run, with whichever
+    implementation is in use; both when the package is installed)."""
+    import safetensors_io
+    path = os.path.join(out, "api-check.safetensors")
+    tensors = {"w": torch.arange(6, dtype=torch.float32).reshape(2, 3), "n": torch.tensor([7], dtype=torch.int64)}
+    implementations = [("safetensors_io", safetensors_io.load_file, safetensors_io.safe_open)]
+    if safetensors_io._st is not None:  # the fallback too, when the package hides it
+        implementations.append(("safetensors_io fallback", lambda p: safetensors_io._read(p)[0],
+                                lambda p, framework: safetensors_io._SafeOpen(p, framework)))
+    save_file(tensors, path, metadata={"format": "pt"})
+    for name, load, opener in implementations:
+        loaded = load(path)
+        assert isinstance(loaded, dict) and set(loaded) == set(tensors), f"{name}.load_file must return the dict of tensors"
+        assert all(torch.equal(loaded[k], tensors[k]) for k in tensors), f"{name}.load_file changed a tensor"
+        with opener(path, framework="pt") as f:
+            assert f.metadata() == {"format": "pt"}, f"{name}.safe_open(...).metadata() is {f.metadata()!r}"
+            assert set(f.keys()) == set(tensors) and torch.equal(f.get_tensor("w"), tensors["w"])
+    os.remove(path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["mlp", "resnet"], default="mlp",
@@ -152,6 +174,8 @@ def main():
                              "(e.g. of a full run: mnist-resnet --save out/roundtrip/resnet-ours.safetensors "
                              "--predictions out/roundtrip/resnet-ours-scores.safetensors)")
     args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    check_safetensors_io(args.out)
     hidden = [int(h) for h in args.hidden.split(",")]
     data = locate_mnist(args.data)
     out = os.path.abspath(args.out)
@@ -205,13 +229,13 @@ def ours_to_torch(args, binary, common, train_options, out, prefix, make_model, 
         print(f"using {ours_model} and {ours_scores} (--reuse)")
     else:
         run([binary, *common, *train_options, "--epochs", str(args.epochs), "--save", ours_model, "--predictions", ours_scores])
-    state, metadata = load_file(ours_model)
+    state = load_file(ours_model)
     print(f"{os.path.basename(ours_model)}: {len(state)} tensors: "
           f"{', '.join(f'{k} {list(v.shape)} {str(v.dtype)[6:]}' for k, v in state.items())}")
     model = make_model()
     model.load_state_dict(state, strict=True)  # every name present, none extra, same shapes
     torch_scores = scores_of(model, x_test)
-    ok = compare("ours -> torch", load_file(ours_scores)[0]["scores"], torch_scores, y_test)
+    ok = compare("ours -> torch", load_file(ours_scores)["scores"], torch_scores, y_test)
     print()
     return ok
 
@@ -239,7 +263,7 @@ def torch_to_ours(args, binary, common, out, prefix, make_model, make_optimizer,
     print(f"saved torch's state_dict to {torch_model}: {len(model.state_dict())} tensors: {', '.join(model.state_dict().keys())}")
     theirs_scores = os.path.join(out, prefix + "torch-in-ours-scores.safetensors")
     run([binary, *common, "--load", torch_model, "--predictions", theirs_scores])
-    return compare("torch -> ours", load_file(theirs_scores)[0]["scores"], torch_scores, y_test)
+    return compare("torch -> ours", load_file(theirs_scores)["scores"], torch_scores, y_test)
 
 
 if __name__ == "__main__":
