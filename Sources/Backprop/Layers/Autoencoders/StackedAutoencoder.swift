@@ -53,6 +53,8 @@ public final class StackedAutoencoder<Scalar: TensorScalar> {
     ///   - data: the training inputs `[N, sizes[0]]`, with values in [0, 1].
     ///   - noise: the masking probability of the corruption (0 gives plain autoencoders).
     ///   - epochs: passes over the data for each layer.
+    ///   - batchSize: examples per mini-batch.
+    ///   - seed: seeds the batch order and the corruption.
     ///   - makeOptimizer: an optimizer for one autoencoder's parameters (called once per layer).
     ///   - report: called after each epoch with (layer index, epoch, mean loss per example).
     public func pretrain(on data: Tensor<Scalar>, noise: Double, epochs: Int, batchSize: Int = 128, seed: UInt64 = 1,
