@@ -532,6 +532,13 @@ def _():
     return _rates(sched, opt, 10), {"lr": 0.1, "step_size": 3, "gamma": 0.5}
 
 
+@schedule_case("schedule_exponential_lr")  # per epoch
+def _():
+    opt = _dummy_optimizer(0.1)
+    sched = O.lr_scheduler.ExponentialLR(opt, gamma=0.8)
+    return _rates(sched, opt, 10), {"lr": 0.1, "gamma": 0.8}
+
+
 PLATEAU_METRICS = [1.0, 0.9, 0.95, 0.91, 0.9, 0.89, 0.95, 0.96, 0.97, 0.8, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9,
                    0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98]
 

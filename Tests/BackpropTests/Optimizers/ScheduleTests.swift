@@ -82,6 +82,10 @@ final class ScheduleTests: XCTestCase {
         let (stepLR, q) = probe(.step(every: 3, gamma: 0.5), stepsPerEpoch: 2)
         let rates = ratesUsed(stepLR, q, steps: 20)
         try assertRates(stride(from: 0, to: 20, by: 2).map { rates[$0] }, "schedule_step_lr")
+
+        let (exponential, r) = probe(.exponential(gamma: 0.8), stepsPerEpoch: 5)
+        let decayed = ratesUsed(exponential, r, steps: 50)
+        try assertRates(stride(from: 0, to: 50, by: 5).map { decayed[$0] }, "schedule_exponential_lr")
     }
 
     func testEpochIsDerived() {
