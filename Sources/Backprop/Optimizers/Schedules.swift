@@ -36,7 +36,7 @@ public enum LearningRateSchedule: Equatable, Sendable {
     /// cosine from the base rate at step `warmup` to `minimum` at step `total`:
     /// minimum + (base − minimum) · (1 + cos(π (s − warmup) / (total − warmup))) / 2;
     /// `minimum` from step `total` on.
-    case warmupCosine(warmup: Int, total: Int, minimum: Double)
+    case warmupCosine(warmup: Int, total: Int, minimum: Double = 0)
     /// Per step: PyTorch's OneCycleLR (two phases, cosine annealing) with the base rate as
     /// max_lr: from base / divFactor up to base over the first pctStart · total steps, then
     /// down to base / (divFactor · finalDivFactor) at step total − 1 (and after). The
@@ -132,12 +132,15 @@ public struct ReduceOnPlateau: Equatable, Sendable {
     /// How `threshold` compares with the best value: relative (`.relative`) or absolute.
     public enum ThresholdMode: String, Sendable { case relative = "rel", absolute = "abs" }
 
+    /// Whether the metric should fall (a loss) or rise (an accuracy).
     public var mode: Mode
     /// Multiplies the rate at each reduction (in (0, 1)).
     public var factor: Double
     /// Epochs without improvement tolerated before a reduction.
     public var patience: Int
+    /// How much better than the best a metric must be to count as an improvement.
     public var threshold: Double
+    /// Whether `threshold` is relative to the best value or absolute.
     public var thresholdMode: ThresholdMode
     /// Epochs after a reduction during which bad epochs are not counted.
     public var cooldown: Int
@@ -155,6 +158,8 @@ public struct ReduceOnPlateau: Equatable, Sendable {
     /// The product of the reductions so far (1 before the first).
     public internal(set) var scale = 1.0
 
+    /// PyTorch's defaults: mode min, factor 0.1, patience 10, relative threshold 1e-4, no
+    /// cooldown, minimum 0.
     public init(mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
                 thresholdMode: ThresholdMode = .relative, cooldown: Int = 0, minimum: Double = 0) {
         require(factor > 0 && factor < 1, "ReduceOnPlateau: factor must be in (0, 1), got \(factor)")
@@ -200,7 +205,8 @@ public struct ReduceOnPlateau: Equatable, Sendable {
          "plateau.last_epoch": String(epochs), "plateau.scale": String(scale)]
     }
 
-    /// Restores what `stateScalars` wrote; nil if they are not all present; throws if malformed.
+    /// Restores what `stateScalars` wrote; keeps the state as it is when the scalars hold
+    /// none of it (a checkpoint from before the plateau); throws if one is missing or malformed.
     mutating func restore(from scalars: [String: String]) throws {
         let keys = ["plateau.best", "plateau.bad_epochs", "plateau.cooldown_counter", "plateau.last_epoch", "plateau.scale"]
         guard keys.contains(where: { scalars[$0] != nil }) else { return }     // an older checkpoint: start afresh
