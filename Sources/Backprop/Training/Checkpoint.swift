@@ -77,8 +77,8 @@ public enum Checkpoint {
     /// The checkpoint as a `SafeTensors` value (what `save` writes).
     public static func file<L: Layer, O: CheckpointableOptimizer>(model: L, optimizer: O, state: TrainingState) -> SafeTensors
     where O.Scalar == L.Scalar {
-        require((0...maxCount).contains(state.epoch) && (0...maxCount).contains(state.step) && (0...maxCount).contains(optimizer.epoch),
-                "Checkpoint: epoch \(state.epoch), step \(state.step) and optimizer epoch \(optimizer.epoch) must lie in 0...2^53")
+        require((0...maxCount).contains(state.epoch) && (0...maxCount).contains(state.step) && (0...maxCount).contains(optimizer.stepCount),
+                "Checkpoint: epoch \(state.epoch), step \(state.step) and the optimizer's step count \(optimizer.stepCount) must lie in 0...2^53")
         var metadata: [String: String] = [
             "format": "pt",
             versionKey: "1",
