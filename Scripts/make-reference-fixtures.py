@@ -13,6 +13,9 @@ and in float64, to Tests/BackpropTests/Reference/Fixtures/<case>.<f32|f64>.safet
                num_batches_tracked as I64), plus the metadata "state_dict": the module's
                state_dict names and dtypes
     criteria   input, target, output (the loss, shape []), grad_input (d loss / d input)
+    optim      (group "optim") torch.optim's first 5 steps on fixed parameters and
+               gradients, the rates of torch.optim.lr_scheduler, torch.renorm: see the
+               comment above optimizer_case below
 
 and the metadata says which module and settings made it ("module", "kind", "config...").
 The values are drawn in float64 and rounded once for float32, and each precision is
@@ -22,6 +25,7 @@ PyTorch. To make them again:
     apt-get install python3-torch            # Debian / Ubuntu (or: pip install torch)
     /usr/bin/python3 Scripts/make-reference-fixtures.py
     /usr/bin/python3 Scripts/make-reference-fixtures.py --include vision,rnn   # also those
+    /usr/bin/python3 Scripts/make-reference-fixtures.py --include optim --only ...  # optimizers
     /usr/bin/python3 Scripts/make-reference-fixtures.py --only linear,mlp --list
 
 Adding a module is one function here (decorated with @layer or @criterion: build the
@@ -376,6 +380,225 @@ def _(g):
 
 
 # ---------------------------------------------------------------------------------------
+# optim: torch.optim's first steps and torch.optim.lr_scheduler's rates
+# ---------------------------------------------------------------------------------------
+# An optimizer case runs 5 steps of torch.optim on three parameters: a Linear weight
+# [4, 5] and a conv weight [3, 2, 2, 2] (weight decay and max-norm apply to these, as our
+# `decays`) and a bias [4] (never decayed: its own parameter group with weight_decay 0).
+# The gradients of each step are fixed random tensors. It writes param.<i> (before),
+# grad.<t>.<i> and after.<t>.<i> for steps t = 1...5. With "max_norm", every decaying
+# parameter is renormed after each step: torch.renorm(w, 2, 0, max_norm).
+# A schedule case writes the learning rate of each step (or epoch) as "rates" [n]
+# (float64 only), and the metrics fed to ReduceLROnPlateau as "metrics".
+
+OPTIMIZER_STEPS = 5
+OPTIMIZER_SHAPES = ((4, 5), (4,), (3, 2, 2, 2))
+OPTIMIZER_DECAYS = (True, False, True)
+
+
+def optimizer_case(name, make, max_norm=None, **config):
+    """Registers an optimizer case: make(groups) -> torch optimizer, where groups is
+    [decaying parameters, non-decaying parameters] as param-group dicts (weight decay
+    belongs in `make`'s own defaults: the non-decaying group overrides it with 0)."""
+    def builder(g):
+        return make, max_norm, config
+    CASES[name] = ("optim", "optimizer", builder)
+
+
+def schedule_case(name):
+    """Registers a schedule case: builder() -> (rates list, config[, metrics list])."""
+    def register(builder):
+        CASES[name] = ("optim", "schedule", lambda g: builder())
+        return builder
+    return register
+
+
+O = torch.optim
+optimizer_case("optim_sgd", lambda p: O.SGD(p, lr=0.1), lr=0.1)
+optimizer_case("optim_sgd_momentum", lambda p: O.SGD(p, lr=0.1, momentum=0.9), lr=0.1, momentum=0.9)
+optimizer_case("optim_sgd_dampening", lambda p: O.SGD(p, lr=0.1, momentum=0.9, dampening=0.3),
+               lr=0.1, momentum=0.9, dampening=0.3)
+optimizer_case("optim_sgd_nesterov", lambda p: O.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+               lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)
+optimizer_case("optim_sgd_weight_decay", lambda p: O.SGD(p, lr=0.1, momentum=0.5, weight_decay=0.1),
+               lr=0.1, momentum=0.5, weight_decay=0.1)
+optimizer_case("optim_sgd_max_norm", lambda p: O.SGD(p, lr=0.5, momentum=0.9), max_norm=1.0,
+               lr=0.5, momentum=0.9)
+optimizer_case("optim_adam", lambda p: O.Adam(p, lr=0.01), lr=0.01)
+optimizer_case("optim_adam_amsgrad", lambda p: O.Adam(p, lr=0.01, amsgrad=True), lr=0.01, amsgrad=True)
+optimizer_case("optim_adam_weight_decay", lambda p: O.Adam(p, lr=0.01, weight_decay=0.1), lr=0.01, weight_decay=0.1)
+optimizer_case("optim_adamw", lambda p: O.AdamW(p, lr=0.01, weight_decay=0.1), lr=0.01, weight_decay=0.1)
+optimizer_case("optim_adamw_amsgrad", lambda p: O.AdamW(p, lr=0.01, amsgrad=True), lr=0.01, amsgrad=True)
+optimizer_case("optim_adamw_max_norm", lambda p: O.AdamW(p, lr=0.1), max_norm=0.8, lr=0.1)
+optimizer_case("optim_rmsprop", lambda p: O.RMSprop(p, lr=0.01), lr=0.01)
+optimizer_case("optim_rmsprop_centered", lambda p: O.RMSprop(p, lr=0.01, centered=True), lr=0.01, centered=True)
+optimizer_case("optim_rmsprop_momentum", lambda p: O.RMSprop(p, lr=0.01, momentum=0.9, weight_decay=0.1),
+               lr=0.01, momentum=0.9, weight_decay=0.1)
+optimizer_case("optim_rmsprop_centered_momentum", lambda p: O.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5, centered=True),
+               lr=0.01, alpha=0.9, momentum=0.5, centered=True)
+optimizer_case("optim_adagrad", lambda p: O.Adagrad(p, lr=0.1), lr=0.1)
+optimizer_case("optim_adagrad_lr_decay", lambda p: O.Adagrad(p, lr=0.1, lr_decay=0.1, weight_decay=0.1),
+               lr=0.1, lr_decay=0.1, weight_decay=0.1)
+optimizer_case("optim_adagrad_initial_accumulator", lambda p: O.Adagrad(p, lr=0.1, initial_accumulator_value=0.5),
+               lr=0.1, initial_accumulator_value=0.5)
+
+
+def make_optimizer(name, builder, g):
+    make, max_norm, config = builder(g)
+    initial = [randn(g, *shape, scale=0.5) for shape in OPTIMIZER_SHAPES]
+    grads = [[randn(g, *shape) for shape in OPTIMIZER_SHAPES] for _ in range(OPTIMIZER_STEPS)]
+    results = {}
+    for tag, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+        params = [w.to(dtype).clone().requires_grad_(True) for w in initial]
+        decaying = [p for p, d in zip(params, OPTIMIZER_DECAYS) if d]
+        fixed = [p for p, d in zip(params, OPTIMIZER_DECAYS) if not d]
+        optimizer = make([{"params": decaying}, {"params": fixed, "weight_decay": 0.0}])
+        tensors = {f"param.{i}": p.detach().clone() for i, p in enumerate(params)}
+        for t in range(1, OPTIMIZER_STEPS + 1):
+            for i, p in enumerate(params):
+                p.grad = grads[t - 1][i].to(dtype).clone()
+                tensors[f"grad.{t}.{i}"] = p.grad.clone()
+            optimizer.step()
+            if max_norm is not None:
+                with torch.no_grad():
+                    for p in decaying:
+                        p.copy_(torch.renorm(p, 2, 0, max_norm))
+            for i, p in enumerate(params):
+                tensors[f"after.{t}.{i}"] = p.detach().clone()
+        meta = {"kind": "optimizer", "module": type(optimizer).__name__, "steps": str(OPTIMIZER_STEPS),
+                "decays": ",".join(str(d).lower() for d in OPTIMIZER_DECAYS),
+                **({"max_norm": str(max_norm)} if max_norm is not None else {}), **config}
+        results[tag] = (tensors, meta)
+    return results
+
+
+def _rates(scheduler, optimizer, steps, metrics=None):
+    """The rate in force for each of `steps` steps (scheduler.step() after each)."""
+    rates = []
+    for k in range(steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step(*([metrics[k]] if metrics is not None else []))
+    return rates
+
+
+def _dummy_optimizer(lr):
+    return O.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+
+
+@schedule_case("schedule_onecycle")
+def _():
+    opt = _dummy_optimizer(0.1)
+    sched = O.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=20, pct_start=0.3, div_factor=25,
+                                      final_div_factor=1e4, anneal_strategy="cos", cycle_momentum=False)
+    return _rates(sched, opt, 20), {"max_lr": 0.1, "total_steps": 20, "pct_start": 0.3, "div_factor": 25, "final_div_factor": 1e4}
+
+
+@schedule_case("schedule_onecycle_uneven")  # pct_start · total not a whole number of steps
+def _():
+    opt = _dummy_optimizer(0.05)
+    sched = O.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=13, pct_start=0.25, div_factor=10,
+                                      final_div_factor=100, anneal_strategy="cos", cycle_momentum=False)
+    return _rates(sched, opt, 13), {"max_lr": 0.05, "total_steps": 13, "pct_start": 0.25, "div_factor": 10, "final_div_factor": 100}
+
+
+@schedule_case("schedule_warmup_cosine")  # LambdaLR with our warm-up + cosine as the factor
+def _():
+    import math
+    base, warmup, total, minimum = 0.1, 5, 20, 0.001
+
+    def factor(s):
+        if s < warmup:
+            return (s + 1) / warmup
+        if s >= total:
+            return minimum / base
+        return (minimum + (base - minimum) * (1 + math.cos(math.pi * (s - warmup) / (total - warmup))) / 2) / base
+    opt = _dummy_optimizer(base)
+    sched = O.lr_scheduler.LambdaLR(opt, factor)
+    return _rates(sched, opt, 24), {"lr": base, "warmup": warmup, "total": total, "minimum": minimum}
+
+
+@schedule_case("schedule_cosine_annealing")  # per epoch
+def _():
+    opt = _dummy_optimizer(0.1)
+    sched = O.lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0.001)
+    return _rates(sched, opt, 11), {"lr": 0.1, "T_max": 10, "eta_min": 0.001}
+
+
+@schedule_case("schedule_step_lr")  # per epoch
+def _():
+    opt = _dummy_optimizer(0.1)
+    sched = O.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+    return _rates(sched, opt, 10), {"lr": 0.1, "step_size": 3, "gamma": 0.5}
+
+
+@schedule_case("schedule_exponential_lr")  # per epoch
+def _():
+    opt = _dummy_optimizer(0.1)
+    sched = O.lr_scheduler.ExponentialLR(opt, gamma=0.8)
+    return _rates(sched, opt, 10), {"lr": 0.1, "gamma": 0.8}
+
+
+PLATEAU_METRICS = [1.0, 0.9, 0.95, 0.91, 0.9, 0.89, 0.95, 0.96, 0.97, 0.8, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9,
+                   0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98]
+
+
+@schedule_case("schedule_plateau_min")
+def _():
+    opt = _dummy_optimizer(0.1)
+    sched = O.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2, threshold=0.01,
+                                             threshold_mode="rel", cooldown=1, min_lr=0.01)
+    # rates[k]: the rate after the k-th metric
+    rates = []
+    for m in PLATEAU_METRICS:
+        sched.step(m)
+        rates.append(opt.param_groups[0]["lr"])
+    return rates, {"lr": 0.1, "mode": "min", "factor": 0.5, "patience": 2, "threshold": 0.01, "threshold_mode": "rel",
+                   "cooldown": 1, "min_lr": 0.01}, PLATEAU_METRICS
+
+
+@schedule_case("schedule_plateau_max_abs")
+def _():
+    opt = _dummy_optimizer(0.1)
+    sched = O.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.3, patience=1, threshold=0.02,
+                                             threshold_mode="abs", cooldown=0, min_lr=0.0)
+    metrics = [-m for m in PLATEAU_METRICS]
+    rates = []
+    for m in metrics:
+        sched.step(m)
+        rates.append(opt.param_groups[0]["lr"])
+    return rates, {"lr": 0.1, "mode": "max", "factor": 0.3, "patience": 1, "threshold": 0.02, "threshold_mode": "abs",
+                   "cooldown": 0, "min_lr": 0.0}, metrics
+
+
+def make_schedule(name, builder, g):
+    built = builder(g)
+    rates, config = built[0], built[1]
+    tensors = {"rates": torch.tensor(rates, dtype=torch.float64)}
+    if len(built) > 2:
+        tensors["metrics"] = torch.tensor(built[2], dtype=torch.float64)
+    return {"f64": (tensors, {"kind": "schedule", **config})}
+
+
+def make_renorm(name, builder, g):
+    """The max-norm rule alone: torch.renorm(w, 2, 0, 1.25)."""
+    # a Linear weight [6, 5] and a conv weight [4, 3, 2, 2], some rows above the bound, some below
+    results = {}
+    linear = randn(g, 6, 5) * torch.tensor([0.2, 1.5, 0.4, 2.0, 0.1, 1.0], dtype=torch.float64)[:, None]
+    conv = randn(g, 4, 3, 2, 2) * torch.tensor([0.1, 1.0, 0.3, 2.0], dtype=torch.float64)[:, None, None, None]
+    for tag, dtype in (("f64", torch.float64), ("f32", torch.float32)):
+        tensors = {}
+        for key, w in (("linear", linear), ("conv", conv)):
+            tensors[key] = w.to(dtype)
+            tensors[key + ".renormed"] = torch.renorm(w.to(dtype), 2, 0, 1.25)
+        results[tag] = (tensors, {"kind": "renorm", "max_norm": "1.25"})
+    return results
+
+
+CASES["optim_renorm"] = ("optim", "renorm", None)
+
+
+# ---------------------------------------------------------------------------------------
 # the driver
 # ---------------------------------------------------------------------------------------
 
@@ -452,7 +675,7 @@ def make_criterion(name, builder, g):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: Tests/BackpropTests/Reference/Fixtures)")
-    parser.add_argument("--include", default="", help="extra groups to emit, comma-separated: vision,rnn")
+    parser.add_argument("--include", default="", help="extra groups to emit, comma-separated: vision,rnn,optim")
     parser.add_argument("--only", default="", help="only these cases, comma-separated")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     args = parser.parse_args()
@@ -460,7 +683,7 @@ def main():
     groups = {"core"} | {s.strip() for s in args.include.split(",") if s.strip()}
     unknown = groups - {group for group, _, _ in CASES.values()}
     if unknown:
-        sys.exit(f"unknown group(s) {sorted(unknown)}; known: core, vision, rnn")
+        sys.exit(f"unknown group(s) {sorted(unknown)}; known: core, vision, rnn, optim")
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     if only - set(CASES):
         sys.exit(f"unknown case(s) {sorted(only - set(CASES))}; known: {', '.join(CASES)}")
@@ -475,7 +698,9 @@ def main():
         if (only and name not in only) or (not only and group not in groups):
             continue
         g = torch.Generator().manual_seed(zlib.crc32(name.encode()))  # a fixed seed per case
-        results = (make_layer if kind == "layer" else make_criterion)(name, builder, g)
+        make = {"layer": make_layer, "criterion": make_criterion, "optimizer": make_optimizer,
+                "schedule": make_schedule, "renorm": make_renorm}[kind]
+        results = make(name, builder, g)
         for tag, (tensors, meta) in results.items():
             meta = {"generator": "Scripts/make-reference-fixtures.py", "torch": torch.__version__,
                     "case": name, "dtype": tag, **{k: str(v) for k, v in meta.items()}}

@@ -2,7 +2,7 @@ import Backprop
 import Foundation
 
 /// The epochs of an example's training, with the bookkeeping that is the same in all of
-/// them: `--resume`, the epochs left, training mode, the optimizer's epoch, the shuffled
+/// them: `--resume`, the epochs left, training mode, the optimizer's steps per epoch, the shuffled
 /// batches, the progress line, the step count, the checkpoint after every epoch
 /// (`--checkpoint-dir`, with the weights checked finite). The example keeps what is its
 /// own: the model, the loss, and one step on a batch.
@@ -49,7 +49,7 @@ public final class TrainingLoop<Model: Layer> {
     private let checkpointed: Bool
     private var shuffle: Random
     private let generators: KeyValuePairs<String, Generator>
-    private let setOptimizerEpoch: (Int) -> Void
+    private let setStepsPerEpoch: (Int) -> Void
     private let writeCheckpoint: (TrainingState) -> Void
 
     /// Prepares the run of `epochs` epochs, and with `--resume` restores the model, the
@@ -58,14 +58,16 @@ public final class TrainingLoop<Model: Layer> {
     /// - `title`: put before "epoch N/M" in the progress line.
     /// - `checkpointed: false`: a run that `--resume`, `--checkpoint-dir` and `--save-anyway`
     ///   do not concern (a divergence stops it with a message naming `title`).
-    /// - `setsOptimizerEpoch: false`: leaves `optimizer.epoch` at what it is (the examples
-    ///   without a schedule whose checkpoints have always recorded 0).
+    /// - `setsOptimizerEpoch: false`: leaves `optimizer.stepsPerEpoch` unset, so that the
+    ///   optimizer's epoch stays 0 (the examples without a schedule whose checkpoints have
+    ///   always recorded 0). Otherwise it is set to the batches per epoch, from which the
+    ///   optimizer derives the epoch its schedule reads.
     public init<Opt: CheckpointableOptimizer>(_ model: Model, _ optimizer: Opt, _ checkpoints: CheckpointOptions, epochs: Int, shuffle: Random,
                 generators: KeyValuePairs<String, Generator> = [:], title: String = "",
                 checkpointed: Bool = true, setsOptimizerEpoch: Bool = true) where Opt.Scalar == Model.Scalar {
         (self.model, self.checkpoints, self.epochs, self.title) = (model, checkpoints, epochs, title)
         (self.checkpointed, self.shuffle, self.generators) = (checkpointed, shuffle, generators)
-        setOptimizerEpoch = setsOptimizerEpoch ? { optimizer.epoch = $0 } : { _ in }
+        setStepsPerEpoch = setsOptimizerEpoch ? { optimizer.stepsPerEpoch = $0 } : { _ in }
         writeCheckpoint = checkpointed ? { checkpoints.epochFinished(model, optimizer, $0) } : { _ in }   // weights finite? --checkpoint-dir
         if checkpointed, let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"] + generators.map(\.key)) {
             state = resumed
@@ -80,10 +82,10 @@ public final class TrainingLoop<Model: Layer> {
     public func run(on data: LabeledImages<Model.Scalar>, batchSize: Int,
                     step: (_ images: Tensor<Model.Scalar>, _ labels: [Int]) -> Double,
                     endOfEpoch: (_ epoch: Int) -> String) {
+        setStepsPerEpoch((data.count + batchSize - 1) / batchSize)          // (the schedule's epoch)
         for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
             self.epoch = epoch
             model.isTraining = true
-            setOptimizerEpoch(epoch - 1)
             let progress = ProgressLine((title.isEmpty ? "" : title + " ") + "epoch \(epoch)/\(epochs)", total: data.count)
             let clock = Stopwatch()
             for (images, labels) in data.batches(size: batchSize, using: &shuffle) {

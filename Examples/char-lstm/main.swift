@@ -102,6 +102,7 @@ let loss = CrossEntropyLoss<Float>()
 // over three seeds, and lower in the default 4,000, which take under 5 minutes on 2 cores.)
 let optimizer = Adam(model.parameters, learningRate: learningRate,
                      schedule: .cosine(epochs: steps, minimum: finalRate), maxGradientNorm: clip > 0 ? clip : nil)
+optimizer.stepsPerEpoch = 1                                      // (the cosine counts steps)
 
 // 4. Evaluation: the mean cross-entropy over the whole validation text, read as 128
 //    parallel streams of consecutive windows of --seq characters. It is measured twice:
@@ -197,7 +198,6 @@ var progress = ProgressLine("steps \(firstStep)-\(min(evalEvery * ((firstStep - 
                             total: max(1, min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps) - firstStep + 1) * batchSize)
 var finalLoss = Double.nan, finalZeroStateLoss = Double.nan
 for step in stride(from: firstStep, through: steps, by: 1) {
-    optimizer.epoch = step - 1                                   // the schedule's position
     let (inputs, targets) = nextBatch()
     let scores = model.fprop(inputs)                             // [T, N, V]
     let value = loss.forward(scores, targets)

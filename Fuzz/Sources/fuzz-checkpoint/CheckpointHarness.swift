@@ -21,12 +21,12 @@ where O.Scalar == Float {
     let model = smallModel()
     let optimizer = makeOptimizer(model)
     let before = values(model)
-    let epochBefore = optimizer.epoch
+    let stepsBefore = optimizer.stepCount
     do {
         try Checkpoint.restore(model: model, optimizer: optimizer, from: file)
     } catch is CheckpointError, is StateDictError, is SafeTensorsError {
         precondition(values(model) == before, "a failed restore changed the model")
-        precondition(optimizer.epoch == epochBefore, "a failed restore changed the optimizer")
+        precondition(optimizer.stepCount == stepsBefore, "a failed restore changed the optimizer")
     } catch {
         fatalError("Checkpoint.restore threw an unexpected error: \(error)")
     }

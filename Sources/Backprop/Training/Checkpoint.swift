@@ -15,11 +15,19 @@
 //   model.<buffer name>                the buffers (running_mean, running_var; the count
 //                                      num_batches_tracked as I64), as in a state dict
 //   optimizer.state.<i>.<slot>         optimizer buffers for parameter i, PyTorch's slot
-//                                      names: momentum_buffer (SGD), exp_avg, exp_avg_sq (Adam)
+//                                      names: momentum_buffer (SGD, RMSprop), exp_avg,
+//                                      exp_avg_sq, max_exp_avg_sq (Adam, AdamW), square_avg,
+//                                      grad_avg (RMSprop), sum (Adagrad)
 //   __metadata__                       backprop.checkpoint = 1, epoch, step, optimizer
-//                                      (type), optimizer.epoch, optimizer.<scalar> (Adam's
-//                                      step), random.<name> (generator states, 4 hex words),
+//                                      (type), optimizer.epoch (derived from the step count;
+//                                      informative), optimizer.step (the optimizer's step
+//                                      count, which drives its schedule), optimizer.plateau.*
+//                                      (reduce-on-plateau's state), optimizer.<scalar>,
+//                                      random.<name> (generator states, 4 hex words),
 //                                      info.<key> (free-form)
+//
+// Checkpoints written before every optimizer counted its steps have no optimizer.step for
+// SGD: restoring one takes the run's step count (the metadata "step") instead.
 //
 // Writes are atomic (a temporary file, then a rename), so a checkpoint being written
 // when the machine dies never damages the previous one.
@@ -69,8 +77,8 @@ public enum Checkpoint {
     /// The checkpoint as a `SafeTensors` value (what `save` writes).
     public static func file<L: Layer, O: CheckpointableOptimizer>(model: L, optimizer: O, state: TrainingState) -> SafeTensors
     where O.Scalar == L.Scalar {
-        require((0...maxCount).contains(state.epoch) && (0...maxCount).contains(state.step) && (0...maxCount).contains(optimizer.epoch),
-                "Checkpoint: epoch \(state.epoch), step \(state.step) and optimizer epoch \(optimizer.epoch) must lie in 0...2^53")
+        require((0...maxCount).contains(state.epoch) && (0...maxCount).contains(state.step) && (0...maxCount).contains(optimizer.stepCount),
+                "Checkpoint: epoch \(state.epoch), step \(state.step) and the optimizer's step count \(optimizer.stepCount) must lie in 0...2^53")
         var metadata: [String: String] = [
             "format": "pt",
             versionKey: "1",
@@ -80,7 +88,7 @@ public enum Checkpoint {
             "optimizer.epoch": String(optimizer.epoch),
             "optimizer.learning_rate": String(optimizer.learningRate),
         ]
-        for (key, value) in optimizer.stateScalars { metadata["optimizer." + key] = value }
+        for (key, value) in optimizer.checkpointScalars { metadata["optimizer." + key] = value }
         var generators = state.generators
         if generators[globalGenerator] == nil { generators[globalGenerator] = Random.global }
         for (name, generator) in generators { metadata["random." + name] = encode(generator) }
@@ -141,8 +149,14 @@ public enum Checkpoint {
         }
         var scalars: [String: String] = [:]
         for (key, value) in file.metadata where key.hasPrefix("optimizer.") { scalars[String(key.dropFirst(10))] = value }
-        let optimizerEpoch = try count("optimizer.epoch", in: file)
-        if file.metadata["optimizer.step"] != nil { _ = try count("optimizer.step", in: file) }
+        _ = try count("optimizer.epoch", in: file)                      // (derived from the step count now)
+        let optimizerSteps = file.metadata["optimizer.step"] != nil ? try count("optimizer.step", in: file) : state.step
+        var plateau = optimizer.plateau
+        do {
+            try plateau?.restore(from: scalars)
+        } catch {
+            throw CheckpointError(file.source, "\(error)")
+        }
 
         // All checked: now change things.
         do {
@@ -150,7 +164,8 @@ public enum Checkpoint {
         } catch {
             throw CheckpointError(file.source, "\(error)")
         }
-        optimizer.epoch = optimizerEpoch
+        optimizer.stepCount = optimizerSteps
+        optimizer.plateau = plateau
         modelValues.apply()
         if let global = state.generators[globalGenerator] { Random.global = global }
         return state

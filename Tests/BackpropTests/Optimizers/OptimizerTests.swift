@@ -76,11 +76,14 @@ final class OptimizerTests: XCTestCase {
         let p = parameter([0, 0], grad: [3, 4])
         let sgd = SGD([p], learningRate: 1, schedule: .step(every: 1, gamma: 0.1), maxGradientNorm: 1)
         XCTAssertEqual(sgd.gradientNorm(), 5, accuracy: 1e-12)
-        sgd.epoch = 1
-        XCTAssertEqual(sgd.currentLearningRate, 0.1, accuracy: 1e-15)
+        sgd.stepsPerEpoch = 3
+        sgd.stepCount = 3                                   // one epoch done: the next step is in epoch 1
+        XCTAssertEqual(sgd.nextLearningRate, 0.1, accuracy: 1e-15)
         sgd.step()  // clipped to norm 1: g = [0.6, 0.8]; lr 0.1
         XCTAssertEqual(p.value.scalars[0], -0.06, accuracy: 1e-6)
         XCTAssertEqual(p.value.scalars[1], -0.08, accuracy: 1e-6)
+        XCTAssertEqual(sgd.epoch, 1)
+        XCTAssertEqual(sgd.currentLearningRate, 0.1, accuracy: 1e-15)
     }
 
     /// End to end: SGD drives a linear regression to its exact solution.

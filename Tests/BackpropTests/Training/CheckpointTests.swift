@@ -194,7 +194,7 @@ final class CheckpointTests: XCTestCase {
         for ((slot, a), (_, b)) in zip(resumedOptimizer.stateBuffers, optimizer.stateBuffers) {
             XCTAssertEqual(a, b, "optimizer \(slot)", file: file, line: line)
         }
-        XCTAssertEqual(resumedOptimizer.stateScalars, optimizer.stateScalars, file: file, line: line)
+        XCTAssertEqual(resumedOptimizer.checkpointScalars, optimizer.checkpointScalars, file: file, line: line)
         XCTAssertEqual(Random.global, globalAfterwards, "Random.global was restored", file: file, line: line)
     }
 
@@ -204,6 +204,16 @@ final class CheckpointTests: XCTestCase {
 
     func testResumeWithAdamIsBitIdentical() throws {
         try assertResumeIsBitIdentical { Adam($0.parameters, learningRate: 0.01, weightDecay: 1e-4) }
+    }
+
+    func testResumeWithTheOtherOptimizersIsBitIdentical() throws {
+        try assertResumeIsBitIdentical { AdamW($0.parameters, learningRate: 0.01, amsgrad: true, maxNorm: 1) }
+        try assertResumeIsBitIdentical { Adam($0.parameters, learningRate: 0.01, amsgrad: true) }
+        try assertResumeIsBitIdentical { RMSprop($0.parameters, learningRate: 0.01, momentum: 0.5, centered: true) }
+        try assertResumeIsBitIdentical { Adagrad($0.parameters, learningRate: 0.1, lrDecay: 0.01) }
+        // mid-schedule: the step count carries the warm-up and the cosine on
+        try assertResumeIsBitIdentical { SGD($0.parameters, learningRate: 0.1, momentum: 0.9, dampening: 0.1,
+                                             schedule: .warmupCosine(warmup: 4, total: 20, minimum: 0.01)) }
     }
 
     /// Without restoring the optimizer state (momentum) the run diverges: the test above
@@ -236,7 +246,7 @@ final class CheckpointTests: XCTestCase {
         let dir = try temporaryDirectory(), path = dir + "/c.safetensors"
         let model = mlp([3, 4, 2], seed: 1, Float.self)
         let optimizer = SGD(model.parameters, learningRate: 0.1, momentum: 0.5)
-        optimizer.epoch = 4
+        optimizer.stepCount = 100
         Random.global = Random(seed: 77)
         try Checkpoint.save(model: model, optimizer: optimizer,
                             state: TrainingState(epoch: 5, step: 123, generators: ["shuffle": Random(seed: 8)]), to: path)
@@ -256,11 +266,12 @@ final class CheckpointTests: XCTestCase {
         try copy.load(from: path)
         XCTAssertEqual(values(copy), values(model))
 
-        // restoring sets the optimizer's epoch and Random.global
+        XCTAssertEqual(file.metadata["optimizer.step"], "100")
+        // restoring sets the optimizer's step count and Random.global
         Random.global = Random(seed: 1)
         let restoredOptimizer = SGD(copy.parameters, learningRate: 0.1, momentum: 0.5)
         try Checkpoint.restore(model: copy, optimizer: restoredOptimizer, from: path)
-        XCTAssertEqual(restoredOptimizer.epoch, 4)
+        XCTAssertEqual(restoredOptimizer.stepCount, 100)
         XCTAssertEqual(Random.global, Random(seed: 77))
     }
 
