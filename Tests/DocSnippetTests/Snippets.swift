@@ -191,6 +191,28 @@ final class DocSnippetTests: XCTestCase {
         print(try block.outputShape(for: [8, 16]), try inception.outputShape(for: [8, 16, 28, 28]))   // [8, 32] [8, 20, 28, 28]
     }
 
+    /// Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md, line 56
+    func snippet_OptimizersAndSchedules_56() throws {
+        let model = Sequential<Float> { Linear(4, 2) }
+        let (epochs, validationLoss) = (3, 0.5)
+        let optimizer = AdamW(model.parameters, learningRate: 1e-3)
+        optimizer.plateau = ReduceOnPlateau(mode: .min, factor: 0.5, patience: 2)
+        for _ in 1...epochs {
+            // ... the epoch's steps ...
+            optimizer.observe(metric: validationLoss)          // may lower the rate
+        }
+    }
+
+    /// Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md, line 78
+    func snippet_OptimizersAndSchedules_78() throws {
+        let model = Sequential<Float> { Linear(4, 2) }
+        let (epochs, batchesPerEpoch) = (10, 157)
+        let optimizer = SGD(model.parameters, learningRate: 0.1, momentum: 0.9,
+                            schedule: .warmupCosine(warmup: 500, total: epochs * batchesPerEpoch, minimum: 0),
+                            maxNorm: 3)
+        print(optimizer.learningRate(forStep: 0), optimizer.learningRate(forStep: 499))   // 0.0002 … 0.1: the warm-up
+    }
+
     /// Sources/Backprop/Backprop.docc/Articles/RecurrentNetworks.md, line 30
     func snippet_RecurrentNetworks_30() throws {
         let x = Tensor<Float>.normal([100, 32, 64])   // 100 steps of 32 streams
@@ -259,6 +281,8 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:92", snippet_CheckpointsAndPyTorch_92),
         ("Sources/Backprop/Backprop.docc/Articles/ConvolutionalNetworks.md:21", snippet_ConvolutionalNetworks_21),
         ("Sources/Backprop/Backprop.docc/Articles/NetworksThatAreNotChains.md:9", snippet_NetworksThatAreNotChains_9),
+        ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:56", snippet_OptimizersAndSchedules_56),
+        ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:78", snippet_OptimizersAndSchedules_78),
         ("Sources/Backprop/Backprop.docc/Articles/RecurrentNetworks.md:30", snippet_RecurrentNetworks_30),
         ("Sources/Backprop/Backprop.docc/Articles/WritingAModule.md:11", snippet_WritingAModule_11),
         ("Sources/Backprop/Backprop.docc/Articles/WritingAModule.md:55", snippet_WritingAModule_55),
