@@ -135,9 +135,10 @@ struct PlotFrame {
     /// Lays out a chart of `width` × `height` for data in `xData` × `yData` (nil: no data,
     /// the axes then show 0…1). `reserveRight` is room kept right of the plot (a legend).
     /// With `exact`, the axes show exactly the given ranges (ticks inside them); otherwise
-    /// they are widened to whole ticks.
+    /// they are widened to whole ticks. `minimumXStep`: the closest the x ticks may be.
     init(width: Double, height: Double, title: String, xLabel: String, yLabel: String,
-         xData: ClosedRange<Double>?, yData: ClosedRange<Double>?, logY: Bool, exact: Bool = false, reserveRight: Double = 0) {
+         xData: ClosedRange<Double>?, yData: ClosedRange<Double>?, logY: Bool, exact: Bool = false, reserveRight: Double = 0,
+         minimumXStep: Double = 0) {
         let yTarget = max(2, Int(((height - 90) / 45).rounded()))
         let y: AxisTicks
         if logY, let yData, yData.lowerBound > 0 {
@@ -155,8 +156,8 @@ struct PlotFrame {
         // as many x ticks as fit without their labels touching
         var x = AxisTicks(covering: xData ?? 0...1, targetCount: 2)
         for target in stride(from: max(2, Int((right - left) / 70)), through: 2, by: -1) {
-            let candidate = exact && xData != nil ? AxisTicks(within: xData!, targetCount: target)
-                                                  : AxisTicks(covering: xData ?? 0...1, targetCount: target)
+            let candidate = exact && xData != nil ? AxisTicks(within: xData!, targetCount: target, minimumStep: minimumXStep)
+                                                  : AxisTicks(covering: xData ?? 0...1, targetCount: target, minimumStep: minimumXStep)
             let widest = candidate.labels.map { Style.textWidth($0, size: Style.tickSize) }.max() ?? 0
             let spacing = (right - left) / (candidate.range.upperBound - candidate.range.lowerBound) * candidate.step
             if widest + 12 <= spacing || target == 2 { x = candidate; break }

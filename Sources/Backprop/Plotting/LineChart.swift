@@ -55,6 +55,8 @@ public struct LineChart: Chart {
     /// The y range to show (default: the data's, widened to whole ticks), e.g. `0...100` for
     /// an accuracy in percent. Points outside it are clipped at the plot's edge.
     public var yRange: ClosedRange<Double>?
+    /// Whether the x ticks are whole numbers only (epochs, steps).
+    public var integerXTicks = false
     /// Where the legend goes (default: the emptiest corner inside the plot).
     public var legend: LegendPlacement = .automatic
     /// The series, in drawing order (later on top).
@@ -94,7 +96,7 @@ public struct LineChart: Chart {
         let reserve = legend == .outside && !entries.isEmpty ? PlotFrame.legendSize(entries).width + 12 : 0
         return PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
                          xData: drawable.isEmpty && xRange == nil ? nil : xData, yData: drawable.isEmpty && yRange == nil ? nil : yData,
-                         logY: logarithmicY, reserveRight: reserve)
+                         logY: logarithmicY, reserveRight: reserve, minimumXStep: integerXTicks ? 1 : 0)
     }
 
     private var legendEntries: [LegendEntry] {

@@ -26,8 +26,9 @@ public struct AxisTicks: Equatable, Sendable {
     /// Ticks of a linear axis covering `data` with about `targetCount` intervals: the step
     /// is the smallest 1, 2 or 5 × 10^k giving at most `targetCount` intervals, and the range
     /// is extended outwards to whole steps. An empty span (one value) is widened by 10 % of
-    /// the value each side (±1 around 0). Non-finite bounds are refused.
-    public init(covering data: ClosedRange<Double>, targetCount: Int = 6) {
+    /// the value each side (±1 around 0). Non-finite bounds are refused. `minimumStep` (e.g.
+    /// 1 for epochs) keeps the ticks from getting closer than that.
+    public init(covering data: ClosedRange<Double>, targetCount: Int = 6, minimumStep: Double = 0) {
         require(data.lowerBound.isFinite && data.upperBound.isFinite, "AxisTicks: the data range \(data) must be finite")
         require(targetCount >= 1, "AxisTicks: targetCount must be at least 1, got \(targetCount)")
         var (low, high) = (data.lowerBound, data.upperBound)
@@ -35,7 +36,8 @@ public struct AxisTicks: Equatable, Sendable {
             let pad = low == 0 ? 1 : abs(low) * 0.1
             (low, high) = (low - pad, high + pad)
         }
-        let step = AxisTicks.niceStep(atLeast: (high - low) / Double(targetCount))
+        let step = max(AxisTicks.niceStep(atLeast: (high - low) / Double(targetCount)),
+                       minimumStep > 0 ? AxisTicks.niceStep(atLeast: minimumStep) : 0)
         // whole steps, with a little slack so that 0.30000000000000004 does not add a tick
         let first = (low / step + 1e-9).rounded(.down), last = (high / step - 1e-9).rounded(.up)
         let count = Int(last - first)
@@ -50,8 +52,8 @@ public struct AxisTicks: Equatable, Sendable {
     /// Ticks of a linear axis showing exactly `range`: the nice ticks (as for
     /// `init(covering:)`) that fall inside it. For plots whose range is fixed, such as a
     /// scatter plot with equal scales on both axes.
-    public init(within range: ClosedRange<Double>, targetCount: Int = 6) {
-        let nice = AxisTicks(covering: range, targetCount: targetCount)
+    public init(within range: ClosedRange<Double>, targetCount: Int = 6, minimumStep: Double = 0) {
+        let nice = AxisTicks(covering: range, targetCount: targetCount, minimumStep: minimumStep)
         let shown = nice.range.lowerBound == nice.range.upperBound || range.lowerBound == range.upperBound ? nice.range : range
         let inside = zip(nice.values, nice.labels).filter {
             $0.0 >= shown.lowerBound - nice.step * 1e-9 && $0.0 <= shown.upperBound + nice.step * 1e-9
