@@ -87,6 +87,7 @@ public final class Curves {
         let yLabel = names.count == 1 ? names.first! + (unit.isEmpty ? "" : " (\(unit))") : unit      // (the legend names them)
         var metric = LineChart(title: "\(name): evaluation", xLabel: metricAxis, yLabel: yLabel, width: 460, height: 380)
         metric.integerXTicks = true
+        metric.padding = 0.05                                      // (the first and last points off the frame)
         for (j, m) in metrics.enumerated() {
             let run = runs[m.run].name
             let series = (run.isEmpty ? "" : run + ", ") + m.name + (units.count > 1 && !m.unit.isEmpty ? " (\(m.unit))" : "")

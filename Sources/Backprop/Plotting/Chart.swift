@@ -94,7 +94,7 @@ public enum LegendPlacement: Sendable, Equatable {
 /// The text sizes and colours of the charts.
 enum Style {
     static let titleSize = 15.0, axisTitleSize = 13.0, tickSize = 11.0, legendSize = 12.0
-    static let text = "#222222", axis = "#555555", grid = "#e8e8e8", note = "#888888"
+    static let text = "#222222", axis = "#555555", grid = "#e3e3e3", minorGrid = "#f3f3f3", note = "#888888"
     /// An estimate of the width of `text` at font `size` (DejaVu Sans is about 0.6 em per
     /// character): enough to lay out margins and keep tick labels apart.
     static func textWidth(_ text: String, size: Double) -> Double { Double(text.count) * size * 0.61 }
@@ -142,7 +142,7 @@ struct PlotFrame {
         let yTarget = max(2, Int(((height - 90) / 45).rounded()))
         let y: AxisTicks
         if logY, let yData, yData.lowerBound > 0 {
-            y = AxisTicks(logarithmicCovering: yData, targetCount: yTarget)
+            y = AxisTicks(logarithmic: yData, targetCount: yTarget)
         } else if exact, let yData {
             y = AxisTicks(within: yData, targetCount: yTarget)
         } else {
@@ -194,9 +194,16 @@ struct PlotFrame {
             let px = xPixel(value)
             canvas.line(from: (px, top), to: (px, bottom), stroke: Style.grid)
         }
+        for value in y.minorValues {
+            let py = yPixel(value)
+            canvas.line(from: (left, py), to: (right, py), stroke: Style.minorGrid)
+        }
         for value in y.values {
             let py = yPixel(value)
             canvas.line(from: (left, py), to: (right, py), stroke: Style.grid)
+        }
+        for value in y.minorValues {
+            canvas.line(from: (left - 2, yPixel(value)), to: (left, yPixel(value)), stroke: Style.axis)
         }
         canvas.rectangle(x: left, y: top, width: right - left, height: bottom - top, stroke: Style.axis)
         for (value, label) in zip(x.values, x.labels) {
@@ -279,6 +286,35 @@ struct PlotFrame {
             canvas.text(entry.name, at: (sx + PlotFrame.swatchWidth + 6, cy + Style.legendSize * 0.35), size: Style.legendSize)
         }
     }
+}
+
+/// `range` widened by `fraction` of its length each side, but not below 0 if it does not
+/// reach below 0 (an accuracy, a step count).
+func padded(_ range: ClosedRange<Double>?, by fraction: Double) -> ClosedRange<Double>? {
+    guard let range, fraction > 0 else { return range }
+    let pad = (range.upperBound - range.lowerBound) * fraction
+    let low = range.lowerBound >= 0 ? max(0, range.lowerBound - pad) : range.lowerBound - pad
+    return low...(range.upperBound + pad)
+}
+
+/// Points every `spacing` pixels along the lines through `run` (for the legend to see
+/// lines, not only their vertices).
+func alongLines(_ run: [(x: Double, y: Double)], spacing: Double = 6) -> [(x: Double, y: Double)] {
+    guard var last = run.first else { return [] }
+    var out = [last]
+    for p in run.dropFirst() {
+        let length = ((p.x - last.x) * (p.x - last.x) + (p.y - last.y) * (p.y - last.y)).squareRoot()
+        let pieces = min(Int(length / spacing), 1000)
+        if pieces > 1 {
+            for k in 1..<pieces {
+                let t = Double(k) / Double(pieces)
+                out.append((last.x + t * (p.x - last.x), last.y + t * (p.y - last.y)))
+            }
+        }
+        out.append(p)
+        last = p
+    }
+    return out
 }
 
 /// The smallest range holding every finite value of `values`, or nil if there is none.

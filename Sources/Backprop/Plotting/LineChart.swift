@@ -55,6 +55,10 @@ public struct LineChart: Chart {
     /// The y range to show (default: the data's, widened to whole ticks), e.g. `0...100` for
     /// an accuracy in percent. Points outside it are clipped at the plot's edge.
     public var yRange: ClosedRange<Double>?
+    /// The fraction of the data's span added on each side of both axes before the ticks are
+    /// chosen (not below 0 for data that does not go below 0), so that points at the ends
+    /// do not sit on the frame: 0.05 for a few per-epoch points. Explicit ranges are kept.
+    public var padding = 0.0
     /// Whether the x ticks are whole numbers only (epochs, steps).
     public var integerXTicks = false
     /// Where the legend goes (default: the emptiest corner inside the plot).
@@ -90,8 +94,8 @@ public struct LineChart: Chart {
     /// The frame the chart is drawn in (its axes and pixel mapping).
     var frame: PlotFrame {
         let drawable = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicY || $0.y > 0) }
-        let xData = xRange ?? finiteRange(drawable.map(\.x))
-        let yData = yRange ?? finiteRange(drawable.map(\.y))
+        let xData = xRange ?? padded(finiteRange(drawable.map(\.x)), by: padding)
+        let yData = yRange ?? (logarithmicY ? finiteRange(drawable.map(\.y)) : padded(finiteRange(drawable.map(\.y)), by: padding))
         let entries = legendEntries
         let reserve = legend == .outside && !entries.isEmpty ? PlotFrame.legendSize(entries).width + 12 : 0
         return PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
@@ -148,7 +152,9 @@ public struct LineChart: Chart {
         let frame = self.frame
         frame.drawAxes(into: &canvas, width: width, title: title, xLabel: xLabel, yLabel: yLabel, height: height)
         let clipID = idPrefix + "-plot"
-        canvas.clipRectangle(id: clipID, x: frame.left, y: frame.top, width: frame.right - frame.left, height: frame.bottom - frame.top)
+        let slack = xRange == nil && yRange == nil ? 5.0 : 0      // (dots on the frame are drawn whole)
+        canvas.clipRectangle(id: clipID, x: frame.left - slack, y: frame.top - slack,
+                             width: frame.right - frame.left + 2 * slack, height: frame.bottom - frame.top + 2 * slack)
         var drawn: [(x: Double, y: Double)] = []
         for s in series {
             for run in segments(s, in: frame) {
@@ -156,7 +162,7 @@ public struct LineChart: Chart {
                 if s.markers {
                     for p in run { canvas.circle(center: p, radius: s.lineWidth + 1.5, fill: s.color, opacity: s.opacity, clipID: clipID) }
                 }
-                drawn += run
+                drawn += alongLines(run)
             }
         }
         if drawn.isEmpty { frame.drawNoData(into: &canvas) }

@@ -136,7 +136,9 @@ public struct ScatterPlot: Chart {
         let frame = self.frame
         frame.drawAxes(into: &canvas, width: width, title: title, xLabel: xLabel, yLabel: yLabel, height: height)
         let clipID = idPrefix + "-plot"
-        canvas.clipRectangle(id: clipID, x: frame.left, y: frame.top, width: frame.right - frame.left, height: frame.bottom - frame.top)
+        let slack = markerSize * 1.3 + 1                        // (markers on the frame are drawn whole)
+        canvas.clipRectangle(id: clipID, x: frame.left - slack, y: frame.top - slack,
+                             width: frame.right - frame.left + 2 * slack, height: frame.bottom - frame.top + 2 * slack)
         var drawn: [(x: Double, y: Double)] = []
         for group in groups {
             let shape = MarkerShape.forIndex(group.index)

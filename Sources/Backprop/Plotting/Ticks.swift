@@ -22,6 +22,8 @@ public struct AxisTicks: Equatable, Sendable {
     public let step: Double
     /// Whether the axis is logarithmic (base 10).
     public let isLogarithmic: Bool
+    /// Unlabelled minor ticks (2…9 × 10^k on a logarithmic axis; none on a linear one).
+    public var minorValues: [Double] = []
 
     /// Ticks of a linear axis covering `data` with about `targetCount` intervals: the step
     /// is the smallest 1, 2 or 5 × 10^k giving at most `targetCount` intervals, and the range
@@ -65,31 +67,50 @@ public struct AxisTicks: Equatable, Sendable {
         self.isLogarithmic = false
     }
 
-    /// Ticks of a base-10 logarithmic axis covering `data` (positive bounds): the range is
-    /// extended to whole decades, with a tick per decade (or per 2, 5, 10… decades when there
-    /// are more than `targetCount`); within one or two decades, ticks at 1, 2 and 5 × 10^k.
-    public init(logarithmicCovering data: ClosedRange<Double>, targetCount: Int = 6) {
+    /// Ticks of a base-10 logarithmic axis showing `data` (positive bounds) with a margin of
+    /// 4 % of its length (in decades) each side: a tick per decade (or per 2, 5, 10…
+    /// decades when there are more than `targetCount`), with unlabelled minor ticks at 2…9
+    /// times each power of ten when there are few decades; on less than two decades, ticks
+    /// at 1, 2 and 5 × 10^k, and on a very short range (less than two of those inside) the
+    /// linear axis's nice ticks.
+    public init(logarithmic data: ClosedRange<Double>, targetCount: Int = 6) {
         require(data.lowerBound > 0 && data.upperBound.isFinite, "AxisTicks: a logarithmic axis needs a positive, finite range, got \(data)")
         require(targetCount >= 1, "AxisTicks: targetCount must be at least 1, got \(targetCount)")
-        var low = (log10(data.lowerBound) + 1e-9).rounded(.down), high = (log10(data.upperBound) - 1e-9).rounded(.up)
-        if low == high { (low, high) = (low, low + 1) }
-        let decades = high - low
-        var values: [Double] = []
-        var step = 1.0
-        if decades <= 2 {
-            // 1, 2, 5 in each decade, kept if inside the data's decades
-            for e in stride(from: low, to: high, by: 1) {
-                for m in [1.0, 2, 5] { values.append(m * pow(10, e)) }
-            }
-            values.append(pow(10, high))
+        var low = log10(data.lowerBound), high = log10(data.upperBound)
+        if high - low < 1e-9 { (low, high) = (low - 0.5, high + 0.5) }
+        let pad = (high - low) * 0.04
+        (low, high) = (low - pad, high + pad)
+        let range = pow(10, low)...pow(10, high)
+        func inside(_ v: Double) -> Bool { v >= range.lowerBound * (1 - 1e-12) && v <= range.upperBound * (1 + 1e-12) }
+        let decades = Array(Int((low - 1e-9).rounded(.up))...max(Int((low - 1e-9).rounded(.up)), Int((high + 1e-9).rounded(.down))))
+            .filter { inside(pow(10, Double($0))) }
+        var step = 1.0, values: [Double] = [], minor: [Double] = []
+        if decades.count > targetCount {
+            step = AxisTicks.niceStep(atLeast: Double(decades.count) / Double(targetCount)).rounded(.up)
+            values = decades.filter { Double($0).truncatingRemainder(dividingBy: step) == 0 }.map { pow(10, Double($0)) }
+        } else if decades.count >= 3 {
+            values = decades.map { pow(10, Double($0)) }
         } else {
-            step = AxisTicks.niceStep(atLeast: decades / Double(targetCount)).rounded(.up)
-            low = (low / step).rounded(.down) * step
-            high = (high / step).rounded(.up) * step
-            values = stride(from: low, through: high + 0.5, by: step).map { pow(10, $0) }
+            for e in Int(low.rounded(.down))...Int(high.rounded(.up)) {
+                for m in [1.0, 2, 5] where inside(m * pow(10, Double(e))) { values.append(m * pow(10, Double(e))) }
+            }
         }
-        self.range = pow(10, low)...pow(10, high)
+        if values.count < 2 {
+            let linear = AxisTicks(within: range, targetCount: targetCount)
+            (self.range, self.values, self.labels, self.step, self.isLogarithmic, self.minorValues) = (range, linear.values, linear.labels, linear.step, true, [])
+            return
+        }
+        if step == 1 && high - low <= 8 {
+            for e in Int(low.rounded(.down))...Int(high.rounded(.up)) {
+                for m in 2...9 {
+                    let v = Double(m) * pow(10, Double(e))
+                    if inside(v) && !values.contains(where: { abs($0 - v) <= v * 1e-9 }) { minor.append(v) }
+                }
+            }
+        }
+        self.range = range
         self.values = values
+        self.minorValues = minor
         self.step = step
         self.isLogarithmic = true
         self.labels = values.map(AxisTicks.logLabel)

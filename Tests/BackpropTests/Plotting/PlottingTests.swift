@@ -98,16 +98,27 @@ final class TicksTests: XCTestCase {
     }
 
     func testLogarithmicTicks() {
-        let decades = AxisTicks(logarithmicCovering: 0.003...20)
-        XCTAssertEqual(decades.range.lowerBound, 0.001, accuracy: 1e-18)
-        XCTAssertEqual(decades.range.upperBound, 100, accuracy: 1e-12)
-        XCTAssertEqual(decades.labels, ["0.001", "0.01", "0.1", "1", "10", "100"])
-        let narrow = AxisTicks(logarithmicCovering: 0.03...0.4)            // within two decades: 1, 2, 5
-        XCTAssertEqual(narrow.labels, ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1"])
-        let wide = AxisTicks(logarithmicCovering: 1e-9...1e9, targetCount: 6)   // 18 decades: a tick every 5
+        // 0.003…20: log10 from −2.52 to 1.30, 4 % margins: −2.68 to 1.45; decades −2…1 inside
+        let decades = AxisTicks(logarithmic: 0.003...20)
+        XCTAssertEqual(log10(decades.range.lowerBound), log10(0.003) - 0.04 * log10(20 / 0.003), accuracy: 1e-12)
+        XCTAssertEqual(log10(decades.range.upperBound), log10(20) + 0.04 * log10(20 / 0.003), accuracy: 1e-12)
+        XCTAssertEqual(decades.labels, ["0.01", "0.1", "1", "10"])
+        XCTAssertTrue(decades.isLogarithmic)
+        // minor ticks at 2…9 × 10^k inside the range: 0.003…0.009 (7), 3 decades × 8, 20
+        XCTAssertEqual(decades.minorValues.count, 7 + 24 + 1)
+        XCTAssertEqual(decades.minorValues.first!, 0.003, accuracy: 1e-15)
+        XCTAssertEqual(decades.minorValues.last!, 20, accuracy: 1e-12)
+        // on less than two decades: 1, 2, 5 × 10^k (0.03…0.4 with margins: 0.027…0.443)
+        XCTAssertEqual(AxisTicks(logarithmic: 0.03...0.4).labels, ["0.05", "0.1", "0.2"])
+        // 18 decades (19.4 with margins: 10^-9 … 10^9 inside) for 6 ticks: one every 5 decades
+        let wide = AxisTicks(logarithmic: 1e-9...1e9, targetCount: 6)
         XCTAssertEqual(wide.step, 5)
-        XCTAssertEqual(wide.values.count, 5)                               // 1e-10 … 1e10
-        XCTAssertEqual(wide.labels.first, "1e-10")
+        XCTAssertEqual(wide.labels, ["1e-05", "1", "100000"])
+        XCTAssertTrue(wide.minorValues.isEmpty)
+        // a range too short for two 1-2-5 ticks falls back to linear nice ticks
+        let short = AxisTicks(logarithmic: 0.31...0.38)
+        XCTAssertGreaterThanOrEqual(short.values.count, 2)
+        XCTAssertTrue(short.values.allSatisfy { short.range.contains($0) })
     }
 }
 
@@ -163,8 +174,8 @@ final class LineChartTests: XCTestCase {
         XCTAssertEqual(ParsedSVG(log.svg()).all("polyline").count, 2)
         XCTAssertEqual(ParsedSVG(log.svg()).all("circle").count, 1, "a lone point is a dot")
         let frame = log.frame
-        XCTAssertEqual(frame.pixel(10, 10)!.y, frame.bottom - (frame.bottom - frame.top) / 3, accuracy: 1e-9,
-                       "10 is a third of the way up from 1 to 1000")
+        // the axis shows 10^-0.12 … 10^3.12 (1 to 1000 and 4 % margins): 10 is 1.12 / 3.24 of the way up
+        XCTAssertEqual(frame.pixel(10, 10)!.y, frame.bottom - (frame.bottom - frame.top) * 1.12 / 3.24, accuracy: 1e-9)
     }
 
     func testTextIsEscaped() {
