@@ -10,7 +10,8 @@ import Foundation
 /// - left, the training loss per step: every step's loss, light, under its exponentially
 ///   smoothed value (TensorBoard's bias-corrected smoothing, averaging over about 1 % of
 ///   the steps), strong. The y axis is logarithmic when the smoothed loss falls by more
-///   than a factor of 10 (a classifier's cross-entropy), linear otherwise;
+///   than a factor of 4 (a classifier's cross-entropy, the first steps of an autoencoder),
+///   linear otherwise;
 /// - right, each metric (test accuracy, validation loss, …) at each evaluation, with dots.
 ///
 /// Several runs (`run:`, e.g. "pretrained" and "random init") share the charts, one colour
@@ -78,7 +79,7 @@ public final class Curves {
             smoothedRange += smoothed.map(\.y)
         }
         if let low = smoothedRange.filter({ $0.isFinite }).min(), let high = smoothedRange.filter({ $0.isFinite }).max(),
-           low > 0, high / low > 10 {
+           low > 0, high / low > 4 {
             loss.logarithmicY = true
         }
 
@@ -88,6 +89,7 @@ public final class Curves {
         var metric = LineChart(title: "\(name): evaluation", xLabel: metricAxis, yLabel: yLabel, width: 460, height: 380)
         metric.integerXTicks = true
         metric.padding = 0.05                                      // (the first and last points off the frame)
+        metric.ticksInside = true
         for (j, m) in metrics.enumerated() {
             let run = runs[m.run].name
             let series = (run.isEmpty ? "" : run + ", ") + m.name + (units.count > 1 && !m.unit.isEmpty ? " (\(m.unit))" : "")

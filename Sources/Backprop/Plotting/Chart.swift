@@ -155,7 +155,7 @@ struct PlotFrame {
         bottom = height - (xLabel.isEmpty ? 28 : 50)
         // as many x ticks as fit without their labels touching
         var x = AxisTicks(covering: xData ?? 0...1, targetCount: 2)
-        for target in stride(from: max(2, Int((right - left) / 70)), through: 2, by: -1) {
+        for target in stride(from: max(2, Int((right - left) / 60)), through: 2, by: -1) {
             let candidate = exact && xData != nil ? AxisTicks(within: xData!, targetCount: target, minimumStep: minimumXStep)
                                                   : AxisTicks(covering: xData ?? 0...1, targetCount: target, minimumStep: minimumXStep)
             let widest = candidate.labels.map { Style.textWidth($0, size: Style.tickSize) }.max() ?? 0

@@ -59,6 +59,9 @@ public struct LineChart: Chart {
     /// chosen (not below 0 for data that does not go below 0), so that points at the ends
     /// do not sit on the frame: 0.05 for a few per-epoch points. Explicit ranges are kept.
     public var padding = 0.0
+    /// Whether the axes show exactly the (padded) data range, with the ticks inside it (as
+    /// matplotlib does), instead of widening it to whole ticks. Log axes always have margins.
+    public var ticksInside = false
     /// Whether the x ticks are whole numbers only (epochs, steps).
     public var integerXTicks = false
     /// Where the legend goes (default: the emptiest corner inside the plot).
@@ -100,7 +103,7 @@ public struct LineChart: Chart {
         let reserve = legend == .outside && !entries.isEmpty ? PlotFrame.legendSize(entries).width + 12 : 0
         return PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
                          xData: drawable.isEmpty && xRange == nil ? nil : xData, yData: drawable.isEmpty && yRange == nil ? nil : yData,
-                         logY: logarithmicY, reserveRight: reserve, minimumXStep: integerXTicks ? 1 : 0)
+                         logY: logarithmicY, exact: ticksInside, reserveRight: reserve, minimumXStep: integerXTicks ? 1 : 0)
     }
 
     private var legendEntries: [LegendEntry] {

@@ -332,3 +332,34 @@ final class SmoothingTests: XCTestCase {
         XCTAssertEqual(Smoothing.weight(forCount: 10_000), 0.99, accuracy: 1e-12)
     }
 }
+
+/// The README's plotting sample (NOTES-FOR-README.md), kept compiling and writing valid SVG.
+final class PlottingReadmeTests: XCTestCase {
+    func testReadmeSample() throws {
+        let folder = NSTemporaryDirectory() + "plotting-readme-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let previous = FileManager.default.currentDirectoryPath
+        _ = FileManager.default.changeCurrentDirectoryPath(folder)
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
+
+        var chart = LineChart(title: "training", xLabel: "step", yLabel: "loss")
+        let losses = [2.3, 1.1, 0.7, 0.52, 0.45, 0.41]
+        chart.add(series: "every step", values: losses, lineWidth: 1, opacity: 0.3)
+        chart.add(series: "smoothed", values: Smoothing.exponential(losses, weight: 0.6))
+        chart.logarithmicY = true
+        try chart.write(to: "loss.svg")
+
+        var codes = ScatterPlot(title: "2-D codes", xLabel: "z₁", yLabel: "z₂")
+        codes.add(points: [(0.1, 0.3), (1.2, -0.4), (0.9, 0.8)], classes: [0, 1, 1],
+                  classNames: ["zero", "one"], labels: ["a", "b", "c"])
+        codes.equalScales = true
+        try ChartFigure([chart, codes]).write(to: "both.svg")
+
+        let both = ParsedSVG(try String(contentsOfFile: folder + "/both.svg", encoding: .utf8))
+        for text in ["training", "smoothed", "2-D codes", "zero", "one", "a", "b", "c", "z₁"] {
+            XCTAssertTrue(both.texts.contains(text), "'\(text)' missing from \(both.texts)")
+        }
+        _ = ParsedSVG(try String(contentsOfFile: folder + "/loss.svg", encoding: .utf8))
+    }
+}
