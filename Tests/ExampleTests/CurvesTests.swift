@@ -74,6 +74,24 @@ extension ExampleRunTests {
         XCTAssertTrue(lstmTexts.contains("validation") && lstmTexts.contains("nats/char"), "\(lstmTexts)")
     }
 
+    func testEveryTrainingExampleWritesItsCurves() throws {
+        let data = try writeMNIST(train: 16, test: 8)
+        let runs: [(String, [String], String)] = [
+            ("mnist-convnet", ["--batch", "8"], "mnist-convnet-curves.svg"),
+            ("mnist-resnet", ["--batch", "8", "--shift", "0"], "mnist-resnet-curves.svg"),
+            ("sequential-mnist", ["--batch", "8", "--hidden", "8"], "sequential-mnist-curves.svg"),
+            ("deep-autoencoder", ["--batch", "8", "--code", "4"], "deep-autoencoder-curves.svg"),
+            ("vae", ["--batch", "8", "--hidden", "16", "--latent", "2"], "vae-k2-curves.svg"),
+        ]
+        for (program, arguments, figure) in runs {
+            let result = try run(program, ["--data", data, "--epochs", "2", "--threads", "1", "--out", path("curves")] + arguments)
+            XCTAssertEqual(result.status, 0, "\(program): \(result.stderr)")
+            let svg = svgTexts(path("curves/" + figure))
+            XCTAssertTrue(svg.texts.contains("smoothed") && svg.texts.contains("epoch"), "\(program): \(svg.texts)")
+            XCTAssertGreaterThanOrEqual(svg.polylines, 3, "\(program): the loss, raw and smoothed, and the evaluation")
+        }
+    }
+
     func testCurvesThatCannotBeWrittenDoNotStopSave() throws {
         let data = try writeMNIST()
         try FileManager.default.createDirectory(atPath: path("figures/mnist-mlp-curves.svg"), withIntermediateDirectories: true)
