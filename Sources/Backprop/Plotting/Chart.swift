@@ -211,10 +211,13 @@ struct PlotFrame {
             canvas.line(from: (px, bottom), to: (px, bottom + 4), stroke: Style.axis)
             canvas.text(label, at: (px, bottom + 6 + Style.tickSize), size: Style.tickSize, anchor: .middle, color: Style.text)
         }
+        var lastLabel = Double.infinity                          // (a label too close to the one below is left out)
         for (value, label) in zip(y.values, y.labels) {
             let py = yPixel(value)
             canvas.line(from: (left - 4, py), to: (left, py), stroke: Style.axis)
+            guard lastLabel - py >= Style.tickSize * 1.4 else { continue }
             canvas.text(label, at: (left - 6, py + Style.tickSize * 0.35), size: Style.tickSize, anchor: .end, color: Style.text)
+            lastLabel = py
         }
         if !xLabel.isEmpty {
             canvas.text(xLabel, at: ((left + right) / 2, bottom + 24 + Style.axisTitleSize), size: Style.axisTitleSize, anchor: .middle)

@@ -217,6 +217,17 @@ final class LineChartTests: XCTestCase {
         }
     }
 
+    func testYTickLabelsDoNotOverlapOnASmallChart() {
+        var chart = LineChart(title: "small", xLabel: "x", width: 300, height: 150)     // a plot area 60 pixels high
+        chart.logarithmicY = true
+        chart.add(series: "s", values: [0.9, 0.3, 0.1, 0.03, 0.012])   // 1-2-5 ticks 0.02 … 1 on 60 pixels
+        let svg = ParsedSVG(chart.svg())
+        let labels = svg.all("text").filter { $0["text-anchor"] == "end" }.compactMap { Double($0["y"] ?? "") }.sorted()
+        XCTAssertGreaterThanOrEqual(labels.count, 2)
+        for (a, b) in zip(labels, labels.dropFirst()) { XCTAssertGreaterThanOrEqual(b - a, Style.tickSize * 1.4 - 0.01) }
+        XCTAssertLessThan(labels.count, chart.frame.y.values.count, "some of the \(chart.frame.y.labels) are left out")
+    }
+
     func testLongSeriesAreReducedToWhatThePixelsShow() {
         var chart = LineChart()
         var values = (0..<40_000).map { 1 + 0.5 * sin(Double($0) * 0.37) }
