@@ -192,29 +192,29 @@ struct PlotFrame {
     func drawAxes(into canvas: inout SVGCanvas, width: Double, title: String, xLabel: String, yLabel: String, height: Double) {
         for (value, _) in zip(x.values, x.labels) {
             let px = xPixel(value)
-            canvas.line(from: (px, top), to: (px, bottom), stroke: Style.grid)
+            canvas.line(from: (px, top), to: (px, bottom), stroke: Style.grid, crisp: true)
         }
         for value in y.minorValues {
             let py = yPixel(value)
-            canvas.line(from: (left, py), to: (right, py), stroke: Style.minorGrid)
+            canvas.line(from: (left, py), to: (right, py), stroke: Style.minorGrid, crisp: true)
         }
         for value in y.values {
             let py = yPixel(value)
-            canvas.line(from: (left, py), to: (right, py), stroke: Style.grid)
+            canvas.line(from: (left, py), to: (right, py), stroke: Style.grid, crisp: true)
         }
         for value in y.minorValues {
-            canvas.line(from: (left - 2, yPixel(value)), to: (left, yPixel(value)), stroke: Style.axis)
+            canvas.line(from: (left - 2, yPixel(value)), to: (left, yPixel(value)), stroke: Style.axis, crisp: true)
         }
-        canvas.rectangle(x: left, y: top, width: right - left, height: bottom - top, stroke: Style.axis)
+        canvas.rectangle(x: left, y: top, width: right - left, height: bottom - top, stroke: Style.axis, crisp: true)
         for (value, label) in zip(x.values, x.labels) {
             let px = xPixel(value)
-            canvas.line(from: (px, bottom), to: (px, bottom + 4), stroke: Style.axis)
+            canvas.line(from: (px, bottom), to: (px, bottom + 4), stroke: Style.axis, crisp: true)
             canvas.text(label, at: (px, bottom + 6 + Style.tickSize), size: Style.tickSize, anchor: .middle, color: Style.text)
         }
         var lastLabel = Double.infinity                          // (a label too close to the one below is left out)
         for (value, label) in zip(y.values, y.labels) {
             let py = yPixel(value)
-            canvas.line(from: (left - 4, py), to: (left, py), stroke: Style.axis)
+            canvas.line(from: (left - 4, py), to: (left, py), stroke: Style.axis, crisp: true)
             guard lastLabel - py >= Style.tickSize * 1.4 else { continue }
             canvas.text(label, at: (left - 6, py + Style.tickSize * 0.35), size: Style.tickSize, anchor: .end, color: Style.text)
             lastLabel = py

@@ -34,11 +34,12 @@ public struct SVGCanvas: Sendable {
         if let background { rectangle(x: 0, y: 0, width: width, height: height, fill: background) }
     }
 
-    /// A straight line.
+    /// A straight line; `crisp` asks for sharp pixel edges (grid lines and axes).
     public mutating func line(from a: (x: Double, y: Double), to b: (x: Double, y: Double), stroke: String,
-                              width: Double = 1, opacity: Double = 1, dash: String? = nil) {
+                              width: Double = 1, opacity: Double = 1, dash: String? = nil, crisp: Bool = false) {
         body.append("<line x1=\"\(n(a.x))\" y1=\"\(n(a.y))\" x2=\"\(n(b.x))\" y2=\"\(n(b.y))\" stroke=\"\(escaped(stroke))\""
-                    + " stroke-width=\"\(n(width))\"\(opacityAttribute("stroke-opacity", opacity))\(dash.map { " stroke-dasharray=\"\(escaped($0))\"" } ?? "")/>")
+                    + " stroke-width=\"\(n(width))\"\(opacityAttribute("stroke-opacity", opacity))\(dash.map { " stroke-dasharray=\"\(escaped($0))\"" } ?? "")"
+                    + "\(crisp ? " shape-rendering=\"crispEdges\"" : "")/>")
     }
 
     /// A connected line through `points` (nothing for fewer than 2; a single point is drawn
@@ -55,12 +56,12 @@ public struct SVGCanvas: Sendable {
                     + " stroke-linejoin=\"round\" stroke-linecap=\"round\"\(opacityAttribute("stroke-opacity", opacity))\(clip(clipID))/>")
     }
 
-    /// A rectangle, filled and/or outlined.
+    /// A rectangle, filled and/or outlined (`crisp`: sharp pixel edges).
     public mutating func rectangle(x: Double, y: Double, width: Double, height: Double, fill: String? = nil,
-                                   stroke: String? = nil, strokeWidth: Double = 1, opacity: Double = 1) {
+                                   stroke: String? = nil, strokeWidth: Double = 1, opacity: Double = 1, crisp: Bool = false) {
         body.append("<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\""
                     + " fill=\"\(escaped(fill ?? "none"))\"\(stroke.map { " stroke=\"\(escaped($0))\" stroke-width=\"\(n(strokeWidth))\"" } ?? "")"
-                    + "\(opacityAttribute("opacity", opacity))/>")
+                    + "\(opacityAttribute("opacity", opacity))\(crisp ? " shape-rendering=\"crispEdges\"" : "")/>")
     }
 
     /// A filled circle (a scatter plot's marker).
