@@ -18,9 +18,12 @@ import Foundation
 ///     optimizer.step()
 ///     return value                                         // for the progress line
 /// } endOfEpoch: { _ in
-///     String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100)
+///     let testAccuracy = accuracy(of: model, on: mnist.test)
+///     training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+///     return String(format: "test accuracy %.2f%%", testAccuracy * 100)
 /// }
 /// checkpoints.saveModel(model)                             // --save
+/// training.curves.write(to: outDir)                        // <example>-curves.svg
 /// ```
 public final class TrainingLoop<Model: Layer> {
     /// A random generator the run saves in its checkpoints and restores on `--resume`.
@@ -41,6 +44,8 @@ public final class TrainingLoop<Model: Layer> {
     public private(set) var epoch = 0
     /// Samples trained on by this run, and the seconds spent in the steps (evaluation excluded).
     public private(set) var samples = 0, trainingSeconds = 0.0
+    /// Every step's loss (under the run's `title`) and the metrics given to `record(metric:…)`.
+    public let curves: Curves
 
     private let model: Model
     private let checkpoints: CheckpointOptions
@@ -62,9 +67,11 @@ public final class TrainingLoop<Model: Layer> {
     ///   optimizer's epoch stays 0 (the examples without a schedule whose checkpoints have
     ///   always recorded 0). Otherwise it is set to the batches per epoch, from which the
     ///   optimizer derives the epoch its schedule reads.
+    /// - `curves`: where the steps' losses go (several runs may share one).
     public init<Opt: CheckpointableOptimizer>(_ model: Model, _ optimizer: Opt, _ checkpoints: CheckpointOptions, epochs: Int, shuffle: Random,
                 generators: KeyValuePairs<String, Generator> = [:], title: String = "",
-                checkpointed: Bool = true, setsOptimizerEpoch: Bool = true) where Opt.Scalar == Model.Scalar {
+                checkpointed: Bool = true, setsOptimizerEpoch: Bool = true, curves: Curves = Curves()) where Opt.Scalar == Model.Scalar {
+        self.curves = curves
         (self.model, self.checkpoints, self.epochs, self.title) = (model, checkpoints, epochs, title)
         (self.checkpointed, self.shuffle, self.generators) = (checkpointed, shuffle, generators)
         setStepsPerEpoch = setsOptimizerEpoch ? { optimizer.stepsPerEpoch = $0 } : { _ in }
@@ -91,6 +98,7 @@ public final class TrainingLoop<Model: Layer> {
             for (images, labels) in data.batches(size: batchSize, using: &shuffle) {
                 state.step += 1
                 let loss = step(images, labels)
+                curves.record(step: state.step, loss: loss, run: title)
                 progress.update(samples: labels.count, loss: loss)
                 samples += labels.count
             }
@@ -101,6 +109,12 @@ public final class TrainingLoop<Model: Layer> {
             for (name, generator) in generators { state.generators[name] = generator.get() }
             writeCheckpoint(state)
         }
+    }
+
+    /// Records the metric `name` (in `unit`, e.g. "%") of the epoch being trained, for the
+    /// curves; call it from `endOfEpoch`.
+    public func record(metric name: String, value: Double, unit: String = "") {
+        curves.record(metric: name, value: value, unit: unit, at: Double(epoch), run: title)
     }
 
     /// Stops the run if `loss` is NaN or infinite (see `CheckpointOptions.check(loss:…)`),

@@ -45,7 +45,7 @@ let momentum = options.double("momentum", 0.9, "SGD momentum")
 let learningRate = options.double("lr", -1, "learning rate, annealed to 0 by a cosine schedule (default: 0.05 for SGD, 1e-3 for Adam)")
 let seed = options.seed(1, "random seed")
 let threads = options.threads()
-let outDir = options.outputDirectory("out", ".", "directory for the figures")
+let outDir = options.outputDirectory("out", ".", "directory for the figures and the training curves")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),
                 "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
@@ -90,14 +90,19 @@ print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(b
 //    training, or alone on a saved model with --load.
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let name = (kind == "denoising" ? "denoising\(Int((noise * 100).rounded()))" : kind) + (tied ? "-tied" : "")
+/// The reconstruction cross-entropy per clean test digit (in evaluation mode).
+@MainActor func testCrossEntropy() -> Double {
+    model.isTraining = false
+    return stride(from: 0, to: test.shape[0], by: 1000).reduce(0.0) { total, start in
+        let x = test[rows: start..<min(start + 1000, test.shape[0])]
+        return total + Double(loss.forward(model.fprop(x), x)) * Double(x.shape[0])
+    } / Double(test.shape[0])
+}
 @MainActor func evaluate() {
     model.isTraining = false
     let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
     let squaredError = squaredErrorPerImage(test, reconstruct: reconstruct)
-    let crossEntropy = stride(from: 0, to: test.shape[0], by: 1000).reduce(0.0) { total, start in
-        let x = test[rows: start..<min(start + 1000, test.shape[0])]
-        return total + Double(loss.forward(model.fprop(x), x)) * Double(x.shape[0])
-    } / Double(test.shape[0])
+    let crossEntropy = testCrossEntropy()
     // how much of the code is active: the mean hidden activation, and the penalty on the test set
     let codes = Sigmoid<Float>().fprop(encoder.fprop(test))
     _ = model.fprop(test)
@@ -138,7 +143,8 @@ let optimizer: any Optimizer<Float> & CheckpointableOptimizer = optimizerName ==
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate > 0 ? learningRate : (optimizerName == "adam" ? 1e-3 : 0.05)) is probably too high"
     + (kind == "contractive" || kind == "sparse" ? ", or the penalty --lambda \(lambda) is" : "")
 let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
-                            generators: ["corruption": .init(corruption, \.rng)])   // (--resume)
+                            generators: ["corruption": .init(corruption, \.rng)],   // (--resume)
+                            curves: Curves(name: "autoencoder-\(name)"))             // autoencoder-denoising25-curves.svg
 var penaltySum = 0.0, batches = 0
 training.run(on: mnist.train, batchSize: batchSize) { x, _ in
     let logits = model.fprop(x)
@@ -152,12 +158,16 @@ training.run(on: mnist.train, batchSize: batchSize) { x, _ in
     return value
 } endOfEpoch: { _ in
     defer { (penaltySum, batches) = (0, 0) }
-    return kind == "contractive" || kind == "sparse" ? String(format: "penalty %.3f per digit", penaltySum / Double(batches)) : ""
+    let crossEntropy = testCrossEntropy()                           // (the training loop sets training mode again)
+    training.record(metric: "test cross-entropy", value: crossEntropy, unit: "nats per digit")   // for the curves
+    return String(format: "test cross-entropy %.2f per digit", crossEntropy)
+        + (kind == "contractive" || kind == "sparse" ? String(format: ", penalty %.3f per digit", penaltySum / Double(batches)) : "")
 }
 
 // 7. The result: --save keeps the model (before the figures, which may fail), then its
 //    scores and figures.
 checkpoints.saveModel(model)
 evaluate()
+training.curves.write(to: outDir)                             // the training curves, an SVG
 print("total time \(clock.formatted) with \(threads) threads")
 finishRun()                                                   // status 1 if a checkpoint or a figure could not be written

@@ -35,6 +35,7 @@ let sampleLength = options.int("sample-length", 300, "characters per sample", ra
 let primeOption = options.optionalString("prime", "text the samples start from (default: the text's first character)")
 let seed = options.seed(1, "random seed (initial weights, batches and samples)")
 let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the training curves (char-lstm-curves.svg)")
 let checkpoints = CheckpointOptions(options)
 options.require(length >= 1 && batchSize >= 1, "--seq and --batch must be at least 1")
 options.require(embeddingSize >= 1 && hidden >= 1, "--embedding and --hidden must be at least 1")
@@ -197,6 +198,7 @@ let firstStep = state.step + 1
 var progress = ProgressLine("steps \(firstStep)-\(min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps))",
                             total: max(1, min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps) - firstStep + 1) * batchSize)
 var finalLoss = Double.nan, finalZeroStateLoss = Double.nan
+let curves = Curves(metricAxis: "step")                         // the loss of every step, the validation losses
 for step in stride(from: firstStep, through: steps, by: 1) {
     let (inputs, targets) = nextBatch()
     let scores = model.fprop(inputs)                             // [T, N, V]
@@ -206,10 +208,13 @@ for step in stride(from: firstStep, through: steps, by: 1) {
     model.grad(inputs, loss.backward(scores, targets))
     checkpoints.check(gradientNorm: optimizer.step(), model, step: step)    // (the norm clipping computed)
     progress.update(samples: batchSize, loss: Double(value))
+    curves.record(step: step, loss: Double(value))
 
     if step % evalEvery == 0 || step == steps {
         finalLoss = validationLoss(carryingState: true)
         finalZeroStateLoss = validationLoss(carryingState: false)
+        curves.record(metric: "validation", value: finalLoss, unit: "nats/char", at: Double(step))
+        curves.record(metric: "validation, zero state per window", value: finalZeroStateLoss, unit: "nats/char", at: Double(step))
         let rate = Double((step - firstStep + 1) * batchSize * length) / Date().timeIntervalSince(start)
         progress.finish(String(format: "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)  [%d steps, %.0f chars/s overall, lr %.2g]",
                                finalLoss, finalLoss * log2e, finalZeroStateLoss, step, rate, optimizer.currentLearningRate))
@@ -226,6 +231,7 @@ for step in stride(from: firstStep, through: steps, by: 1) {
     }
 }
 checkpoints.saveModel(model)
+curves.write(to: outDir)                                      // char-lstm-curves.svg
 let elapsed = Date().timeIntervalSince(start)
 let trained = max(steps - firstStep + 1, 0)
 print(String(format: "done: %d steps in %.1f s (%.2f steps/s, %.0f sequences/s, %.0f characters/s); validation loss %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)",

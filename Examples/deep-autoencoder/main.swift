@@ -30,7 +30,7 @@ let activationName = options.string("activation", "relu", "hidden activation: re
 let codeSize = options.int("code", 30, "size of the linear code in the middle")
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
-let outDir = options.outputDirectory("out", ".", "directory for the figure")
+let outDir = options.outputDirectory("out", ".", "directory for the figure and the training curves")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 let activation = AutoencoderActivation(rawValue: activationName)
 options.require(learningRate > 0, "--lr must be positive")
@@ -112,14 +112,16 @@ training.run(on: mnist.train, batchSize: batchSize) { x, _ in
     return value
 } endOfEpoch: { _ in
     testError = squaredErrorPerImage(test, reconstruct: reconstruct)
+    training.record(metric: "test squared error per image", value: testError)   // for the curves
     return String(format: "test squared error per image %.2f (PCA-%d %.2f)", testError, codeSize, pcaError)
 }
 if testError.isNaN { testError = squaredErrorPerImage(test, reconstruct: reconstruct) }    // (no epoch was left to train)
 checkpoints.saveModel(model)                                  // --save
 let trainingRate = Double(training.samples) / training.trainingSeconds   // training steps only, evaluation excluded
 
-// 8. The paper's figure.
+// 8. The paper's figure, and the training curves.
 writeFigure()
+training.curves.write(to: outDir)                             // deep-autoencoder-curves.svg
 
 print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
 print(String(format: "training: %.0f samples/s over %d epochs (%.0f s); total time %@ with %d threads", trainingRate, epochs - resumedEpochs,

@@ -29,7 +29,7 @@ let learningRate = options.double("lr", 0.05, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
-let outDirectory = options.outputDirectory("out", ".", "directory for the PNG of the first-layer filters")
+let outDirectory = options.outputDirectory("out", ".", "directory for the PNG of the first-layer filters and the training curves")
 let schedule = options.schedule("cosine", epochs: epochs)
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let checkpoints = CheckpointOptions(options)
@@ -91,10 +91,12 @@ training.run(on: train, batchSize: batchSize) { images, labels in
     return value
 } endOfEpoch: { _ in
     let testAccuracy = accuracy(of: model, on: test)
+    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
     return String(format: "lr %.4f  test accuracy %.2f%%", optimizer.currentLearningRate, testAccuracy * 100)
 }
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: test, to: predictionsPath) }
+training.curves.write(to: outDirectory)                       // mnist-convnet-curves.svg
 
 // 6. What the first layer learned: its 16 filters, each 5×5, shown in a 4×4 grid, each
 //    scaled to its own range (most negative weight black, most positive white) and

@@ -26,6 +26,7 @@ let hidden = options.ints("hidden", [1024, 1024], "hidden layer sizes", range: L
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
+let outDir = options.outputDirectory("out", ".", "directory for the training curves (mnist-mlp-curves.svg)")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
@@ -73,10 +74,14 @@ training.run(on: mnist.train, batchSize: batchSize) { images, labels in
     optimizer.step()
     return value
 } endOfEpoch: { _ in
-    String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100)
+    let testAccuracy = accuracy(of: model, on: mnist.test)
+    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+    return String(format: "test accuracy %.2f%%", testAccuracy * 100)
 }
 
-// 6. Keep the result: --save writes the model, --predictions the test-set scores.
+// 6. Keep the result: --save writes the model, --predictions the test-set scores; then
+//    the training curves (loss per step, test accuracy per epoch) as an SVG in --out.
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: mnist.test, to: predictionsPath) }
+training.curves.write(to: outDir)                             // mnist-mlp-curves.svg
 finishRun()                                                   // status 1 if an output could not be written

@@ -44,6 +44,7 @@ let seed = options.seed(1, "random seed (initial weights, batch order and shifts
 let threads = options.threads()
 let schedule = options.schedule("cosine", epochs: epochs)
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
+let outDir = options.outputDirectory("out", ".", "directory for the training curves (mnist-resnet-curves.svg)")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
@@ -163,11 +164,14 @@ training.run(on: mnist.train, batchSize: batchSize) { images, labels in
     optimizer.step()
     return value
 } endOfEpoch: { _ in
-    String(format: "lr %.4f  test accuracy %.2f%%", optimizer.currentLearningRate, accuracy(of: model, on: mnist.test) * 100)
+    let testAccuracy = accuracy(of: model, on: mnist.test)
+    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+    return String(format: "lr %.4f  test accuracy %.2f%%", optimizer.currentLearningRate, testAccuracy * 100)
 }
 
 // 7. Keep the result: --save writes the parameters and the BN statistics, --predictions
-//    the test-set scores.
+//    the test-set scores; then the training curves as an SVG in --out.
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: mnist.test, to: predictionsPath) }
+training.curves.write(to: outDir)                             // mnist-resnet-curves.svg
 finishRun()                                                   // status 1 if an output could not be written

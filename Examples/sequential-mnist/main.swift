@@ -27,6 +27,7 @@ let momentum = options.double("momentum", 0.9, "SGD momentum")
 let clip = options.double("clip", 0, "clip gradients to this global norm (0: no clipping)")
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
+let outDir = options.outputDirectory("out", ".", "directory for the training curves (sequential-mnist-curves.svg)")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
@@ -84,7 +85,10 @@ training.run(on: mnist.train, batchSize: batchSize) { images, labels in
     training.check(gradientNorm: optimizer.step())             // with --clip: its norm
     return value
 } endOfEpoch: { _ in
-    String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100)
+    let testAccuracy = accuracy(of: model, on: mnist.test)
+    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+    return String(format: "test accuracy %.2f%%", testAccuracy * 100)
 }
 checkpoints.saveModel(model)                                  // --save
+training.curves.write(to: outDir)                             // sequential-mnist-curves.svg
 finishRun()                                                   // status 1 if a checkpoint could not be written

@@ -43,7 +43,7 @@ let learningRate = options.double("lr", 0.1, "fine-tuning learning rate (SGD, mo
 let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
 let seed = options.seed(1, "random seed")
 let threads = options.threads()
-let outDir = options.outputDirectory("out", ".", "directory for the figures")
+let outDir = options.outputDirectory("out", ".", "directory for the figures and the training curves")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load: the pretrained classifier
 options.require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "--sizes needs at least two positive sizes")
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
@@ -96,13 +96,15 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
 // 4. Fine-tuning: the stacked encoders under a softmax classifier (a Linear to 10 scores;
 //    cross-entropy does the softmax), trained end to end with SGD. With `checkpointed`
 //    (the pretrained network), --checkpoint-dir and --resume apply: a checkpoint records the
-//    weights, the momentum and the generator of the batch order.
+//    weights, the momentum and the generator of the batch order. Both runs' curves (loss
+//    per step, test accuracy per epoch) go into one figure.
+let curves = Curves()
 @MainActor func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
     let loss = CrossEntropyLoss<Float>()
     let optimizer = SGD(network.parameters, learningRate: learningRate, momentum: 0.9)
     let training = TrainingLoop(network, optimizer, checkpoints, epochs: epochs,
                                 shuffle: Random(seed: seed &+ 3),           // the same batches for both networks
-                                title: title, checkpointed: checkpointed, setsOptimizerEpoch: false)   // (--resume)
+                                title: title, checkpointed: checkpointed, setsOptimizerEpoch: false, curves: curves)   // (--resume)
     var testAccuracy = Double.nan
     training.run(on: mnist.train, batchSize: batchSize) { images, labels in
         let scores = network.fprop(images)
@@ -114,6 +116,7 @@ if let path = checkpoints.loadPath ?? checkpoints.resumePath {
         return value
     } endOfEpoch: { _ in
         testAccuracy = accuracy(of: network, on: mnist.test)
+        training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
         return String(format: "test accuracy %.2f%%", testAccuracy * 100)
     }
     return testAccuracy.isNaN ? accuracy(of: network, on: mnist.test) : testAccuracy  // (no epoch was left to train)
@@ -146,5 +149,6 @@ let randomAccuracy = fineTune(fromScratch, "random init", checkpointed: false)
 
 print(String(format: "test accuracy, %@ sigmoid network: with greedy denoising pretraining %.2f%%, from random initialisation %.2f%%",
              sizes.map(String.init).joined(separator: "-") + "-\(mnist.train.classCount)", pretrainedAccuracy * 100, randomAccuracy * 100))
+curves.write(to: outDir)                                      // stacked-autoencoder-curves.svg
 print("total time \(clock.formatted) with \(threads) threads")
 finishRun()                                                   // status 1 if a checkpoint or the figure could not be written

@@ -33,7 +33,7 @@ let batchSize = options.int("batch", 100, "examples per mini-batch", range: Limi
 let learningRate = options.double("lr", 1e-3, "Adam learning rate")
 let seed = options.seed(1, "random seed")
 let threads = options.threads()
-let outDir = options.outputDirectory("out", ".", "directory for the figures")
+let outDir = options.outputDirectory("out", ".", "directory for the figures and the training curves")
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.requireParameterCount(Double(hidden) * (2 * 785 + 3 * Double(latent)), "--hidden and --latent")
@@ -134,7 +134,8 @@ if checkpoints.evaluateOnly {
 //    and the generators of the batch order and of ε, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
 let training = TrainingLoop(vae, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
-                            generators: ["sampler": .init(sampler, \.rng)], setsOptimizerEpoch: false)   // (--resume)
+                            generators: ["sampler": .init(sampler, \.rng)], setsOptimizerEpoch: false,   // (--resume)
+                            curves: Curves(name: "vae-k\(latent)"))                                       // vae-k20-curves.svg
 training.run(on: mnist.train, batchSize: batchSize) { x, _ in
     let logits = vae.fprop(x)
     let value = Double(reconstructionLoss.forward(logits, x)) + sampler.kl     // −ELBO of the batch
@@ -145,6 +146,7 @@ training.run(on: mnist.train, batchSize: batchSize) { x, _ in
     return value
 } endOfEpoch: { _ in
     let bound = negativeELBO(test)
+    training.record(metric: "test −ELBO", value: bound.total, unit: "nats per digit")   // for the curves
     return String(format: "test −ELBO %.2f nats (reconstruction %.2f + KL %.2f)", bound.total, bound.reconstruction, bound.kl)
 }
 
@@ -152,5 +154,6 @@ training.run(on: mnist.train, batchSize: batchSize) { x, _ in
 //    test bound and the figures.
 checkpoints.saveModel(vae)
 evaluate()
+training.curves.write(to: outDir)                             // the training curves, an SVG
 print("total time \(clock.formatted) with \(threads) threads")
 finishRun()                                                   // status 1 if a checkpoint or a figure could not be written

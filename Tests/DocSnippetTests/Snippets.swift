@@ -140,6 +140,22 @@ final class DocSnippetTests: XCTestCase {
         print(negativeELBO)                                                  // nats per digit
     }
 
+    /// Sources/Backprop/Backprop.docc/Articles/ChartsAsSVG.md, line 16
+    func snippet_ChartsAsSVG_16() throws {
+        var chart = LineChart(title: "training", xLabel: "step", yLabel: "loss")
+        let losses = [2.3, 1.1, 0.7, 0.52, 0.45, 0.41]
+        chart.add(series: "every step", values: losses, lineWidth: 1, opacity: 0.3)
+        chart.add(series: "smoothed", values: Smoothing.exponential(losses, weight: 0.6))
+        chart.logarithmicY = true
+        try chart.write(to: "loss.svg")
+
+        var codes = ScatterPlot(title: "2-D codes", xLabel: "z₁", yLabel: "z₂")
+        codes.add(points: [(0.1, 0.3), (1.2, -0.4), (0.9, 0.8)], classes: [0, 1, 1],
+                  classNames: ["zero", "one"], labels: ["a", "b", "c"])
+        codes.equalScales = true
+        try ChartFigure([chart, codes]).write(to: "both.svg")
+    }
+
     /// Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md, line 32
     func snippet_CheckpointsAndPyTorch_32() throws {
         let model = Sequential<Double> { Linear(784, 64); ReLU(); Linear(64, 10) }
@@ -277,6 +293,7 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Backprop.md:20", snippet_Backprop_20),
         ("Sources/Backprop/Backprop.docc/Articles/Autoencoders.md:31", snippet_Autoencoders_31),
         ("Sources/Backprop/Backprop.docc/Articles/Autoencoders.md:61", snippet_Autoencoders_61),
+        ("Sources/Backprop/Backprop.docc/Articles/ChartsAsSVG.md:16", snippet_ChartsAsSVG_16),
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:32", snippet_CheckpointsAndPyTorch_32),
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:92", snippet_CheckpointsAndPyTorch_92),
         ("Sources/Backprop/Backprop.docc/Articles/ConvolutionalNetworks.md:21", snippet_ConvolutionalNetworks_21),
