@@ -105,7 +105,7 @@ func checkOneStep<S: TensorScalar>(_: S.Type, batch: Int, bucketBytes: Int, over
     sgd.step()
     referenceSGD.step()
     let weightError = pairs.map { relativeError($0.0.parameter.value, $0.1.parameter.value) }.max()!
-    let how = overlapped ? "forward/backward, bucket(s) \(parallel.layout.buckets.count) started during backward" : "model.grad + averageGradients, bucket(s) \(parallel.layout.buckets.count)"
+    let how = overlapped ? "forward/backward, \(parallel.layout.buckets.count) bucket(s) started during backward" : "model.grad + averageGradients, \(parallel.layout.buckets.count) bucket(s)"
     check(gradientError <= tolerance && weightError <= tolerance,
           "one step, global batch \(batch) on \(world.size) ranks = one process (\(S.self), \(how)): gradients \(String(format: "%.1e", gradientError)), weights \(String(format: "%.1e", weightError)) ≤ \(tolerance)",
           "gradient error \(gradientError), weight error \(weightError), tolerance \(tolerance)")
