@@ -69,3 +69,5 @@ package.targets += [
     .executableTarget(name: "backprop-mpi-tests", dependencies: ["BackpropMPI", "Backprop", "ExampleSupport"],
                       path: "Tests/backprop-mpi-tests"),
 ]
+// The examples' --distributed mode (ExampleSupport/Distributed.swift) runs on BackpropMPI.
+package.targets.first { $0.name == "ExampleSupport" }!.dependencies.append("BackpropMPI")

@@ -26,6 +26,7 @@ let hidden = options.ints("hidden", [1024, 1024], "hidden layer sizes", range: L
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
+let distributed = DistributedOption(options)     // --distributed: data-parallel under mpirun -np N
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
@@ -63,13 +64,15 @@ if checkpoints.evaluateOnly {
 //    and steps done, the generator that shuffles the batches) is what a checkpoint
 //    records besides the weights and the momentum, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
+let parallel = distributed.start(model, batchSize: batchSize, examples: mnist.train.count)   // (ExampleSupport/Distributed.swift)
 let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
 training.run(on: mnist.train, batchSize: batchSize) { images, labels in
-    let scores = model.fprop(images)                           // [B, 10]
-    let value = Double(loss.forward(scores, labels))
+    let (images, labels, weight) = parallel.shard(images, labels)   // this rank's part (all of it alone)
+    let scores = parallel.forward(images)                      // [B, 10]
+    let value = parallel.average(Double(loss.forward(scores, labels)), weight)
     training.check(loss: value)                                // a NaN stops the run
     model.zeroGrad()
-    model.grad(images, loss.backward(scores, labels))          // accumulates ∂loss/∂θ
+    parallel.backward(images, loss.backward(scores, labels), weight)   // ∂loss/∂θ, averaged over the ranks
     optimizer.step()
     return value
 } endOfEpoch: { _ in

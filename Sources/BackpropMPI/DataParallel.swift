@@ -254,11 +254,13 @@ public final class DataParallel<Model: Layer> {
     }
 
     private func start(_ bucket: GradientBucket<Scalar>, weight: Scalar) {
-        bucket.pack(weight: weight)
-        if worldSize > 1 {
-            bucket.request = world.startAllreduceSum(bucket.buffer, count: bucket.count)
-            bucket.inFlight = true
+        guard worldSize > 1 else {                          // alone: only the weight, in place
+            if weight != 1 { bucket.scale(by: weight) }
+            return
         }
+        bucket.pack(weight: weight)
+        bucket.request = world.startAllreduceSum(bucket.buffer, count: bucket.count)
+        bucket.inFlight = true
     }
 
     /// Lets MPI move the allreduces in flight along.
@@ -272,10 +274,9 @@ public final class DataParallel<Model: Layer> {
     /// Waits for every allreduce, in the order they started, and copies the sums back.
     private func finish() {
         for bucket in buckets {
-            if bucket.inFlight {
-                world.wait(&bucket.request)
-                bucket.inFlight = false
-            }
+            guard bucket.inFlight else { continue }
+            world.wait(&bucket.request)
+            bucket.inFlight = false
             bucket.unpack()
         }
     }

@@ -77,6 +77,14 @@ final class GradientBucket<Scalar: TensorScalar> {
         }
     }
 
+    /// Multiplies every gradient by `weight`, in place (a world of one: nothing to send).
+    func scale(by weight: Scalar) {
+        for p in parameters {
+            let n = p.value.count
+            p.grad.withUnsafeMutablePointer { Scalar.scal(n, weight, $0) }
+        }
+    }
+
     /// Copies the buffer back into the gradients.
     func unpack() {
         var offset = 0

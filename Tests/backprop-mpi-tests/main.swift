@@ -1,7 +1,7 @@
 // backprop-mpi-tests: the checks of BackpropMPI that need several ranks, and its timings.
 //
 //   mpirun -np 2 --oversubscribe --allow-run-as-root .build/debug/backprop-mpi-tests
-//   mpirun -np 2 ... .build/release/backprop-mpi-tests --bench mlp --threads 1 --steps 60
+//   mpirun -np 2 ... .build/release/backprop-mpi-tests --bench mlp --threads 1 --steps 60 [--bucket-mb 1] [--after-backward]
 //   .build/release/backprop-mpi-tests --bench mlp --threads 2          # one rank, two threads
 //   mpirun -np 2 ... .build/release/backprop-mpi-tests --allreduce 7454760 --steps 30
 //
@@ -65,6 +65,40 @@ func syntheticData<S: TensorScalar>(_ count: Int, seed: UInt64) -> LabeledImages
     let images = Tensor<S>.normal([count, 12], using: &rng)
     let labels = (0..<count).map { _ in Int(rng.next() % 5) }
     return LabeledImages(images: images, labels: labels, classCount: 5)
+}
+
+// Timings first: --bench and --allreduce run only them (the functions are further down).
+if let workload = argument("bench") {
+    let threads = Int(argument("threads") ?? "1")!, steps = Int(argument("steps") ?? "40")!
+    let bucketBytes = Int(Double(argument("bucket-mb") ?? "25")! * 1_048_576)
+    Threads.count = threads
+    Random.global = Random(seed: 1)
+    let (model, batch, shape): (Sequential<Float>, Int, [Int]) = workload == "mlp"
+        ? (perceptron([784, 1024, 1024, 10]), 128, [784])
+        : (lectureConvnet(), 64, [1, 32, 32])
+    let overlap = !arguments.contains("--after-backward")
+    let result = try bench(model, batch: batch, inputShape: shape, steps: steps, bucketBytes: bucketBytes, overlap: overlap)
+    say(String(format: "%@: %d rank(s) × %d thread(s), global batch %d: %.2f ms per step (median of %d; %.0f samples/s), MPI %.2f ms per step (rank 0), %d bucket(s) %@",
+               workload, world.size, threads, batch, result.step * 1e3, steps, Double(batch) / result.step, result.communication * 1e3,
+               try DataParallel(model, world: world, bucketBytes: bucketBytes).layout.buckets.count,
+               overlap ? "started during backward" : "reduced after backward"))
+    exit(0)
+}
+
+if let bytesText = argument("allreduce") {
+    let count = Int(bytesText)! / 4, steps = Int(argument("steps") ?? "30")!
+    var buffer = Tensor<Float>(repeating: 1, shape: [count])
+    var times: [Double] = []
+    for i in 0..<(steps + 3) {
+        world.barrier()
+        let clock = DispatchTime.now().uptimeNanoseconds
+        world.sum(&buffer)                                             // MPI_Allreduce, in place
+        if i >= 3 { times.append(Double(DispatchTime.now().uptimeNanoseconds - clock) * 1e-9) }
+    }
+    times.sort()
+    say(String(format: "allreduce of %.2f MB of Float on %d ranks: median %.2f ms, min %.2f ms, max %.2f ms (%d runs)",
+               Double(count * 4) / 1e6, world.size, times[times.count / 2] * 1e3, times[0] * 1e3, times.last! * 1e3, times.count))
+    exit(0)
 }
 
 // MARK: - 1. One step on 2 ranks = one step of one process on the whole batch
@@ -251,7 +285,7 @@ do {
 
 /// Seconds per step of `model` on global batches of `batch` (the benchmark's workloads),
 /// the median of `steps` after 5 warm-up steps, the slowest rank's; and the mean MPI time.
-func bench(_ model: Sequential<Float>, batch: Int, inputShape: [Int], steps: Int, bucketBytes: Int) throws -> (step: Double, communication: Double) {
+func bench(_ model: Sequential<Float>, batch: Int, inputShape: [Int], steps: Int, bucketBytes: Int, overlap: Bool) throws -> (step: Double, communication: Double) {
     let parallel = try DataParallel(model, world: world, bucketBytes: bucketBytes)
     let loss = CrossEntropyLoss<Float>()
     let sgd = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
@@ -263,10 +297,17 @@ func bench(_ model: Sequential<Float>, batch: Int, inputShape: [Int], steps: Int
         world.barrier()
         let clock = DispatchTime.now().uptimeNanoseconds
         let part = parallel.shard(images, labels)
-        let scores = parallel.forward(part.images)
-        _ = loss.forward(scores, part.labels)
         model.zeroGrad()
-        parallel.backward(part.images, loss.backward(scores, part.labels), weight: part.weight)
+        if overlap {
+            let scores = parallel.forward(part.images)
+            _ = loss.forward(scores, part.labels)
+            parallel.backward(part.images, loss.backward(scores, part.labels), weight: part.weight)
+        } else {                                                        // --after-backward
+            let scores = model.fprop(part.images)
+            _ = loss.forward(scores, part.labels)
+            model.grad(part.images, loss.backward(scores, part.labels))
+            parallel.averageGradients(weight: part.weight)
+        }
         sgd.step()
         let seconds = world.sum([Double(DispatchTime.now().uptimeNanoseconds - clock) * 1e-9]).first!   // (not timed)
         if i >= 5 { times.append(seconds); communication += parallel.lastCommunicationSeconds }
@@ -275,37 +316,6 @@ func bench(_ model: Sequential<Float>, batch: Int, inputShape: [Int], steps: Int
     let slowest = world.allGather(times.map { String($0) }.joined(separator: ",")).map { $0.split(separator: ",").map { Double($0)! } }
     let perStep = (0..<times.count).map { i in slowest.map { $0[i] }.max()! }.sorted()
     return (perStep[perStep.count / 2], communication / Double(steps))
-}
-
-if let workload = argument("bench") {
-    let threads = Int(argument("threads") ?? "1")!, steps = Int(argument("steps") ?? "40")!
-    let bucketBytes = Int(Double(argument("bucket-mb") ?? "25")! * 1_048_576)
-    Threads.count = threads
-    Random.global = Random(seed: 1)
-    let (model, batch, shape): (Sequential<Float>, Int, [Int]) = workload == "mlp"
-        ? (perceptron([784, 1024, 1024, 10]), 128, [784])
-        : (lectureConvnet(), 64, [1, 32, 32])
-    let result = try bench(model, batch: batch, inputShape: shape, steps: steps, bucketBytes: bucketBytes)
-    say(String(format: "%@: %d rank(s) × %d thread(s), global batch %d: %.2f ms per step (median of %d; %.0f samples/s), MPI %.2f ms per step (rank 0), %d bucket(s)",
-               workload, world.size, threads, batch, result.step * 1e3, steps, Double(batch) / result.step, result.communication * 1e3,
-               try DataParallel(model, world: world, bucketBytes: bucketBytes).layout.buckets.count))
-    exit(0)
-}
-
-if let bytesText = argument("allreduce") {
-    let count = Int(bytesText)! / 4, steps = Int(argument("steps") ?? "30")!
-    var buffer = Tensor<Float>(repeating: 1, shape: [count])
-    var times: [Double] = []
-    for i in 0..<(steps + 3) {
-        world.barrier()
-        let clock = DispatchTime.now().uptimeNanoseconds
-        world.sum(&buffer)                                             // MPI_Allreduce, in place
-        if i >= 3 { times.append(Double(DispatchTime.now().uptimeNanoseconds - clock) * 1e-9) }
-    }
-    times.sort()
-    say(String(format: "allreduce of %.2f MB of Float on %d ranks: median %.2f ms, min %.2f ms, max %.2f ms (%d runs)",
-               Double(count * 4) / 1e6, world.size, times[times.count / 2] * 1e3, times[0] * 1e3, times.last! * 1e3, times.count))
-    exit(0)
 }
 
 say(failed == 0 ? "all checks passed on \(world.size) rank(s)" : "\(failed) check(s) failed")
