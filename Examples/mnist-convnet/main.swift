@@ -1,6 +1,7 @@
 // mnist-convnet: the convolutional network of the Torch7 lecture example, reading digits.
 //
 //   swift run -c release mnist-convnet [--epochs 8] [--batch 64] [--lr 0.05] [--out DIR] ...
+//   mpirun -np 2 .build/release/mnist-convnet --distributed --threads 1   # data-parallel, 2 processes
 //
 // A multi-layer perceptron sees a digit as 784 unrelated numbers. A convolutional network
 // knows it is an image: each unit of a convolution looks at a small window (5×5 here) and

@@ -5,6 +5,7 @@
 //   swift run -c release mnist-mlp --load mlp.safetensors           # evaluate it, no training
 //   swift run -c release mnist-mlp --checkpoint-dir ckpt            # a checkpoint every epoch
 //   swift run -c release mnist-mlp --resume ckpt/epoch-003.safetensors   # continue a run
+//   mpirun -np 2 .build/release/mnist-mlp --distributed --threads 1   # data-parallel, 2 processes
 //
 // The network is the classic 784-1024-1024-10: each 28×28 image is flattened into 784
 // numbers, two hidden layers of rectified linear units transform it, and a last linear

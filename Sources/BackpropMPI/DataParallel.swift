@@ -129,7 +129,7 @@ public final class DataParallel<Model: Layer> {
         layout = BucketLayout(byteCounts: parameters.map { $0.parameter.value.count * MemoryLayout<Scalar>.stride },
                               completedAfter: completedAfter, bucketBytes: bucketBytes)
         let parameterObjects = parameters.map(\.parameter)
-        buckets = layout.buckets.map { GradientBucket($0.map { parameterObjects[$0] }) }
+        buckets = layout.buckets.map { GradientBucket($0.map { parameterObjects[$0] }, communicates: world.size > 1) }
         broadcastState()
     }
 

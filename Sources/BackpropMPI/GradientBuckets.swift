@@ -58,10 +58,12 @@ final class GradientBucket<Scalar: TensorScalar> {
     var request: MPI_Request?
     var inFlight = false
 
-    init(_ parameters: [Parameter<Scalar>]) {
+    /// A bucket of `parameters`; its buffer is allocated only when there is someone to send
+    /// it to (`communicates`: more than one rank).
+    init(_ parameters: [Parameter<Scalar>], communicates: Bool) {
         self.parameters = parameters
         count = parameters.reduce(0) { $0 + $1.value.count }
-        buffer = .allocate(capacity: max(count, 1))
+        buffer = .allocate(capacity: communicates ? max(count, 1) : 1)
     }
 
     deinit { buffer.deallocate() }

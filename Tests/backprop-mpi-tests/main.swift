@@ -4,6 +4,7 @@
 //   mpirun -np 2 ... .build/release/backprop-mpi-tests --bench mlp --threads 1 --steps 60 [--bucket-mb 1] [--after-backward]
 //   .build/release/backprop-mpi-tests --bench mlp --threads 2          # one rank, two threads
 //   mpirun -np 2 ... .build/release/backprop-mpi-tests --allreduce 7454760 --steps 30
+//   mpirun -np 2 ... .build/release/backprop-mpi-tests --drift 469     # mnist-mlp's epoch: rounding drift
 //
 // Every check runs on every rank; the ranks then agree on the outcome (an allgather), rank 0
 // prints one line per check, and every rank exits 1 if any rank failed one. Run alone (one
@@ -67,6 +68,29 @@ func syntheticData<S: TensorScalar>(_ count: Int, seed: UInt64) -> LabeledImages
     return LabeledImages(images: images, labels: labels, classCount: 5)
 }
 
+
+/// The data-parallel step emulated in one process: the batch cut into the ranks' parts,
+/// each part's gradient times its weight, summed in rank order, then one optimizer step.
+/// On 2 ranks the sum of two numbers does not depend on the order, so a 2-rank run must
+/// match this bit for bit.
+func emulatedStep<S: TensorScalar>(_ model: Sequential<S>, _ sgd: SGD<S>, _ images: Tensor<S>, _ labels: [Int], ranks: Int) {
+    let loss = CrossEntropyLoss<S>()
+    var sums: [Tensor<S>] = []
+    for r in 0..<ranks {
+        let rows = DataParallel<Sequential<S>>.shardRows(count: labels.count, rank: r, size: ranks)
+        let x = images[rows: rows], y = Array(labels[rows])
+        let scores = model.fprop(x)
+        _ = loss.forward(scores, y)
+        model.zeroGrad()
+        model.grad(x, loss.backward(scores, y))
+        let weight = S(Double(rows.count) / Double(labels.count))
+        let parts = model.parameters.map { $0.grad * weight }
+        sums = sums.isEmpty ? parts : zip(sums, parts).map { $0 + $1 }
+    }
+    for (p, g) in zip(model.parameters, sums) { p.grad = g }
+    sgd.step()
+}
+
 // Timings first: --bench and --allreduce run only them (the functions are further down).
 if let workload = argument("bench") {
     let threads = Int(argument("threads") ?? "1")!, steps = Int(argument("steps") ?? "40")!
@@ -98,6 +122,48 @@ if let bytesText = argument("allreduce") {
     times.sort()
     say(String(format: "allreduce of %.2f MB of Float on %d ranks: median %.2f ms, min %.2f ms, max %.2f ms (%d runs)",
                Double(count * 4) / 1e6, world.size, times[times.count / 2] * 1e3, times[0] * 1e3, times.last! * 1e3, times.count))
+    exit(0)
+}
+
+if let stepsText = argument("drift") {
+    // mnist-mlp's training on MNIST ($MNIST_DIR): the ranks, the same steps emulated in one
+    // process (must agree bit for bit), and one process on whole batches (rounding only).
+    let steps = Int(stepsText)!
+    Threads.count = 1
+    let mnist: MNIST<Float> = loadMNIST(locateMNIST(nil))
+    Random.global = Random(seed: 1)
+    let model: Sequential<Float> = perceptron([784, 1024, 1024, 10])
+    Random.global = Random(seed: 1)
+    let emulated: Sequential<Float> = perceptron([784, 1024, 1024, 10])
+    Random.global = Random(seed: 1)
+    let whole: Sequential<Float> = perceptron([784, 1024, 1024, 10])
+    let parallel = try DataParallel(model, world: world)
+    let (sgd, sgdEmulated, sgdWhole) = (SGD(model.parameters, learningRate: 0.05, momentum: 0.9),
+                                        SGD(emulated.parameters, learningRate: 0.05, momentum: 0.9),
+                                        SGD(whole.parameters, learningRate: 0.05, momentum: 0.9))
+    let loss = CrossEntropyLoss<Float>()
+    var shuffle = Random(seed: 2), step = 0
+    func difference(_ a: Sequential<Float>, _ b: Sequential<Float>) -> Double {
+        zip(a.parameters, b.parameters).map { relativeError($0.0.value, $0.1.value) }.max()!
+    }
+    epochs: while true {
+        for (images, labels) in mnist.train.batches(size: 128, using: &shuffle) {
+            let part = parallel.shard(images, labels)
+            let scores = parallel.forward(part.images)
+            _ = loss.forward(scores, part.labels)
+            model.zeroGrad()
+            parallel.backward(part.images, loss.backward(scores, part.labels), weight: part.weight)
+            sgd.step()
+            emulatedStep(emulated, sgdEmulated, images, labels, ranks: world.size)
+            emulatedStep(whole, sgdWhole, images, labels, ranks: 1)
+            step += 1
+            if step % 25 == 0 || step == steps {
+                say(String(format: "step %4d: ranks vs emulated %.1e, ranks vs whole batches %.1e, emulated vs whole %.1e",
+                           step, difference(model, emulated), difference(model, whole), difference(emulated, whole)))
+            }
+            if step == steps { break epochs }
+        }
+    }
     exit(0)
 }
 
@@ -150,6 +216,36 @@ checkOneStep(Float.self, batch: 7, bucketBytes: 300, overlapped: true, tolerance
 checkOneStep(Double.self, batch: 8, bucketBytes: 25 << 20, overlapped: true, tolerance: 1e-12)
 checkOneStep(Double.self, batch: 7, bucketBytes: 300, overlapped: true, tolerance: 1e-12)
 checkOneStep(Double.self, batch: 9, bucketBytes: 600, overlapped: false, tolerance: 1e-12)
+
+// MARK: - 1b. k steps on 2 ranks = the same steps emulated in one process, bit for bit
+
+do {
+    let model: Sequential<Float> = smallNetwork(seed: 5 &+ UInt64(world.rank))
+    let emulated: Sequential<Float> = smallNetwork(seed: 5)
+    let parallel = try DataParallel(model, world: world, bucketBytes: 300)
+    let sgd = SGD(model.parameters, learningRate: 0.1, momentum: 0.9), sgdEmulated = SGD(emulated.parameters, learningRate: 0.1, momentum: 0.9)
+    let data: LabeledImages<Float> = syntheticData(61, seed: 12)
+    let loss = CrossEntropyLoss<Float>()
+    var shuffle = Random(seed: 13), steps = 0
+    for _ in 1...3 {
+        for (images, labels) in data.batches(size: 9, using: &shuffle) {
+            let part = parallel.shard(images, labels)
+            let scores = parallel.forward(part.images)
+            _ = loss.forward(scores, part.labels)
+            model.zeroGrad()
+            parallel.backward(part.images, loss.backward(scores, part.labels), weight: part.weight)
+            sgd.step()
+            emulatedStep(emulated, sgdEmulated, images, labels, ranks: world.size)
+            steps += 1
+        }
+    }
+    let same = zip(model.parameters, emulated.parameters).allSatisfy { $0.0.value.scalars == $0.1.value.scalars }
+    check(same || world.size > 2, "\(steps) steps on \(world.size) ranks = the same steps emulated in one process (parts, weights, sum), bit for bit (Float)",
+          "largest difference \(zip(model.parameters, emulated.parameters).map { relativeError($0.0.value, $0.1.value) }.max()!)")
+} catch {
+    check(false, "k steps against the emulation", "\(error)")
+}
+
 
 // MARK: - 2. Identical weights on all ranks after k steps
 
