@@ -107,7 +107,8 @@ public final class DataParallel<Model: Layer> {
     /// Prepares `model` for training on every rank of `world`: checks that all ranks built
     /// the same model (else throws `DataParallelError.modelMismatch`, on every rank, naming
     /// the differing tensors) and gives every rank rank 0's parameters and buffers.
-    /// `bucketBytes`: the size of the gradient buckets (one allreduce each).
+    /// `bucketBytes`: the size of the gradient buckets (one allreduce each). The parameters
+    /// and the layer order are read here: build the whole model first.
     public init(_ model: Model, world: MPIWorld, bucketBytes: Int = 25 << 20) throws {
         require(bucketBytes > 0, "DataParallel: bucketBytes must be positive, got \(bucketBytes)")
         (self.model, self.world, self.bucketBytes) = (model, world, bucketBytes)
