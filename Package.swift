@@ -55,3 +55,19 @@ let package = Package(
         .executableTarget(name: $0, dependencies: ["Backprop", "ExampleSupport"], path: "Examples/\($0)")
     }
 )
+
+// Data-parallel training over Open MPI: a product of its own, so that a package depending on
+// `Backprop` alone needs only OpenBLAS and zlib. Its two-rank checks are an executable
+// (`mpirun -np 2 backprop-mpi-tests`, run by .ci/run); `swift test` runs the one-rank tests.
+package.products.append(.library(name: "BackpropMPI", targets: ["BackpropMPI"]))
+package.targets += [
+    .systemLibrary(
+        name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+        providers: [.apt(["libopenmpi-dev"])]),
+    .target(name: "BackpropMPI", dependencies: ["Backprop", "CMPI"], path: "Sources/BackpropMPI"),
+    .testTarget(name: "BackpropMPITests", dependencies: ["BackpropMPI", "Backprop"], path: "Tests/BackpropMPITests"),
+    .executableTarget(name: "backprop-mpi-tests", dependencies: ["BackpropMPI", "Backprop", "ExampleSupport"],
+                      path: "Tests/backprop-mpi-tests"),
+]
+// The examples' --distributed mode (ExampleSupport/Distributed.swift) runs on BackpropMPI.
+package.targets.first { $0.name == "ExampleSupport" }!.dependencies.append("BackpropMPI")

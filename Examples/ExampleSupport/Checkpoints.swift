@@ -158,7 +158,7 @@ public final class CheckpointOptions {
     public func epochFinished<L: Layer, O: CheckpointableOptimizer>(_ model: L, _ optimizer: O, _ state: TrainingState)
     where O.Scalar == L.Scalar {
         checkParameters(model, epoch: state.epoch, step: state.step)
-        guard let directory = checkpointDirectory else { return }
+        guard OutputFiles.written, let directory = checkpointDirectory else { return }   // (rank 0 only with --distributed)
         let path = (directory as NSString).appendingPathComponent(String(format: "epoch-%03d.safetensors", state.epoch))
         if let problem = createDirectory(directory) {
             RunProblems.report("checkpoint \(path) not written: --checkpoint-dir \(directory): \(problem)")
@@ -180,7 +180,7 @@ public final class CheckpointOptions {
     /// `--save-anyway`. Exits with status 1 naming the option and the reason if it cannot
     /// be written.
     public func saveModel<L: Layer>(_ model: L) {
-        guard let path = savePath else { return }
+        guard OutputFiles.written, let path = savePath else { return }
         if !saveAnyway {
             if diverged { return }
             checkParameters(model)
@@ -206,6 +206,7 @@ public final class CheckpointOptions {
 /// metadata. For comparing predictions with another implementation (Scripts/torch-roundtrip.py).
 /// A failed write is reported (`RunProblems`), not fatal.
 public func writePredictions<L: Layer>(of model: L, on data: LabeledImages<L.Scalar>, to path: String, batchSize: Int = 1000) {
+    guard OutputFiles.written else { return }
     guard data.count > 0 else { RunProblems.report("--predictions \(path): the test set is empty"); return }
     let wasTraining = model.isTraining
     model.isTraining = false

@@ -32,6 +32,7 @@ public func finishRun() {
 /// Where an example writes its picture `name`: `directory/name`, the folder created if
 /// needed; nil (reported) if it cannot be, so the figure is skipped.
 public func figurePath(_ directory: String, _ name: String) -> String? {
+    guard OutputFiles.written else { return nil }                 // (rank 0 only with --distributed)
     if let problem = createDirectory(directory) {
         RunProblems.report("figure \(name) skipped: --out \(directory): \(problem)")
         return nil

@@ -1,6 +1,7 @@
 // mnist-convnet: the convolutional network of the Torch7 lecture example, reading digits.
 //
 //   swift run -c release mnist-convnet [--epochs 8] [--batch 64] [--lr 0.05] [--out DIR] ...
+//   mpirun -np 2 .build/release/mnist-convnet --distributed --threads 1   # data-parallel, 2 processes
 //
 // A multi-layer perceptron sees a digit as 784 unrelated numbers. A convolutional network
 // knows it is an image: each unit of a convolution looks at a small window (5×5 here) and
@@ -32,6 +33,7 @@ let threads = options.threads()
 let outDirectory = options.outputDirectory("out", ".", "directory for the PNG of the first-layer filters and the training curves")
 let schedule = options.schedule("cosine", epochs: epochs)
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
+let distributed = DistributedOption(options)     // --distributed: data-parallel under mpirun -np N
 let checkpoints = CheckpointOptions(options)
 options.requireActivations(batch: batchSize, width: 16 * 28 * 28, "--batch")    // the first convolution's output
 options.require(learningRate > 0, "--lr must be positive")
@@ -80,13 +82,15 @@ if checkpoints.evaluateOnly {
 // 5. Training: for each mini-batch, fprop, loss, grad, step; test accuracy after each
 //    epoch. --checkpoint-dir saves the run after every epoch; --resume continues one.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
+let parallel = distributed.start(model, batchSize: batchSize, examples: train.count)   // (ExampleSupport/Distributed.swift)
 let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
 training.run(on: train, batchSize: batchSize) { images, labels in
-    let scores = model.fprop(images)                           // [B, 10]
-    let value = Double(loss.forward(scores, labels))
+    let (images, labels, weight) = parallel.shard(images, labels)   // this rank's part (all of it alone)
+    let scores = parallel.forward(images)                      // [B, 10]
+    let value = parallel.average(Double(loss.forward(scores, labels)), weight)
     training.check(loss: value)                                // a NaN stops the run
     model.zeroGrad()
-    model.grad(images, loss.backward(scores, labels))          // accumulates ∂loss/∂θ
+    parallel.backward(images, loss.backward(scores, labels), weight)   // ∂loss/∂θ, averaged over the ranks
     optimizer.step()
     return value
 } endOfEpoch: { _ in

@@ -5,6 +5,7 @@
 //   swift run -c release mnist-mlp --load mlp.safetensors           # evaluate it, no training
 //   swift run -c release mnist-mlp --checkpoint-dir ckpt            # a checkpoint every epoch
 //   swift run -c release mnist-mlp --resume ckpt/epoch-003.safetensors   # continue a run
+//   mpirun -np 2 .build/release/mnist-mlp --distributed --threads 1   # data-parallel, 2 processes
 //
 // The network is the classic 784-1024-1024-10: each 28×28 image is flattened into 784
 // numbers, two hidden layers of rectified linear units transform it, and a last linear
@@ -27,6 +28,7 @@ let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let outDir = options.outputDirectory("out", ".", "directory for the training curves (mnist-mlp-curves.svg)")
+let distributed = DistributedOption(options)     // --distributed: data-parallel under mpirun -np N
 let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
@@ -64,13 +66,15 @@ if checkpoints.evaluateOnly {
 //    and steps done, the generator that shuffles the batches) is what a checkpoint
 //    records besides the weights and the momentum, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
+let parallel = distributed.start(model, batchSize: batchSize, examples: mnist.train.count)   // (ExampleSupport/Distributed.swift)
 let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
 training.run(on: mnist.train, batchSize: batchSize) { images, labels in
-    let scores = model.fprop(images)                           // [B, 10]
-    let value = Double(loss.forward(scores, labels))
+    let (images, labels, weight) = parallel.shard(images, labels)   // this rank's part (all of it alone)
+    let scores = parallel.forward(images)                      // [B, 10]
+    let value = parallel.average(Double(loss.forward(scores, labels)), weight)
     training.check(loss: value)                                // a NaN stops the run
     model.zeroGrad()
-    model.grad(images, loss.backward(scores, labels))          // accumulates ∂loss/∂θ
+    parallel.backward(images, loss.backward(scores, labels), weight)   // ∂loss/∂θ, averaged over the ranks
     optimizer.step()
     return value
 } endOfEpoch: { _ in

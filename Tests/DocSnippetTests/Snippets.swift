@@ -62,8 +62,8 @@ extension ScaleKernels where Self: TensorScalar {
 
 /// The documentation's code blocks, each run once in a new temporary folder.
 final class DocSnippetTests: XCTestCase {
-    /// README.md, line 44
-    func snippet_README_44() throws {
+    /// README.md, line 47
+    func snippet_README_47() throws {
 
         Random.global = Random(seed: 42)                  // reproducible weights
         let model = Sequential<Float> {
@@ -289,7 +289,7 @@ final class DocSnippetTests: XCTestCase {
     /// Every block, named by its document and line.
     var snippets: [(String, () throws -> Void)] {
         [
-        ("README.md:44", snippet_README_44),
+        ("README.md:47", snippet_README_47),
         ("Sources/Backprop/Backprop.docc/Backprop.md:20", snippet_Backprop_20),
         ("Sources/Backprop/Backprop.docc/Articles/Autoencoders.md:31", snippet_Autoencoders_31),
         ("Sources/Backprop/Backprop.docc/Articles/Autoencoders.md:61", snippet_Autoencoders_61),
