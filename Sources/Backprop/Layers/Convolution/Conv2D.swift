@@ -34,6 +34,16 @@ import Foundation
 /// core sums the weight gradient of a fixed part of the batch into its own buffer, and the
 /// parts' sums are added in order: results are reproducible for a given thread count (and
 /// depend on it by rounding only).
+///
+/// The fast path of a ResNet's 3×3, stride-1, padding-1 convolutions (`Float` on AVX-512,
+/// `hasDirectConvolution3x3`): the output has the input's size, and all three verbs are
+/// computed straight from the NCHW planes, without columns or GEMM: fprop is a direct
+/// convolution, bprop the direct convolution of gradOutput with the adjoint weights
+/// (channels and filters swapped, the window turned by 180°, also 3×3 with padding 1), and
+/// grad sums gradOutput times the shifted input planes. im2col would write nine copies of
+/// the input for the GEMM to copy once more into its own layout; the direct kernels read
+/// the planes from cache instead. Images are split over cores as above (grad: a fixed part
+/// per core, summed in order).
 public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// `[F, C, kH, kW]`
     public let weight: Parameter<Scalar>
@@ -53,6 +63,8 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
 
     /// The work buffers of each part of the batch (one part per core), reused from call to call.
     private var workspaces: [Workspace] = []
+    /// The direct path's weights in its kernel's layout (fprop's or bprop's), packed each call.
+    private var packedWeight: [Scalar] = []
 
     /// One core's work buffers: a block's columns `[C·kH·kW, B·P]` (gradient columns in
     /// bprop) and feature-major `[F, B·P]` product (fprop) or gradOutput (grad, bprop); and
@@ -133,6 +145,11 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         let shape = checkedOutputShape(input.shape)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return Tensor(uninitialized: shape) }
+        if Scalar.hasDirectConvolution3x3(g) {
+            let output = direct(input, g, adjoint: false)
+            if !isTraining { workspaces = []; packedWeight = [] }
+            return output
+        }
         let (f, k, plane) = (outChannels, g.columnRows, g.outputPlane)
         let output = input.withUnsafePointer { x in
             Tensor<Scalar>(shape: shape) { y in
@@ -162,6 +179,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return }
+        if Scalar.hasDirectConvolution3x3(g) { return directGrad(input, gradOutput, g) }
         let (f, k, plane) = (outChannels, g.columnRows, g.outputPlane)
         // Split over cores, each part sums into its own buffers (zeroed here), added in order at the end.
         let parts = parts(g), split = parts > 1
@@ -206,6 +224,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         let g = geometry(input.shape)
         guard g.columnCount > 0 else { return .zeros(input.shape) }
+        if Scalar.hasDirectConvolution3x3(g) { return direct(gradOutput, g, adjoint: true) }
         let (f, k, plane) = (outChannels, g.columnRows, g.outputPlane)
         return gradOutput.withUnsafePointer { gy in
             weight.value.withUnsafePointer { w in
@@ -221,6 +240,76 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
                         // gradColumns → gradInput [B, C, H, W]
                         Scalar.col2im(gradColumns, block, images: 0..<block.batch, gx + first * g.channels * g.inputPlane)
                     }
+                }
+            }
+        }
+    }
+
+    // MARK: the direct 3×3 path
+
+    // fprop: input [N, C, H, W] → output [N, F, H, W] (+ bias);
+    // bprop (`adjoint`): gradOutput [N, F, H, W] → gradInput [N, C, H, W]
+    private func direct(_ source: Tensor<Scalar>, _ g: WindowGeometry, adjoint: Bool) -> Tensor<Scalar> {
+        let (from, to) = adjoint ? (outChannels, inChannels) : (inChannels, outChannels)
+        let plane = g.height * g.width
+        reserve(&packedWeight, (to + 15) / 16 * 16 * from * 9)
+        weight.value.withUnsafePointer { w in
+            packedWeight.withUnsafeMutableBufferPointer { packed in
+                Scalar.packDirectConvolution3x3(w, filters: outChannels, channels: inChannels, adjoint: adjoint, packed.baseAddress!)
+            }
+        }
+        return source.withUnsafePointer { x in
+            packedWeight.withUnsafeBufferPointer { packed in
+                withBias { bias in
+                    Tensor<Scalar>(shape: [g.batch, to, g.height, g.width]) { y in
+                        // images split over cores (each image's output is its own: any split gives the same result)
+                        Threads.parallelFor(g.batch, costPerItem: from * to * 9 * plane) { images in
+                            Scalar.directConvolution3x3(x, channels: from, height: g.height, width: g.width,
+                                                        packed.baseAddress!, filters: to, images: images, y)
+                            if !adjoint, let bias {
+                                Scalar.addChannelBias(bias, channels: to, plane: plane, images: images, y)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // weight.grad [F, C, 3, 3] += Σ_(n, q) gradOutput[n, f, q] · input[n, c, q shifted by the tap]; bias.grad [F] += Σ gradOutput
+    private func directGrad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, _ g: WindowGeometry) {
+        let (f, c, plane) = (outChannels, inChannels, g.height * g.width)
+        // a fixed part of the batch per core, each summed into its own buffer (zeroed here), added in order
+        let parts = parts(g), split = parts > 1
+        prepareWorkspaces(parts)
+        if split {
+            for space in workspaces.prefix(parts) {
+                reserve(&space.weightGrad, f * c * 9)
+                space.weightGrad.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
+            }
+        }
+        let spaces = workspaces
+        input.withUnsafePointer { x in
+            gradOutput.withUnsafePointer { gy in
+                weight.grad.withUnsafeMutablePointer { weightGrad in
+                    Threads.parallelFor(parts, minimumWork: 0) { range in
+                        for part in range {
+                            let images = (g.batch * part / parts)..<(g.batch * (part + 1) / parts)
+                            spaces[part].weightGrad.withUnsafeMutableBufferPointer { partial in
+                                Scalar.directConvolution3x3WeightGrad(x, gy, channels: c, height: g.height, width: g.width,
+                                                                      filters: f, images: images,
+                                                                      split ? partial.baseAddress! : weightGrad)
+                            }
+                        }
+                    }
+                    if split {
+                        for space in spaces.prefix(parts) { Scalar.axpy(f * c * 9, 1, space.weightGrad, weightGrad) }
+                    }
+                }
+                if let bias {
+                    var sums = [Scalar](repeating: 0, count: f)
+                    Scalar.channelSums(gy, channels: f, plane: plane, images: 0..<g.batch, &sums, accumulate: false)
+                    bias.grad.add(Tensor(shape: [f], scalars: sums))
                 }
             }
         }
