@@ -389,6 +389,7 @@ BP_CLONES void bp_col2im_f32(const float *restrict columns, const bp_window *g, 
 // They run on AVX-512 only; other CPUs (and other geometries) take im2col and the GEMM.
 
 enum { DIRECT_TAPS = 9, DIRECT_BLOCK = 16 };   // window offsets t = 3i + j; filters per accumulator block
+enum { DIRECT_MASKS = DIRECT_TAPS + 1 };       // per piece: a mask per tap, then the piece's own pixels
 
 int bp_direct_conv3x3_available(const bp_window *g) {
 #ifdef BP_AVX512
@@ -423,9 +424,9 @@ void bp_direct_conv3x3_pack_f32(const float *weight, ptrdiff_t filters, ptrdiff_
 }
 
 #ifdef BP_AVX512
-// masks [pieces, 9]: for piece p (pixels q = 16p + l of an H×W plane) and tap t = (i, j), the
+// masks [pieces, 10]: for piece p (pixels q = 16p + l of an H×W plane) and tap t = (i, j), the
 // lanes whose pixel exists (q < H·W) and whose source pixel (oh + i − 1, ow + j − 1) is
-// inside the plane.
+// inside the plane; then (entry 9) the lanes whose pixel exists.
 static void direct_masks(ptrdiff_t H, ptrdiff_t W, __mmask16 *masks) {
     const ptrdiff_t pieces = (H * W + 15) / 16;
     for (ptrdiff_t p = 0; p < pieces; p++) {
@@ -438,7 +439,8 @@ static void direct_masks(ptrdiff_t H, ptrdiff_t W, __mmask16 *masks) {
             }
             if (++ow == W) { ow = 0; oh++; }
         }
-        for (int t = 0; t < DIRECT_TAPS; t++) masks[p * DIRECT_TAPS + t] = (__mmask16)(rows[t / 3] & cols[t % 3]);
+        for (int t = 0; t < DIRECT_TAPS; t++) masks[p * DIRECT_MASKS + t] = (__mmask16)(rows[t / 3] & cols[t % 3]);
+        masks[p * DIRECT_MASKS + DIRECT_TAPS] = lane_range(0, H * W - 16 * p);
     }
 }
 
@@ -457,8 +459,7 @@ BP_TARGET_AVX512 static void direct_conv3x3_avx512(const float *restrict input, 
         const float *restrict x = input + n * C * HW;
         float *restrict y = output + n * F * HW;
         for (ptrdiff_t p = 0; p < pieces; p++) {
-            const __mmask16 *restrict m = masks + p * DIRECT_TAPS;
-            const __mmask16 tail = lane_range(0, HW - 16 * p);
+            const __mmask16 *restrict m = masks + p * DIRECT_MASKS, tail = m[DIRECT_TAPS];
             for (ptrdiff_t b = 0; b < blocks; b++) {
                 __m512 acc[DIRECT_BLOCK];
 #pragma clang loop unroll(full)
@@ -486,46 +487,53 @@ BP_TARGET_AVX512 static void direct_conv3x3_avx512(const float *restrict input, 
 
 // input [N, C, H, W], grad_output [N, F, H, W] → weight_grad [F, C, 3, 3] += the images
 // [first, last)' share: Σ over their pixels q of grad_output[n, f, q] · input[n, c, q + offset(t)].
-// For each pair of filters and each channel: 18 accumulators (2 filters × 9 taps) of 16
-// pixels, over the images 8 at a time (their planes stay in cache), summed across the lanes
-// into weight_grad after each group of images.
+// For each group of 3 filters and each channel: 27 accumulators (3 filters × 9 taps) of 16
+// pixels, and per piece 3 + 9 loads for 27 FMAs. The images are taken in groups whose
+// planes fit in the L1 cache together (they are read again for every group of filters), and
+// the accumulators summed across their lanes into weight_grad after each group of images.
 BP_TARGET_AVX512 static void direct_conv3x3_weight_grad_avx512(const float *restrict input, const float *restrict grad_output,
                                                                 ptrdiff_t C, ptrdiff_t H, ptrdiff_t W, ptrdiff_t F,
                                                                 ptrdiff_t first, ptrdiff_t last,
                                                                 const __mmask16 *restrict masks, float *restrict weight_grad) {
+    enum { GROUP = 3 };                                // filters per group
     const ptrdiff_t HW = H * W, pieces = (HW + 15) / 16;
+    // images per group: their input plane and GROUP gradient planes within about 24 KB
+    const ptrdiff_t images = max_index(1, (24 << 10) / ((GROUP + 1) * HW * (ptrdiff_t)sizeof(float)));
     ptrdiff_t offset[DIRECT_TAPS];
     for (int t = 0; t < DIRECT_TAPS; t++) offset[t] = (t / 3 - 1) * W + (t % 3 - 1);
-    for (ptrdiff_t n0 = first; n0 < last; n0 += 8) {
-        const ptrdiff_t n1 = min_index(n0 + 8, last);
-        for (ptrdiff_t f = 0; f < F; f += 2) {
-            const int pair = f + 1 < F;                // a second filter (else its lanes stay 0)
+    for (ptrdiff_t n0 = first; n0 < last; n0 += images) {
+        const ptrdiff_t n1 = min_index(n0 + images, last);
+        for (ptrdiff_t f = 0; f < F; f += GROUP) {
+            const ptrdiff_t count = min_index(GROUP, F - f);      // filters of this group (the others' lanes stay 0)
             for (ptrdiff_t c = 0; c < C; c++) {
-                __m512 acc0[DIRECT_TAPS], acc1[DIRECT_TAPS];
+                __m512 acc[GROUP][DIRECT_TAPS];
 #pragma clang loop unroll(full)
-                for (int t = 0; t < DIRECT_TAPS; t++) acc0[t] = acc1[t] = _mm512_setzero_ps();
+                for (int k = 0; k < GROUP; k++)
+#pragma clang loop unroll(full)
+                    for (int t = 0; t < DIRECT_TAPS; t++) acc[k][t] = _mm512_setzero_ps();
                 for (ptrdiff_t n = n0; n < n1; n++) {
                     const float *x = input + (n * C + c) * HW;    // only dereferenced under a mask
-                    const float *restrict g0 = grad_output + (n * F + f) * HW;
-                    const float *restrict g1 = pair ? g0 + HW : g0;
+                    const float *g = grad_output + (n * F + f) * HW;
                     for (ptrdiff_t p = 0; p < pieces; p++) {
-                        const __mmask16 *restrict m = masks + p * DIRECT_TAPS;
-                        const __mmask16 tail = lane_range(0, HW - 16 * p);
-                        const __m512 gy0 = _mm512_maskz_loadu_ps(tail, g0 + 16 * p);
-                        const __m512 gy1 = _mm512_maskz_loadu_ps(pair ? tail : 0, g1 + 16 * p);
+                        const __mmask16 *restrict m = masks + p * DIRECT_MASKS, tail = m[DIRECT_TAPS];
+                        __m512 gy[GROUP];
+#pragma clang loop unroll(full)
+                        for (int k = 0; k < GROUP; k++)
+                            gy[k] = _mm512_maskz_loadu_ps(k < count ? tail : 0, g + k * HW + 16 * p);
 #pragma clang loop unroll(full)
                         for (int t = 0; t < DIRECT_TAPS; t++) {
                             const __m512 v = _mm512_maskz_loadu_ps(m[t], x + 16 * p + offset[t]);
-                            acc0[t] = _mm512_fmadd_ps(gy0, v, acc0[t]);
-                            acc1[t] = _mm512_fmadd_ps(gy1, v, acc1[t]);
+#pragma clang loop unroll(full)
+                            for (int k = 0; k < GROUP; k++) acc[k][t] = _mm512_fmadd_ps(gy[k], v, acc[k][t]);
                         }
                     }
                 }
 #pragma clang loop unroll(full)
-                for (int t = 0; t < DIRECT_TAPS; t++) {
-                    weight_grad[(f * C + c) * DIRECT_TAPS + t] += _mm512_reduce_add_ps(acc0[t]);
-                    if (pair) weight_grad[((f + 1) * C + c) * DIRECT_TAPS + t] += _mm512_reduce_add_ps(acc1[t]);
-                }
+                for (int k = 0; k < GROUP; k++)
+                    if (k < count)
+#pragma clang loop unroll(full)
+                        for (int t = 0; t < DIRECT_TAPS; t++)
+                            weight_grad[((f + k) * C + c) * DIRECT_TAPS + t] += _mm512_reduce_add_ps(acc[k][t]);
             }
         }
     }
@@ -537,7 +545,7 @@ void bp_direct_conv3x3_f32(const float *input, ptrdiff_t channels, ptrdiff_t hei
                            const float *packed, ptrdiff_t filters, ptrdiff_t first, ptrdiff_t last, float *output) {
 #ifdef BP_AVX512
     const ptrdiff_t pieces = (height * width + 15) / 16;
-    __mmask16 *masks = malloc((size_t)(pieces * DIRECT_TAPS) * sizeof(__mmask16));
+    __mmask16 *masks = malloc((size_t)(pieces * DIRECT_MASKS) * sizeof(__mmask16));
     direct_masks(height, width, masks);
     direct_conv3x3_avx512(input, channels, height, width, packed, filters, first, last, masks, output);
     free(masks);
@@ -552,7 +560,7 @@ void bp_direct_conv3x3_weight_grad_f32(const float *input, const float *grad_out
                                        ptrdiff_t first, ptrdiff_t last, float *weight_grad) {
 #ifdef BP_AVX512
     const ptrdiff_t pieces = (height * width + 15) / 16;
-    __mmask16 *masks = malloc((size_t)(pieces * DIRECT_TAPS) * sizeof(__mmask16));
+    __mmask16 *masks = malloc((size_t)(pieces * DIRECT_MASKS) * sizeof(__mmask16));
     direct_masks(height, width, masks);
     direct_conv3x3_weight_grad_avx512(input, grad_output, channels, height, width, filters, first, last, masks, weight_grad);
     free(masks);
