@@ -467,6 +467,7 @@ BP_TARGET_AVX512 static void direct_conv3x3_avx512(const float *restrict input, 
                 const float *restrict w = packed + b * C * DIRECT_TAPS * DIRECT_BLOCK;
                 for (ptrdiff_t c = 0; c < C; c++) {
                     const float *src = x + c * HW + 16 * p;       // only dereferenced under a mask
+#pragma clang loop unroll(full)
                     for (int t = 0; t < DIRECT_TAPS; t++, w += DIRECT_BLOCK) {
                         const __m512 v = _mm512_maskz_loadu_ps(m[t], src + offset[t]);
 #pragma clang loop unroll(full)
