@@ -424,23 +424,24 @@ void bp_direct_conv3x3_pack_f32(const float *weight, ptrdiff_t filters, ptrdiff_
 }
 
 #ifdef BP_AVX512
-// masks [pieces, 10]: for piece p (pixels q = 16p + l of an H×W plane) and tap t = (i, j), the
-// lanes whose pixel exists (q < H·W) and whose source pixel (oh + i − 1, ow + j − 1) is
-// inside the plane; then (entry 9) the lanes whose pixel exists.
-static void direct_masks(ptrdiff_t H, ptrdiff_t W, __mmask16 *masks) {
-    const ptrdiff_t pieces = (H * W + 15) / 16;
+// masks [pieces, 10]: for piece p (pixels q = 16p + l of a plane of `stack` H×W images one
+// above the other) and tap t = (i, j), the lanes whose pixel exists and whose source pixel
+// (oh + i − 1, ow + j − 1) is inside the pixel's own image; then (entry 9) the lanes whose
+// pixel exists.
+static void direct_masks(ptrdiff_t H, ptrdiff_t W, ptrdiff_t stack, __mmask16 *masks) {
+    const ptrdiff_t total = stack * H * W, pieces = (total + 15) / 16;
     for (ptrdiff_t p = 0; p < pieces; p++) {
         unsigned rows[3] = {0, 0, 0}, cols[3] = {0, 0, 0};   // lanes whose row oh + i − 1 / column ow + j − 1 is inside
-        ptrdiff_t oh = (16 * p) / W, ow = (16 * p) % W;
-        for (int l = 0; l < 16 && 16 * p + l < H * W; l++) {
+        ptrdiff_t oh = (16 * p) / W % H, ow = (16 * p) % W; // row inside its image, column
+        for (int l = 0; l < 16 && 16 * p + l < total; l++) {
             for (int d = 0; d < 3; d++) {
                 if (oh + d - 1 >= 0 && oh + d - 1 < H) rows[d] |= 1u << l;
                 if (ow + d - 1 >= 0 && ow + d - 1 < W) cols[d] |= 1u << l;
             }
-            if (++ow == W) { ow = 0; oh++; }
+            if (++ow == W) { ow = 0; if (++oh == H) oh = 0; }
         }
         for (int t = 0; t < DIRECT_TAPS; t++) masks[p * DIRECT_MASKS + t] = (__mmask16)(rows[t / 3] & cols[t % 3]);
-        masks[p * DIRECT_MASKS + DIRECT_TAPS] = lane_range(0, H * W - 16 * p);
+        masks[p * DIRECT_MASKS + DIRECT_TAPS] = lane_range(0, total - 16 * p);
     }
 }
 
@@ -541,32 +542,35 @@ BP_TARGET_AVX512 static void direct_conv3x3_weight_grad_avx512(const float *rest
 }
 #endif
 
-// input [N, C, H, W], packed [⌈F/16⌉, C, 9, 16] → output [N, F, H, W], images [first, last)
-void bp_direct_conv3x3_f32(const float *input, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width,
+// input [N, C, stack·H, W], packed [⌈F/16⌉, C, 9, 16] → output [N, F, stack·H, W], images [first, last)
+void bp_direct_conv3x3_f32(const float *input, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack,
                            const float *packed, ptrdiff_t filters, ptrdiff_t first, ptrdiff_t last, float *output) {
 #ifdef BP_AVX512
-    const ptrdiff_t pieces = (height * width + 15) / 16;
+    const ptrdiff_t pieces = (stack * height * width + 15) / 16;
     __mmask16 *masks = malloc((size_t)(pieces * DIRECT_MASKS) * sizeof(__mmask16));
-    direct_masks(height, width, masks);
-    direct_conv3x3_avx512(input, channels, height, width, packed, filters, first, last, masks, output);
+    direct_masks(height, width, stack, masks);
+    direct_conv3x3_avx512(input, channels, stack * height, width, packed, filters, first, last, masks, output);
     free(masks);
 #else
-    (void)input; (void)channels; (void)height; (void)width; (void)packed; (void)filters; (void)first; (void)last; (void)output;
+    (void)input; (void)channels; (void)height; (void)width; (void)stack; (void)packed; (void)filters; (void)first;
+    (void)last; (void)output;
 #endif
 }
 
-// input [N, C, H, W], grad_output [N, F, H, W] → weight_grad [F, C, 3, 3] += images [first, last)
+// input [N, C, stack·H, W], grad_output [N, F, stack·H, W] → weight_grad [F, C, 3, 3] += images [first, last)
 void bp_direct_conv3x3_weight_grad_f32(const float *input, const float *grad_output, ptrdiff_t channels,
-                                       ptrdiff_t height, ptrdiff_t width, ptrdiff_t filters,
+                                       ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack, ptrdiff_t filters,
                                        ptrdiff_t first, ptrdiff_t last, float *weight_grad) {
 #ifdef BP_AVX512
-    const ptrdiff_t pieces = (height * width + 15) / 16;
+    const ptrdiff_t pieces = (stack * height * width + 15) / 16;
     __mmask16 *masks = malloc((size_t)(pieces * DIRECT_MASKS) * sizeof(__mmask16));
-    direct_masks(height, width, masks);
-    direct_conv3x3_weight_grad_avx512(input, grad_output, channels, height, width, filters, first, last, masks, weight_grad);
+    direct_masks(height, width, stack, masks);
+    direct_conv3x3_weight_grad_avx512(input, grad_output, channels, stack * height, width, filters, first, last, masks,
+                                      weight_grad);
     free(masks);
 #else
-    (void)input; (void)grad_output; (void)channels; (void)height; (void)width; (void)filters; (void)first; (void)last; (void)weight_grad;
+    (void)input; (void)grad_output; (void)channels; (void)height; (void)width; (void)stack; (void)filters; (void)first;
+    (void)last; (void)weight_grad;
 #endif
 }
 

@@ -89,15 +89,17 @@ public protocol ConvolutionKernels {
 
     /// The direct 3×3, stride-1, padding-1 convolution: input `[N, C, H, W]` and packed
     /// weights `[⌈F/16⌉, C, 9, 16]` → output `[N, F, H, W]`, the images in `images` overwritten.
-    static func directConvolution3x3(_ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int,
+    /// With `stack` > 1 each plane holds `stack` H×W images one above the other (input
+    /// `[N, C, stack·H, W]`, output `[N, F, stack·H, W]`; no window reaches across two).
+    static func directConvolution3x3(_ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int, stack: Int,
                                      _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
                                      _ output: UnsafeMutablePointer<Self>)
 
-    /// Its weight gradient: input `[N, C, H, W]`, gradOutput `[N, F, H, W]` → weightGrad
-    /// `[F, C, 3, 3]` += the sum over the images in `images`.
+    /// Its weight gradient: input `[N, C, stack·H, W]`, gradOutput `[N, F, stack·H, W]` →
+    /// weightGrad `[F, C, 3, 3]` += the sum over the images in `images`.
     static func directConvolution3x3WeightGrad(_ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
-                                               channels: Int, height: Int, width: Int, filters: Int, images: Range<Int>,
-                                               _ weightGrad: UnsafeMutablePointer<Self>)
+                                               channels: Int, height: Int, width: Int, stack: Int, filters: Int,
+                                               images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>)
 
     /// Nearest-neighbour upsampling by integer factors: input `[planes, H, W]` → output
     /// `[planes, H·sH, W·sW]`, output[p, i, j] = input[p, i / sH, j / sW], for the planes in `planes`.
@@ -122,13 +124,13 @@ extension ConvolutionKernels where Self: TensorScalar {
     }
 
     public static func directConvolution3x3(_ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int,
-                                            _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
+                                            stack: Int, _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
                                             _ output: UnsafeMutablePointer<Self>) {
         require(false, "directConvolution3x3: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")
     }
 
     public static func directConvolution3x3WeightGrad(_ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
-                                                      channels: Int, height: Int, width: Int, filters: Int,
+                                                      channels: Int, height: Int, width: Int, stack: Int, filters: Int,
                                                       images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>) {
         require(false, "directConvolution3x3WeightGrad: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")
     }

@@ -50,17 +50,18 @@ extension Float {
     }
 
     public static func directConvolution3x3(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-                                            _ packed: UnsafePointer<Float>, filters: Int, images: Range<Int>,
+                                            stack: Int, _ packed: UnsafePointer<Float>, filters: Int, images: Range<Int>,
                                             _ output: UnsafeMutablePointer<Float>) {
-        // input [N, C, H, W], packed [⌈F/16⌉, C, 9, 16] → output [N, F, H, W]
-        bp_direct_conv3x3_f32(input, channels, height, width, packed, filters, images.lowerBound, images.upperBound, output)
+        // input [N, C, stack·H, W], packed [⌈F/16⌉, C, 9, 16] → output [N, F, stack·H, W]
+        bp_direct_conv3x3_f32(input, channels, height, width, stack, packed, filters, images.lowerBound, images.upperBound,
+                              output)
     }
 
     public static func directConvolution3x3WeightGrad(_ input: UnsafePointer<Float>, _ gradOutput: UnsafePointer<Float>,
-                                                      channels: Int, height: Int, width: Int, filters: Int,
+                                                      channels: Int, height: Int, width: Int, stack: Int, filters: Int,
                                                       images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Float>) {
-        // input [N, C, H, W], gradOutput [N, F, H, W] → weightGrad [F, C, 3, 3] +=
-        bp_direct_conv3x3_weight_grad_f32(input, gradOutput, channels, height, width, filters,
+        // input [N, C, stack·H, W], gradOutput [N, F, stack·H, W] → weightGrad [F, C, 3, 3] +=
+        bp_direct_conv3x3_weight_grad_f32(input, gradOutput, channels, height, width, stack, filters,
                                           images.lowerBound, images.upperBound, weightGrad)
     }
 

@@ -285,11 +285,12 @@ final class FloatConvolutionKernelTests: XCTestCase {
             ([9, 1, 32, 32], 16, (5, 5), (1, 1), (0, 0)),
             ([7, 3, 11, 10], 5, (3, 4), (2, 1), (1, 2)),
             // the direct 3×3 path (stride 1, padding 1): filters and channels not multiples of
-            // 16, planes of 7×7 (a 16-pixel piece spans rows), 14×9, 5×3 (smaller than a piece)
+            // 16, planes of 7×7 (stacked; a 16-pixel piece spans rows), 14×9, 5×3 (smaller than a piece)
             ([10, 20, 7, 7], 18, (3, 3), (1, 1), (1, 1)),
             ([5, 3, 14, 9], 33, (3, 3), (1, 1), (1, 1)),
             ([4, 17, 5, 3], 2, (3, 3), (1, 1), (1, 1)),
             ([3, 1, 28, 28], 16, (3, 3), (1, 1), (1, 1)),
+            ([7, 5, 4, 5], 7, (3, 3), (1, 1), (1, 1)),      // 20-pixel planes: stacked (see stacksImages)
         ]
         for (index, c) in convolutions.enumerated() {
             for bias in [true, false] {
@@ -312,6 +313,11 @@ final class FloatConvolutionKernelTests: XCTestCase {
                         // several blocks, and on two threads two parts of the batch
                         XCTAssertGreaterThan(c.input[0], fast.blockImages(fast.geometry(c.input)), "one block only, " + message)
                         XCTAssertEqual(fast.parts(fast.geometry(c.input)), threads, "parts, " + message)
+                    }
+                    if index >= 3 {
+                        // the direct path, its planes stacked or not (where the CPU has it)
+                        let g = fast.geometry(c.input)
+                        XCTAssertEqual(fast.stacksImages(g), [3, 7].contains(index), "stacking, " + message)
                     }
                     assertClose(double(fast.fprop(float(x))), y, tolerance: 1e-4, "fprop, " + message)
                     fast.zeroGrad()
