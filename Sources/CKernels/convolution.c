@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 static atomic_int use_avx512 = 1;
 void bp_convolution_set_avx512(int enabled) { atomic_store_explicit(&use_avx512, enabled != 0, memory_order_relaxed); }
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) && defined(__clang__)
 #include <immintrin.h>
@@ -160,6 +161,102 @@ void col2im_stride1_avx512_kw(const float *restrict columns, const bp_window *g,
         }
 }
 
+// The lanes l < 16 with lo ≤ l < hi, as a mask (empty when hi ≤ lo).
+static inline __mmask16 lane_range(ptrdiff_t lo, ptrdiff_t hi) {
+    lo = max_index(lo, 0);
+    hi = min_index(hi, 16);
+    return hi > lo ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+}
+
+// im2col for stride 1 with padding (the 3×3, padding-1 convolutions of a ResNet): each
+// output row of block (row (c, i, j), image n) is the input row oh − pH + i shifted by
+// j − pW, or zeros when that row is in the padding. It is moved 16 floats at a time: a
+// masked load reads only the lanes whose pixel lies inside the input row (masked-out lanes
+// are not read, so the row's neighbours in memory are never touched, and they read as 0:
+// the padding), a masked store writes the lanes inside the output row. No per-element
+// index arithmetic, no calls, no zero fill written twice.
+// input [N, C, H, W] → columns [C·kH·kW, N·outH·outW], images [first, last)
+BP_TARGET_AVX512 static void im2col_stride1_padded_avx512(const float *restrict input, const bp_window *g,
+                                                           ptrdiff_t first, ptrdiff_t last, float *restrict columns) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t pH = g->padding_height, pW = g->padding_width;
+    const ptrdiff_t outH = output_height(g), outW = output_width(g), plane = outH * outW, row_length = g->batch * plane;
+    const ptrdiff_t pieces = (outW + 15) / 16;         // 16-float pieces of an output row
+    __mmask16 store[pieces], load[kW][pieces];         // per piece; per window column j and piece
+    for (ptrdiff_t p = 0; p < pieces; p++) {
+        // lanes of output columns 16p + l < outW; of those, the ones reading input columns
+        // 16p + l + j − pW inside [0, W)
+        store[p] = lane_range(0, outW - 16 * p);
+        for (ptrdiff_t j = 0; j < kW; j++)
+            load[j][p] = (__mmask16)(store[p] & lane_range(pW - j - 16 * p, W + pW - j - 16 * p));
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    for (ptrdiff_t c = 0; c < C; c++)
+        for (ptrdiff_t i = 0; i < kH; i++)
+            for (ptrdiff_t j = 0; j < kW; j++) {
+                float *restrict row = columns + ((c * kH + i) * kW + j) * row_length;
+                const __mmask16 *restrict reads = load[j];
+                for (ptrdiff_t n = first; n < last; n++) {
+                    const float *restrict image = input + (n * C + c) * H * W;
+                    float *restrict dst = row + n * plane;
+                    for (ptrdiff_t oh = 0; oh < outH; oh++, dst += outW) {
+                        const ptrdiff_t ih = oh - pH + i;
+                        if (ih < 0 || ih >= H) {       // a row of the padding
+                            for (ptrdiff_t p = 0; p < pieces; p++) _mm512_mask_storeu_ps(dst + 16 * p, store[p], zero);
+                            continue;
+                        }
+                        const float *src = image + ih * W + j - pW;   // only dereferenced under a mask
+                        for (ptrdiff_t p = 0; p < pieces; p++)
+                            _mm512_mask_storeu_ps(dst + 16 * p, store[p], _mm512_maskz_loadu_ps(reads[p], src + 16 * p));
+                    }
+                }
+            }
+}
+
+// col2im for stride 1 with padding, as col2im_stride1_avx512_kw: each 16-float piece of a
+// gradient row h is summed in a register over the window offsets (i, j) that reach it —
+// output row oh = h + pH − i, output column ow = w + pW − j, both inside the output — and
+// stored once, in the generic kernel's (i, j) order. Pixels that no window reads get 0.
+// columns [C·kH·kW, N·outH·outW] → grad_input [N, C, H, W], images [first, last) overwritten
+BP_TARGET_AVX512 static inline __attribute__((always_inline))
+void col2im_stride1_padded_avx512_kw(const float *restrict columns, const bp_window *g, ptrdiff_t first, ptrdiff_t last,
+                                     float *restrict grad_input, const ptrdiff_t kW) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height;
+    const ptrdiff_t pH = g->padding_height, pW = g->padding_width;
+    const ptrdiff_t outH = output_height(g), outW = output_width(g), plane = outH * outW, row_length = g->batch * plane;
+    __mmask16 reach[kW];                               // per window column j, for the current piece
+    for (ptrdiff_t start = 0; start < W; start += 16) {  // the 16-float pieces of a row
+        // lane l (pixel w = start + l < W) takes column (i, j) at ow = start + l + pW − j ∈ [0, outW)
+        for (ptrdiff_t j = 0; j < kW; j++)
+            reach[j] = lane_range(j - pW - start, min_index(j - pW + outW - start, W - start));
+        const __mmask16 inside = lane_range(0, W - start);
+        for (ptrdiff_t c = 0; c < C; c++)
+            for (ptrdiff_t n = first; n < last; n++) {
+                const float *restrict block = columns + c * kH * kW * row_length + n * plane;  // row (c, 0, 0), image n
+                float *restrict image = grad_input + (n * C + c) * H * W;
+                for (ptrdiff_t h = 0; h < H; h++) {
+                    // window rows i with output row oh = h + pH − i in [0, outH)
+                    const ptrdiff_t i_lo = max_index(h + pH - outH + 1, 0), i_hi = min_index(h + pH, kH - 1);
+                    __m512 sum = _mm512_setzero_ps();
+                    for (ptrdiff_t i = i_lo; i <= i_hi; i++) {
+                        const float *src = block + i * kW * row_length + (h + pH - i) * outW + start + pW;
+                        for (ptrdiff_t j = 0; j < kW; j++)
+                            sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(reach[j], src + j * row_length - j));
+                    }
+                    _mm512_mask_storeu_ps(image + h * W + start, inside, sum);
+                }
+            }
+    }
+}
+
+BP_TARGET_AVX512 static void col2im_stride1_padded_avx512(const float *restrict columns, const bp_window *g,
+                                                           ptrdiff_t first, ptrdiff_t last, float *restrict grad_input) {
+    switch (g->kernel_width) {
+    case 3: col2im_stride1_padded_avx512_kw(columns, g, first, last, grad_input, 3); break;
+    default: col2im_stride1_padded_avx512_kw(columns, g, first, last, grad_input, g->kernel_width); break;
+    }
+}
+
 BP_TARGET_AVX512 static void col2im_stride1_avx512(const float *restrict columns, const bp_window *g, ptrdiff_t first,
                                                     ptrdiff_t last, float *restrict grad_input) {
     switch (g->kernel_width) {
@@ -189,6 +286,12 @@ BP_CLONES void bp_im2col_f32(const float *restrict input, const bp_window *g, pt
         im2col_stride1(input, g, first, last, columns);
         return;
     }
+#ifdef BP_AVX512
+    if (sH == 1 && sW == 1 && has_avx512()) {         // stride 1 with padding
+        im2col_stride1_padded_avx512(input, g, first, last, columns);
+        return;
+    }
+#endif
     for (ptrdiff_t c = 0; c < C; c++)
         for (ptrdiff_t i = 0; i < kH; i++) {
             ptrdiff_t oh_lo, oh_hi;                    // rows whose window row i is inside the image
@@ -236,6 +339,10 @@ BP_CLONES void bp_col2im_f32(const float *restrict columns, const bp_window *g, 
         col2im_stride1_avx512(columns, g, first, last, grad_input);
         return;
     }
+    if (sH == 1 && sW == 1 && has_avx512()) {          // stride 1 with padding
+        col2im_stride1_padded_avx512(columns, g, first, last, grad_input);
+        return;
+    }
 #endif
     for (ptrdiff_t c = 0; c < C; c++) {
         for (ptrdiff_t n = first; n < last; n++)
@@ -267,6 +374,204 @@ BP_CLONES void bp_col2im_f32(const float *restrict columns, const bp_window *g, 
             }
         }
     }
+}
+
+// MARK: direct 3×3 convolution (stride 1, padding 1)
+//
+// The 3×3, stride-1, padding-1 convolutions of a ResNet keep the image size (outH = H,
+// outW = W), so an output plane and an input plane have the same flat layout: output pixel
+// q = oh·W + ow reads input pixel q + (i − 1)·W + (j − 1) at window offset (i, j), unless that
+// falls in the padding. These kernels compute such a convolution straight from the NCHW
+// planes — no columns, no GEMM, nothing written but the result — 16 consecutive pixels of a
+// plane at a time (a "piece": it may span several image rows, so 7- and 14-wide planes waste
+// no lanes): each window offset is one masked load of 16 input pixels (the mask drops the
+// lanes whose source lies in the padding; they read as 0), multiplied into 16 accumulators.
+// They run on AVX-512 only; other CPUs (and other geometries) take im2col and the GEMM.
+
+enum { DIRECT_TAPS = 9, DIRECT_BLOCK = 16 };   // window offsets t = 3i + j; filters per accumulator block
+enum { DIRECT_MASKS = DIRECT_TAPS + 1 };       // per piece: a mask per tap, then the piece's own pixels
+
+int bp_direct_conv3x3_available(const bp_window *g) {
+#ifdef BP_AVX512
+    return has_avx512() && g->kernel_height == 3 && g->kernel_width == 3 && g->stride_height == 1 &&
+           g->stride_width == 1 && g->padding_height == 1 && g->padding_width == 1;
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
+// weight [F, C, 3, 3] → packed [⌈F/16⌉, C, 9, 16]: for block b, input channel c and tap t, the
+// 16 weights of filters 16b … 16b + 15 (zeros past F). With `adjoint`, the packing of the
+// adjoint convolution (gradOutput [F planes] → gradInput [C planes]): filters and channels
+// swapped and the window turned by 180°, packed [⌈C/16⌉, F, 9, 16] with
+// packed[b, f, t, k] = weight[f, 16b + k, 8 − t].
+void bp_direct_conv3x3_pack_f32(const float *weight, ptrdiff_t filters, ptrdiff_t channels, int adjoint,
+                                float *packed) {
+    const ptrdiff_t outs = adjoint ? channels : filters, ins = adjoint ? filters : channels;
+    const ptrdiff_t blocks = (outs + DIRECT_BLOCK - 1) / DIRECT_BLOCK;
+    for (ptrdiff_t b = 0; b < blocks; b++)
+        for (ptrdiff_t c = 0; c < ins; c++)
+            for (ptrdiff_t t = 0; t < DIRECT_TAPS; t++)
+                for (ptrdiff_t k = 0; k < DIRECT_BLOCK; k++) {
+                    const ptrdiff_t o = b * DIRECT_BLOCK + k;
+                    float w = 0;
+                    if (o < outs)
+                        w = adjoint ? weight[(c * channels + o) * DIRECT_TAPS + (DIRECT_TAPS - 1 - t)]
+                                    : weight[(o * channels + c) * DIRECT_TAPS + t];
+                    packed[((b * ins + c) * DIRECT_TAPS + t) * DIRECT_BLOCK + k] = w;
+                }
+}
+
+#ifdef BP_AVX512
+// masks [pieces, 10]: for piece p (pixels q = 16p + l of a plane of `stack` H×W images one
+// above the other) and tap t = (i, j), the lanes whose pixel exists and whose source pixel
+// (oh + i − 1, ow + j − 1) is inside the pixel's own image; then (entry 9) the lanes whose
+// pixel exists.
+static void direct_masks(ptrdiff_t H, ptrdiff_t W, ptrdiff_t stack, __mmask16 *masks) {
+    const ptrdiff_t total = stack * H * W, pieces = (total + 15) / 16;
+    for (ptrdiff_t p = 0; p < pieces; p++) {
+        unsigned rows[3] = {0, 0, 0}, cols[3] = {0, 0, 0};   // lanes whose row oh + i − 1 / column ow + j − 1 is inside
+        ptrdiff_t oh = (16 * p) / W % H, ow = (16 * p) % W; // row inside its image, column
+        for (int l = 0; l < 16 && 16 * p + l < total; l++) {
+            for (int d = 0; d < 3; d++) {
+                if (oh + d - 1 >= 0 && oh + d - 1 < H) rows[d] |= 1u << l;
+                if (ow + d - 1 >= 0 && ow + d - 1 < W) cols[d] |= 1u << l;
+            }
+            if (++ow == W) { ow = 0; if (++oh == H) oh = 0; }
+        }
+        for (int t = 0; t < DIRECT_TAPS; t++) masks[p * DIRECT_MASKS + t] = (__mmask16)(rows[t / 3] & cols[t % 3]);
+        masks[p * DIRECT_MASKS + DIRECT_TAPS] = lane_range(0, total - 16 * p);
+    }
+}
+
+// input [N, C, H, W], packed [⌈F/16⌉, C, 9, 16] → output [N, F, H, W], images [first, last)
+// For each piece of each image and each block of 16 filters: 16 accumulators (one per
+// filter, 16 pixels each), and per (channel, tap) one masked load of the input and 16 FMAs
+// with the filters' weights broadcast from the packed block (read front to back).
+BP_TARGET_AVX512 static void direct_conv3x3_avx512(const float *restrict input, ptrdiff_t C, ptrdiff_t H, ptrdiff_t W,
+                                                    const float *restrict packed, ptrdiff_t F, ptrdiff_t first,
+                                                    ptrdiff_t last, const __mmask16 *restrict masks,
+                                                    float *restrict output) {
+    const ptrdiff_t HW = H * W, pieces = (HW + 15) / 16, blocks = (F + DIRECT_BLOCK - 1) / DIRECT_BLOCK;
+    ptrdiff_t offset[DIRECT_TAPS];                     // source of pixel q at tap (i, j): q + offset
+    for (int t = 0; t < DIRECT_TAPS; t++) offset[t] = (t / 3 - 1) * W + (t % 3 - 1);
+    for (ptrdiff_t n = first; n < last; n++) {
+        const float *restrict x = input + n * C * HW;
+        float *restrict y = output + n * F * HW;
+        for (ptrdiff_t p = 0; p < pieces; p++) {
+            const __mmask16 *restrict m = masks + p * DIRECT_MASKS, tail = m[DIRECT_TAPS];
+            for (ptrdiff_t b = 0; b < blocks; b++) {
+                __m512 acc[DIRECT_BLOCK];
+#pragma clang loop unroll(full)
+                for (int k = 0; k < DIRECT_BLOCK; k++) acc[k] = _mm512_setzero_ps();
+                const float *restrict w = packed + b * C * DIRECT_TAPS * DIRECT_BLOCK;
+                for (ptrdiff_t c = 0; c < C; c++) {
+                    const float *src = x + c * HW + 16 * p;       // only dereferenced under a mask
+#pragma clang loop unroll(full)
+                    for (int t = 0; t < DIRECT_TAPS; t++, w += DIRECT_BLOCK) {
+                        const __m512 v = _mm512_maskz_loadu_ps(m[t], src + offset[t]);
+#pragma clang loop unroll(full)
+                        for (int k = 0; k < DIRECT_BLOCK; k++)
+                            acc[k] = _mm512_fmadd_ps(v, _mm512_set1_ps(w[k]), acc[k]);
+                    }
+                }
+                const ptrdiff_t count = min_index(DIRECT_BLOCK, F - b * DIRECT_BLOCK);
+                float *restrict dst = y + b * DIRECT_BLOCK * HW + 16 * p;
+                // (a loop of constant length, unrolled: the accumulators stay in registers)
+#pragma clang loop unroll(full)
+                for (int k = 0; k < DIRECT_BLOCK; k++)
+                    if (k < count) _mm512_mask_storeu_ps(dst + k * HW, tail, acc[k]);
+            }
+        }
+    }
+}
+
+// input [N, C, H, W], grad_output [N, F, H, W] → weight_grad [F, C, 3, 3] += the images
+// [first, last)' share: Σ over their pixels q of grad_output[n, f, q] · input[n, c, q + offset(t)].
+// For each group of 3 filters and each channel: 27 accumulators (3 filters × 9 taps) of 16
+// pixels, and per piece 3 + 9 loads for 27 FMAs. The images are taken in groups whose
+// planes fit in the L1 cache together (they are read again for every group of filters), and
+// the accumulators summed across their lanes into weight_grad after each group of images.
+BP_TARGET_AVX512 static void direct_conv3x3_weight_grad_avx512(const float *restrict input, const float *restrict grad_output,
+                                                                ptrdiff_t C, ptrdiff_t H, ptrdiff_t W, ptrdiff_t F,
+                                                                ptrdiff_t first, ptrdiff_t last,
+                                                                const __mmask16 *restrict masks, float *restrict weight_grad) {
+    enum { GROUP = 3 };                                // filters per group
+    const ptrdiff_t HW = H * W, pieces = (HW + 15) / 16;
+    // images per group: their input plane and GROUP gradient planes within about 24 KB
+    const ptrdiff_t images = max_index(1, (24 << 10) / ((GROUP + 1) * HW * (ptrdiff_t)sizeof(float)));
+    ptrdiff_t offset[DIRECT_TAPS];
+    for (int t = 0; t < DIRECT_TAPS; t++) offset[t] = (t / 3 - 1) * W + (t % 3 - 1);
+    for (ptrdiff_t n0 = first; n0 < last; n0 += images) {
+        const ptrdiff_t n1 = min_index(n0 + images, last);
+        for (ptrdiff_t f = 0; f < F; f += GROUP) {
+            const ptrdiff_t count = min_index(GROUP, F - f);      // filters of this group (the others' lanes stay 0)
+            for (ptrdiff_t c = 0; c < C; c++) {
+                __m512 acc[GROUP][DIRECT_TAPS];
+#pragma clang loop unroll(full)
+                for (int k = 0; k < GROUP; k++)
+#pragma clang loop unroll(full)
+                    for (int t = 0; t < DIRECT_TAPS; t++) acc[k][t] = _mm512_setzero_ps();
+                for (ptrdiff_t n = n0; n < n1; n++) {
+                    const float *x = input + (n * C + c) * HW;    // only dereferenced under a mask
+                    const float *g = grad_output + (n * F + f) * HW;
+                    for (ptrdiff_t p = 0; p < pieces; p++) {
+                        const __mmask16 *restrict m = masks + p * DIRECT_MASKS, tail = m[DIRECT_TAPS];
+                        __m512 gy[GROUP];
+#pragma clang loop unroll(full)
+                        for (int k = 0; k < GROUP; k++)
+                            gy[k] = _mm512_maskz_loadu_ps(k < count ? tail : 0, g + k * HW + 16 * p);
+#pragma clang loop unroll(full)
+                        for (int t = 0; t < DIRECT_TAPS; t++) {
+                            const __m512 v = _mm512_maskz_loadu_ps(m[t], x + 16 * p + offset[t]);
+#pragma clang loop unroll(full)
+                            for (int k = 0; k < GROUP; k++) acc[k][t] = _mm512_fmadd_ps(gy[k], v, acc[k][t]);
+                        }
+                    }
+                }
+#pragma clang loop unroll(full)
+                for (int k = 0; k < GROUP; k++)
+                    if (k < count)
+#pragma clang loop unroll(full)
+                        for (int t = 0; t < DIRECT_TAPS; t++)
+                            weight_grad[((f + k) * C + c) * DIRECT_TAPS + t] += _mm512_reduce_add_ps(acc[k][t]);
+            }
+        }
+    }
+}
+#endif
+
+// input [N, C, stack·H, W], packed [⌈F/16⌉, C, 9, 16] → output [N, F, stack·H, W], images [first, last)
+void bp_direct_conv3x3_f32(const float *input, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack,
+                           const float *packed, ptrdiff_t filters, ptrdiff_t first, ptrdiff_t last, float *output) {
+#ifdef BP_AVX512
+    const ptrdiff_t pieces = (stack * height * width + 15) / 16;
+    __mmask16 *masks = malloc((size_t)(pieces * DIRECT_MASKS) * sizeof(__mmask16));
+    direct_masks(height, width, stack, masks);
+    direct_conv3x3_avx512(input, channels, stack * height, width, packed, filters, first, last, masks, output);
+    free(masks);
+#else
+    (void)input; (void)channels; (void)height; (void)width; (void)stack; (void)packed; (void)filters; (void)first;
+    (void)last; (void)output;
+#endif
+}
+
+// input [N, C, stack·H, W], grad_output [N, F, stack·H, W] → weight_grad [F, C, 3, 3] += images [first, last)
+void bp_direct_conv3x3_weight_grad_f32(const float *input, const float *grad_output, ptrdiff_t channels,
+                                       ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack, ptrdiff_t filters,
+                                       ptrdiff_t first, ptrdiff_t last, float *weight_grad) {
+#ifdef BP_AVX512
+    const ptrdiff_t pieces = (stack * height * width + 15) / 16;
+    __mmask16 *masks = malloc((size_t)(pieces * DIRECT_MASKS) * sizeof(__mmask16));
+    direct_masks(height, width, stack, masks);
+    direct_conv3x3_weight_grad_avx512(input, grad_output, channels, stack * height, width, filters, first, last, masks,
+                                      weight_grad);
+    free(masks);
+#else
+    (void)input; (void)grad_output; (void)channels; (void)height; (void)width; (void)stack; (void)filters; (void)first;
+    (void)last; (void)weight_grad;
+#endif
 }
 
 // MARK: rearrangements between the GEMM's layout and NCHW

@@ -51,6 +51,31 @@ void bp_max_pool_f32(const float *input, const bp_window *g, ptrdiff_t first, pt
 void bp_max_pool_backward_f32(const float *grad_output, const int32_t *argmax, const bp_window *g,
                               ptrdiff_t first, ptrdiff_t last, float *grad_input);
 
-/// 1 (the default): the stride-1 im2col and col2im take their AVX-512 paths where the CPU
+/// Direct 3×3 convolution, stride 1, padding 1 (output the size of the input), without
+/// im2col: 1 when the kernels below run for geometry `g` (a 3×3, stride-1, padding-1 window
+/// on a CPU with AVX-512 and the AVX-512 paths enabled), else 0 (use im2col and a GEMM).
+int bp_direct_conv3x3_available(const bp_window *g);
+
+/// weight [F, C, 3, 3] → packed [⌈F/16⌉, C, 9, 16], the layout bp_direct_conv3x3_f32 reads
+/// (filters in blocks of 16, zeros past F). With `adjoint` nonzero, the weights of the
+/// adjoint convolution (gradOutput → gradInput: channels and filters swapped, the window
+/// turned by 180°): packed [⌈C/16⌉, F, 9, 16].
+void bp_direct_conv3x3_pack_f32(const float *weight, ptrdiff_t filters, ptrdiff_t channels, int adjoint, float *packed);
+
+/// input [N, C, H, W], packed [⌈F/16⌉, C, 9, 16] → output [N, F, H, W] (images [first, last)
+/// overwritten): the 3×3, stride-1, padding-1 cross-correlation. Run only where
+/// bp_direct_conv3x3_available says so. With `stack` > 1, each plane holds `stack` H×W
+/// images one above the other ([N, C, stack·H, W]; a window never reaches across two):
+/// small planes whose pixel count is not a multiple of 16 waste fewer vector lanes so.
+void bp_direct_conv3x3_f32(const float *input, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack,
+                           const float *packed, ptrdiff_t filters, ptrdiff_t first, ptrdiff_t last, float *output);
+
+/// Its weight gradient: input [N, C, stack·H, W], grad_output [N, F, stack·H, W] →
+/// weight_grad [F, C, 3, 3] += the sum over images [first, last). Same condition.
+void bp_direct_conv3x3_weight_grad_f32(const float *input, const float *grad_output, ptrdiff_t channels,
+                                       ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack, ptrdiff_t filters,
+                                       ptrdiff_t first, ptrdiff_t last, float *weight_grad);
+
+/// 1 (the default): the stride-1 im2col and col2im and the direct 3×3 convolution take their AVX-512 paths where the CPU
 /// has AVX-512. 0: they take the portable loops, as on other CPUs (for tests). Atomic.
 void bp_convolution_set_avx512(int enabled);

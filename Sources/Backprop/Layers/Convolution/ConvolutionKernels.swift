@@ -76,6 +76,31 @@ public protocol ConvolutionKernels {
     static func channelSums(_ x: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
                             _ out: UnsafeMutablePointer<Self>, accumulate: Bool)
 
+    /// Whether the direct 3×3 kernels below run for `g`: a 3×3 window, stride 1, padding 1
+    /// (the output the size of the input) and a scalar type and CPU that have them (`Float`
+    /// on AVX-512). Else false, and a convolution goes through `im2col` and a GEMM.
+    static func hasDirectConvolution3x3(_ g: WindowGeometry) -> Bool
+
+    /// The weights in the direct kernel's layout: weight `[F, C, 3, 3]` → packed
+    /// `[⌈F/16⌉, C, 9, 16]`; with `adjoint`, those of the adjoint convolution (gradOutput →
+    /// gradInput: channels and filters swapped, window turned by 180°), `[⌈C/16⌉, F, 9, 16]`.
+    static func packDirectConvolution3x3(_ weight: UnsafePointer<Self>, filters: Int, channels: Int, adjoint: Bool,
+                                         _ packed: UnsafeMutablePointer<Self>)
+
+    /// The direct 3×3, stride-1, padding-1 convolution: input `[N, C, H, W]` and packed
+    /// weights `[⌈F/16⌉, C, 9, 16]` → output `[N, F, H, W]`, the images in `images` overwritten.
+    /// With `stack` > 1 each plane holds `stack` H×W images one above the other (input
+    /// `[N, C, stack·H, W]`, output `[N, F, stack·H, W]`; no window reaches across two).
+    static func directConvolution3x3(_ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int, stack: Int,
+                                     _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
+                                     _ output: UnsafeMutablePointer<Self>)
+
+    /// Its weight gradient: input `[N, C, stack·H, W]`, gradOutput `[N, F, stack·H, W]` →
+    /// weightGrad `[F, C, 3, 3]` += the sum over the images in `images`.
+    static func directConvolution3x3WeightGrad(_ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
+                                               channels: Int, height: Int, width: Int, stack: Int, filters: Int,
+                                               images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>)
+
     /// Nearest-neighbour upsampling by integer factors: input `[planes, H, W]` → output
     /// `[planes, H·sH, W·sW]`, output[p, i, j] = input[p, i / sH, j / sW], for the planes in `planes`.
     static func upsampleNearest2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
@@ -90,6 +115,26 @@ public protocol ConvolutionKernels {
 }
 
 extension ConvolutionKernels where Self: TensorScalar {
+    /// The generic kernels have no direct convolution: convolutions use im2col and a GEMM.
+    public static func hasDirectConvolution3x3(_ g: WindowGeometry) -> Bool { false }
+
+    public static func packDirectConvolution3x3(_ weight: UnsafePointer<Self>, filters: Int, channels: Int, adjoint: Bool,
+                                                _ packed: UnsafeMutablePointer<Self>) {
+        require(false, "packDirectConvolution3x3: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")
+    }
+
+    public static func directConvolution3x3(_ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int,
+                                            stack: Int, _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
+                                            _ output: UnsafeMutablePointer<Self>) {
+        require(false, "directConvolution3x3: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")
+    }
+
+    public static func directConvolution3x3WeightGrad(_ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
+                                                      channels: Int, height: Int, width: Int, stack: Int, filters: Int,
+                                                      images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>) {
+        require(false, "directConvolution3x3WeightGrad: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")
+    }
+
     public static func im2col(_ input: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
                               _ columns: UnsafeMutablePointer<Self>) {
         // input [N, C, H, W] → columns [C·kH·kW, N·outH·outW]

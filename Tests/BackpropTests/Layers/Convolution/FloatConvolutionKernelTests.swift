@@ -6,7 +6,7 @@ import XCTest
 /// against the generic Swift kernels, which `Double` still uses: same inputs (Float values
 /// widened to Double), same results — exactly where the kernels only copy, compare and
 /// select, to rounding where they sum. Geometries cover the fast paths (stride 1 without
-/// padding, rows narrower and wider than one 16-float vector, kernel widths 3 and 5 and
+/// padding and with it, rows narrower and wider than one 16-float vector, kernel widths 3 and 5 and
 /// others; 2×2 stride-2 pooling) and the general ones (stride 2, padding, non-square
 /// kernels, odd sizes).
 final class FloatConvolutionKernelTests: XCTestCase {
@@ -16,6 +16,10 @@ final class FloatConvolutionKernelTests: XCTestCase {
         ([2, 1, 32, 32], (5, 5), (1, 1), (0, 0)),      // fast path, rows of 28 (a vector and a remainder)
         ([3, 3, 9, 21], (3, 3), (1, 1), (0, 0)),       // fast path, kernel width 3, rows 19 wide
         ([2, 2, 7, 40], (2, 4), (1, 1), (0, 0)),       // fast path, other kernel width, three vectors per row
+        ([2, 3, 28, 28], (3, 3), (1, 1), (1, 1)),      // stride 1 with padding (ResNet), rows of 28
+        ([3, 2, 7, 7], (3, 3), (1, 1), (1, 1)),        // stride 1 with padding, rows of 7
+        ([2, 2, 6, 37], (3, 5), (1, 1), (2, 3)),       // stride 1, more padding than the kernel needs, rows of 41
+        ([2, 2, 5, 16], (1, 2), (1, 1), (0, 1)),       // stride 1, padding on one axis only, rows of 17
         ([3, 2, 7, 5], (3, 2), (2, 2), (1, 1)),        // stride 2 and padding
         ([2, 3, 9, 8], (5, 3), (2, 1), (2, 1)),        // non-square everything
         ([2, 2, 5, 6], (2, 4), (1, 2), (2, 2)),
@@ -280,6 +284,13 @@ final class FloatConvolutionKernelTests: XCTestCase {
             ([20, 16, 14, 14], 24, (5, 5), (1, 1), (0, 0)),   // the LeNet shape: several blocks of images
             ([9, 1, 32, 32], 16, (5, 5), (1, 1), (0, 0)),
             ([7, 3, 11, 10], 5, (3, 4), (2, 1), (1, 2)),
+            // the direct 3×3 path (stride 1, padding 1): filters and channels not multiples of
+            // 16, planes of 7×7 (stacked; a 16-pixel piece spans rows), 14×9, 5×3 (smaller than a piece)
+            ([10, 20, 7, 7], 18, (3, 3), (1, 1), (1, 1)),
+            ([5, 3, 14, 9], 33, (3, 3), (1, 1), (1, 1)),
+            ([4, 17, 5, 3], 2, (3, 3), (1, 1), (1, 1)),
+            ([3, 1, 28, 28], 16, (3, 3), (1, 1), (1, 1)),
+            ([7, 5, 4, 5], 7, (3, 3), (1, 1), (1, 1)),      // 20-pixel planes: stacked (see stacksImages)
         ]
         for (index, c) in convolutions.enumerated() {
             for bias in [true, false] {
@@ -302,6 +313,11 @@ final class FloatConvolutionKernelTests: XCTestCase {
                         // several blocks, and on two threads two parts of the batch
                         XCTAssertGreaterThan(c.input[0], fast.blockImages(fast.geometry(c.input)), "one block only, " + message)
                         XCTAssertEqual(fast.parts(fast.geometry(c.input)), threads, "parts, " + message)
+                    }
+                    if index >= 3 {
+                        // the direct path, its planes stacked or not (where the CPU has it)
+                        let g = fast.geometry(c.input)
+                        XCTAssertEqual(fast.stacksImages(g), [3, 7].contains(index), "stacking, " + message)
                     }
                     assertClose(double(fast.fprop(float(x))), y, tolerance: 1e-4, "fprop, " + message)
                     fast.zeroGrad()
