@@ -41,15 +41,17 @@ public final class ValidationOptions {
         stopping = patience > 0 && count > 0 ? EarlyStopping(patience: patience) : nil
     }
 
-    /// `data` without the validation digits, and sets `self.data` to them; exits with status 2
-    /// if `--validation` leaves no training digit. Without `--validation`, `data` as it is.
-    public func split(_ all: LabeledImages<Float>, seed: UInt64) -> LabeledImages<Float> {
-        guard count > 0 else { return all }
+    /// `all` without the validation digits, and sets `self.data` to them; exits with status 2
+    /// if `--validation` leaves no training digit. Without `--validation`, `all` as it is.
+    /// `prepared` is applied to both sets (e.g. the convnet's padding).
+    public func split(_ all: LabeledImages<Float>, seed: UInt64,
+                      prepared: (LabeledImages<Float>) -> LabeledImages<Float> = { $0 }) -> LabeledImages<Float> {
+        guard count > 0 else { return prepared(all) }
         do {
             let (train, held) = try all.split(validation: .count(count), seed: seed)
-            data = held
+            data = prepared(held)
             print("validation: \(held.count) of the \(all.count) training digits held out (stratified), \(train.count) left to train on")
-            return train
+            return prepared(train)
         } catch {
             FileHandle.standardError.write("\(programName): --validation \(count) must be less than the \(all.count) training digits\nRun with --help for the options.\n".data(using: .utf8)!)
             exit(2)

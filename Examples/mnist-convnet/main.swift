@@ -56,7 +56,9 @@ Threads.count = threads
 //    needs and Sequential skips).
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption), layout: .image)
 //    With --validation N, N training digits (the same share of every class) are held out.
-let train = paddedForLectureConvnet(validation.split(mnist.train, seed: seed &+ 2)), test = paddedForLectureConvnet(mnist.test)
+let train = checkpoints.evaluateOnly ? paddedForLectureConvnet(mnist.train)
+    : validation.split(mnist.train, seed: seed &+ 2, prepared: paddedForLectureConvnet)
+let test = paddedForLectureConvnet(mnist.test)
 let inputShape = Array(train.images.shape.dropFirst())                  // [1, 32, 32]
 print("MNIST: \(train.count) training and \(test.count) test images of \(inputShape), \(train.classCount) classes")
 

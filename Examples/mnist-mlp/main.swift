@@ -59,7 +59,7 @@ Threads.count = threads
 //    never trains on them, so their loss tells how well it generalises while it trains.
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption))
 print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images, \(mnist.train.classCount) classes")
-let train = validation.split(mnist.train, seed: seed &+ 2)
+let train = checkpoints.evaluateOnly ? mnist.train : validation.split(mnist.train, seed: seed &+ 2)
 // --augment: flattened digits are moved and turned as the 28×28 images they are
 let digitShape = squareImageShape(pixels: train.images.shape[1]).map { [$0.height, $0.width] }
 if augmentation != nil && digitShape == nil { fail("mnist-mlp: --augment needs square images, got \(train.images.shape[1]) pixels") }
