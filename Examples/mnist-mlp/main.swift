@@ -25,11 +25,11 @@ import Foundation
 
 // 1. Options. A recipe sets the defaults of the options after it (each can still be given).
 let options = Options("mnist-mlp", "train a 784-1024-1024-10 ReLU network on MNIST")
-let recipe = options.string("recipe", "plain", "plain, or regularized: dropout 0.2/0.5, max-norm 3, --augment, warm-up 1 + cosine, --validation 2000 --early-stopping 10, 50 epochs, lr 0.1")
+let recipe = options.string("recipe", "plain", "plain, or regularized: dropout 0.2/0.5, max-norm 3, --augment, warm-up 1 + cosine, --validation 2000 --early-stopping 10, 100 epochs, lr 0.1")
 options.require(["plain", "regularized"].contains(recipe), "--recipe expects plain or regularized, got '\(recipe)'")
 let regularized = recipe == "regularized"
 let dataOption = options.mnistData()          // checked now: every file there
-let epochs = options.int("epochs", regularized ? 50 : 10, "passes over the training set", range: Limits.epochs)
+let epochs = options.int("epochs", regularized ? 100 : 10, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 128, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", regularized ? 0.1 : 0.05, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
