@@ -39,7 +39,7 @@ extension ExampleRunTests {
         let result = try run("mnist-mlp", ["--data", data, "--recipe", "regularized", "--hidden", "16,16", "--epochs", "2",
                                            "--validation", "10", "--threads", "1", "--save", path("reg.safetensors")])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssert(result.stdout.contains("Dropout(0.5)") && result.stdout.contains("Dropout(0.2)"), result.stdout)
+        XCTAssert(result.stdout.contains("Dropout(0.3)") && result.stdout.contains("Dropout(0.1)"), result.stdout)
         XCTAssert(result.stdout.contains("validation loss "), result.stdout)
         XCTAssert(FileManager.default.fileExists(atPath: path("reg.safetensors")))
         // the saved model loads into the same recipe
