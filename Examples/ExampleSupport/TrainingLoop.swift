@@ -85,8 +85,15 @@ public final class TrainingLoop<Model: Layer> {
 
     /// Trains the epochs left: for each, `step` on every shuffled batch of `data` (it
     /// returns the batch's loss, for the progress line), then `endOfEpoch(epoch)` (the
-    /// evaluation: what it returns ends the epoch's line), then the checkpoint.
+    /// evaluation: what it returns ends the epoch's line), then the checkpoint. Stops early
+    /// after an epoch in which `stopAfterThisEpoch()` was called.
+    ///
+    /// The next batch is gathered, and given to `prepare(images, step)` if set (an
+    /// augmentation; `step` is the number of the step it is for), on a worker thread while
+    /// the current one trains (`MiniBatches.prefetched`): the same batches as without
+    /// prefetching, bit for bit.
     public func run(on data: LabeledImages<Model.Scalar>, batchSize: Int,
+                    prepare: ((_ images: Tensor<Model.Scalar>, _ step: Int) -> Tensor<Model.Scalar>)? = nil,
                     step: (_ images: Tensor<Model.Scalar>, _ labels: [Int]) -> Double,
                     endOfEpoch: (_ epoch: Int) -> String) {
         setStepsPerEpoch((data.count + batchSize - 1) / batchSize)          // (the schedule's epoch)
@@ -95,7 +102,7 @@ public final class TrainingLoop<Model: Layer> {
             model.isTraining = true
             let progress = ProgressLine((title.isEmpty ? "" : title + " ") + "epoch \(epoch)/\(epochs)", total: data.count)
             let clock = Stopwatch()
-            for (images, labels) in data.batches(size: batchSize, using: &shuffle) {
+            for (images, labels) in data.batches(size: batchSize, using: &shuffle).prefetched(startIndex: state.step + 1, prepare: prepare) {
                 state.step += 1
                 let loss = step(images, labels)
                 curves.record(step: state.step, loss: loss, run: title)
@@ -108,6 +115,7 @@ public final class TrainingLoop<Model: Layer> {
             state.generators["shuffle"] = shuffle
             for (name, generator) in generators { state.generators[name] = generator.get() }
             writeCheckpoint(state)
+            if stopRequested { break }
         }
     }
 
@@ -116,6 +124,14 @@ public final class TrainingLoop<Model: Layer> {
     public func record(metric name: String, value: Double, unit: String = "") {
         curves.record(metric: name, value: value, unit: unit, at: Double(epoch), run: title)
     }
+
+    /// Ends the run after the current epoch (its evaluation and checkpoint included), as
+    /// early stopping does.
+    public func stopAfterThisEpoch() { stopRequested = true }
+    private var stopRequested = false
+
+    /// Training samples per second of step time (evaluation excluded), over this run.
+    public var samplesPerSecond: Double { Double(samples) / max(trainingSeconds, 1e-9) }
 
     /// Stops the run if `loss` is NaN or infinite (see `CheckpointOptions.check(loss:…)`),
     /// naming the epoch and step. Call it before the gradient, so that `--save-anyway`

@@ -1,6 +1,8 @@
 // mnist-convnet: the convolutional network of the Torch7 lecture example, reading digits.
 //
 //   swift run -c release mnist-convnet [--epochs 8] [--batch 64] [--lr 0.05] [--out DIR] ...
+//   swift run -c release mnist-convnet --augment             # moved and turned digits, 15 epochs
+//   swift run -c release mnist-convnet --validation 2000 --early-stopping 3
 //   mpirun -np 2 .build/release/mnist-convnet --distributed --threads 1   # data-parallel, 2 processes
 //
 // A multi-layer perceptron sees a digit as 784 unrelated numbers. A convolutional network
@@ -16,6 +18,11 @@
 //               flatten  → [N,3200] Linear → [N,200] ReLU → Linear → [N,10]
 //
 // At the end it saves the 16 first-layer filters as a PNG, to see what was learned.
+//
+// `--augment` fakes more data, as the lecture notes suggest: at every step each digit is
+// moved by up to ±2 pixels in x and y and turned by up to ±10° (a fresh draw each time),
+// so the network sees the same digit in many slightly different places and slants and
+// learns what does not change. It needs more epochs (the default becomes 15).
 
 import Backprop
 import ExampleSupport
@@ -24,11 +31,13 @@ import Foundation
 // 1. Options (the same as mnist-mlp's, plus where to write the picture).
 let options = Options("mnist-convnet", "train the lecture's convolutional network on MNIST")
 let dataOption = options.mnistData()          // checked now: every file there
-let epochs = options.int("epochs", 8, "passes over the training set", range: Limits.epochs)
+let seed = options.seed(1, "random seed (initial weights and batch order)")
+let augmentation = options.augmentation(seed: seed &+ 3)             // --augment (more epochs by default)
+let epochs = options.int("epochs", augmentation != nil ? 15 : 8, "passes over the training set (15 with --augment)", range: Limits.epochs)
 let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.05, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
-let seed = options.seed(1, "random seed (initial weights and batch order)")
+let validation = ValidationOptions(options)                          // --validation, --early-stopping
 let threads = options.threads()
 let outDirectory = options.outputDirectory("out", ".", "directory for the PNG of the first-layer filters and the training curves")
 let schedule = options.schedule("cosine", epochs: epochs)
@@ -48,7 +57,10 @@ Threads.count = threads
 //    the first module would no longer be the convolution (whose input gradient nobody
 //    needs and Sequential skips).
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption), layout: .image)
-let train = paddedForLectureConvnet(mnist.train), test = paddedForLectureConvnet(mnist.test)
+//    With --validation N, N training digits (the same share of every class) are held out.
+let train = checkpoints.evaluateOnly ? paddedForLectureConvnet(mnist.train)
+    : validation.split(mnist.train, seed: seed &+ 2, prepared: paddedForLectureConvnet)
+let test = paddedForLectureConvnet(mnist.test)
 let inputShape = Array(train.images.shape.dropFirst())                  // [1, 32, 32]
 print("MNIST: \(train.count) training and \(test.count) test images of \(inputShape), \(train.classCount) classes")
 
@@ -82,9 +94,14 @@ if checkpoints.evaluateOnly {
 // 5. Training: for each mini-batch, fprop, loss, grad, step; test accuracy after each
 //    epoch. --checkpoint-dir saves the run after every epoch; --resume continues one.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
+//    --augment: the next batch's digits are moved and turned on another thread while
+//    this batch trains (the 2-pixel border of the 32×32 input leaves room for the moves).
 let parallel = distributed.start(model, batchSize: batchSize, examples: train.count)   // (ExampleSupport/Distributed.swift)
 let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
-training.run(on: train, batchSize: batchSize) { images, labels in
+let prepare = augmentation.map { augment in
+    { (images: Tensor<Float>, step: Int) in augment(images, batch: step, threads: 1) }
+}
+training.run(on: train, batchSize: batchSize, prepare: prepare) { images, labels in
     let (images, labels, weight) = parallel.shard(images, labels)   // this rank's part (all of it alone)
     let scores = parallel.forward(images)                      // [B, 10]
     let value = parallel.average(Double(loss.forward(scores, labels)), weight)
@@ -94,10 +111,15 @@ training.run(on: train, batchSize: batchSize) { images, labels in
     optimizer.step()
     return value
 } endOfEpoch: { _ in
+    let held = validation.endOfEpoch(model, loss, training)   // may stop the run (--early-stopping)
     let testAccuracy = accuracy(of: model, on: test)
     training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
-    return String(format: "lr %.4f  test accuracy %.2f%%", optimizer.currentLearningRate, testAccuracy * 100)
+    return String(format: "lr %.4f  ", optimizer.currentLearningRate) + (held.isEmpty ? "" : held + "  ")
+        + String(format: "test accuracy %.2f%%", testAccuracy * 100)
 }
+print(throughputLine(training))
+validation.restoreBest(model)                                   // with --early-stopping: the best epoch's weights
+if validation.stopping != nil { print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: test) * 100)) }
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: test, to: predictionsPath) }
 training.curves.write(to: outDirectory)                       // mnist-convnet-curves.svg

@@ -239,6 +239,34 @@ final class DocSnippetTests: XCTestCase {
         lstm.resetState()                           // new epoch: back to zeros
     }
 
+    /// Sources/Backprop/Backprop.docc/Articles/TrainingDeepNetworks.md, line 17
+    func snippet_TrainingDeepNetworks_17() throws {
+        let digits = LabeledImages<Float>(images: .uniform([2500, 784], in: 0...1), labels: (0..<2500).map { $0 % 10 }, classCount: 10)
+        let mnist = (train: digits, test: digits)
+        let model = Sequential<Float> { Linear(784, 32); ReLU(); Linear(32, 10) }
+        let epochs = 3
+        var (rng, step) = (Random(seed: 1), 0)
+        let (train, validation) = try mnist.train.split(validation: .count(2000), seed: 1)   // or .fraction(0.1)
+        let criterion = CrossEntropyLoss<Float>(), optimizer = SGD(model.parameters, learningRate: 0.05, momentum: 0.9)
+        let stopping = EarlyStopping<Float>(patience: 5, minDelta: 0, mode: .min)           // checkpointPath: for a file
+        let augment = ImageAugmentation(maxShift: 2, maxRotation: 10, seed: 7)              // elastic: .init(alpha: 34, sigma: 4)
+        for _ in 1...epochs {
+            let batches = train.batches(size: 128, using: &rng).prefetched(startIndex: step) { images, index in
+                augment(images, batch: index, imageShape: [28, 28], threads: 1)             // on the worker thread
+            }
+            for (images, labels) in batches {
+                step += 1
+                let scores = model.fprop(images)
+                model.zeroGrad()
+                model.grad(images, criterion.backward(scores, labels))
+                optimizer.step()
+            }
+            let value = loss(of: model, on: validation, criterion: criterion)
+            if try stopping.update(value, model: model) { break }
+        }
+        try stopping.restoreBest(into: model)                  // parameters and buffers of the best epoch
+    }
+
     /// Sources/Backprop/Backprop.docc/Articles/WritingAModule.md, line 11
     func snippet_WritingAModule_11() throws {
 
@@ -301,6 +329,7 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:56", snippet_OptimizersAndSchedules_56),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:78", snippet_OptimizersAndSchedules_78),
         ("Sources/Backprop/Backprop.docc/Articles/RecurrentNetworks.md:30", snippet_RecurrentNetworks_30),
+        ("Sources/Backprop/Backprop.docc/Articles/TrainingDeepNetworks.md:17", snippet_TrainingDeepNetworks_17),
         ("Sources/Backprop/Backprop.docc/Articles/WritingAModule.md:11", snippet_WritingAModule_11),
         ("Sources/Backprop/Backprop.docc/Articles/WritingAModule.md:55", snippet_WritingAModule_55),
         ("Sources/Backprop/Backprop.docc/Articles/WritingAModule.md:96", snippet_WritingAModule_96),
