@@ -1,7 +1,8 @@
 // The Optimizer protocol (step, zeroGrad, clipping by global norm) and learning-rate schedules.
 
 /// Updates parameters from their accumulated gradients. A parameter shared by several
-/// layers is updated once per step (the list is deduplicated by identity).
+/// layers is updated once per step (the list is deduplicated by identity). A frozen
+/// parameter (`Parameter.isFrozen`) is skipped: not updated, not decayed, not clipped.
 ///
 /// ```swift
 /// let optimizer = SGD(model.parameters, learningRate: 0.05, momentum: 0.9)
@@ -39,16 +40,16 @@ extension Optimizer {
         let norm = maxGradientNorm.map { clipGradients(maxNorm: $0) }
         beginStep()
         let rate = Scalar(currentLearningRate)
-        for i in parameters.indices { update(i, learningRate: rate) }
+        for i in parameters.indices where !parameters[i].isFrozen { update(i, learningRate: rate) }
         return norm
     }
 
     /// Sets every parameter's gradient to zero.
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
-    /// The global L2 norm of all gradients, √(Σ_p ‖p.grad‖²).
+    /// The global L2 norm of all gradients, √(Σ_p ‖p.grad‖²) (frozen parameters left out).
     public func gradientNorm() -> Double {
-        parameters.reduce(0.0) { $0 + Double($1.grad.sumOfSquares()) }.squareRoot()
+        parameters.reduce(0.0) { $0 + ($1.isFrozen ? 0 : Double($1.grad.sumOfSquares())) }.squareRoot()
     }
 
     /// Rescales all gradients by one factor so that their global norm is at most
@@ -58,7 +59,7 @@ extension Optimizer {
         let norm = gradientNorm()
         if norm > maxNorm && norm.isFinite {
             let factor = Scalar(maxNorm / (norm + 1e-6))
-            for p in parameters { p.grad.scale(by: factor) }
+            for p in parameters where !p.isFrozen { p.grad.scale(by: factor) }
         }
         return norm
     }
