@@ -237,10 +237,13 @@ for ((images, labels), g) in zip(test.batches(size: evaluationBatch), plainTable
 }
 let robustAttackSeconds = robustClock.seconds
 print("\nTest accuracy under FGSM (\(test.count) test digits, pixels in [0, 1], clipped):")
-print("    ε   | plain \(modelKind) | adversarially trained | plain's examples → adv. trained")
+let columns = ["plain \(modelKind)", "adversarially trained", "plain's examples → adv. trained"]
+print("    ε   | " + columns.joined(separator: " | "))
 for (k, epsilon) in tableEpsilons.enumerated() {
-    print(String(format: "  %.2f  |   %6.2f%%     |       %6.2f%%         |            %6.2f%%",
-                 epsilon, plainTable.own[k] * 100, robustTable.own[k] * 100, Double(transferred[k]) / Double(test.count) * 100))
+    let cells = [plainTable.own[k], robustTable.own[k], Double(transferred[k]) / Double(test.count)].enumerated().map { i, value in
+        String(format: "%7.2f%%", value * 100).padding(toLength: columns[i].count, withPad: " ", startingAt: 0)
+    }
+    print(String(format: "  %.2f  | ", epsilon) + cells.joined(separator: " | "))
 }
 
 // 7. The picture: for the first test digits, the clean digit, the perturbation ε·sign(∂J/∂x)
@@ -283,6 +286,6 @@ print("")
 picture(plain, "adversarial-plain.png", "plain \(modelKind)")
 picture(robust, "adversarial-trained.png", "adversarially trained \(modelKind)")
 
-print(String(format: "\ntimes: plain training %.1f s, its attack table %.1f s, adversarial training %.1f s, its table and the transfer %.1f s; total %@ with %d threads",
+print(String(format: "\ntimes: plain training %.1f s, its attack table %.1f s, adversarial training %.1f s, its table and the transfer %.1f s; total %@ with --threads %d",
              plainSeconds, plainAttackSeconds, adversarialSeconds, robustAttackSeconds, clock.formatted, threads))
 finishRun()                                                   // status 1 if a figure could not be written
