@@ -243,7 +243,8 @@ for (k, epsilon) in tableEpsilons.enumerated() {
     let cells = [plainTable.own[k], robustTable.own[k], Double(transferred[k]) / Double(test.count)].enumerated().map { i, value in
         String(format: "%7.2f%%", value * 100).padding(toLength: columns[i].count, withPad: " ", startingAt: 0)
     }
-    print(String(format: "  %.2f  | ", epsilon) + cells.joined(separator: " | "))
+    let line = String(format: "  %.2f  | ", epsilon) + cells.joined(separator: " | ")
+    print(line.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
 }
 
 // 7. The picture: for the first test digits, the clean digit, the perturbation ε·sign(∂J/∂x)
