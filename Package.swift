@@ -13,6 +13,7 @@ let examples = [
     "deep-autoencoder",
     "stacked-autoencoder",
     "vae",
+    "adversarial",
 ]
 
 let package = Package(

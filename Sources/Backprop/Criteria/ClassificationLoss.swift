@@ -23,7 +23,10 @@ public struct NLLLoss<Scalar: TensorScalar>: Criterion {
 }
 
 /// Cross-entropy of class indices against raw scores (logits) `[N, C]`: log-softmax
-/// (with max subtraction) then NLL, in one module. Gradient: softmax(input) − onehot(target).
+/// (with max subtraction) then NLL, in one module. Gradient: softmax(input) − onehot(target),
+/// the target's entry computed as −Σ_{j≠target} p_j rather than p_target − 1, which cancels
+/// to 0 once p_target rounds to 1 (a confident example would lose the part of its gradient
+/// that lowers its own class: FGSM's input gradient depends on it).
 public struct CrossEntropyLoss<Scalar: TensorScalar>: Criterion {
     public var reduction: Reduction
     public init(reduction: Reduction = .mean) { self.reduction = reduction }
@@ -43,7 +46,13 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Criterion {
         let scale: Scalar = reduction.scale(input, examples: rows)
         var g = logSoftmax(input).mapped(Scalar.exp)          // softmax
         g.withUnsafeMutablePointer { gp in
-            for r in 0..<rows { gp[r * cols + target[r]] -= 1 }
+            for r in 0..<rows {
+                // p_y − 1 = −Σ_{j≠y} p_j, summed from the small terms (no cancellation)
+                let row = gp + r * cols, y = target[r]
+                var others: Scalar = 0
+                for j in 0..<cols where j != y { others += row[j] }
+                row[y] = -others
+            }
             Scalar.scal(rows * cols, scale, gp)
         }
         return g

@@ -119,7 +119,7 @@ extension Layer {
     public var isTraining: Bool { get { false } set {} }
 
     public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        grad(input, gradOutput)
+        if hasTrainableParameters { grad(input, gradOutput) }      // (nothing to add for a frozen layer)
         return bprop(input, gradOutput)
     }
 
@@ -139,6 +139,20 @@ extension Layer {
 
     /// Sets every parameter's gradient to zero.
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
+
+    /// Freezes every parameter of the layer (`Parameter.isFrozen`; PyTorch:
+    /// `for p in model.parameters(): p.requires_grad_(False)`): `grad` and `backward` no
+    /// longer change their gradients and optimizers leave them as they are, while `bprop`
+    /// and `backward` still return the input gradient. A GAN's generator step can run
+    /// `backward` through a frozen discriminator; `bprop` alone does the same.
+    public func freeze() { for p in parameters { p.isFrozen = true } }
+
+    /// Unfreezes every parameter of the layer (`requires_grad_(True)`).
+    public func unfreeze() { for p in parameters { p.isFrozen = false } }
+
+    /// True if some parameter of the layer is not frozen, so that `grad` has work to do
+    /// (false for a layer without parameters). Containers skip `grad` for the others.
+    public var hasTrainableParameters: Bool { namedParameters.contains { !$0.parameter.isFrozen } }
 
     /// The type's name without its generic argument: `Linear`, `ReLU`.
     public var typeName: String {
@@ -195,15 +209,37 @@ public final class Buffer<Scalar: TensorScalar> {
 /// Sharing a parameter is sharing this object: two layers that hold the same `Parameter`
 /// both add into its `grad`, and an optimizer updates it once per step. That is the
 /// weight-sharing rule (and tied autoencoder weights).
+///
+/// A parameter can be *frozen* (`isFrozen`, PyTorch's `requires_grad = False`): then
+/// `grad` and `backward` add nothing to its gradient and optimizers leave its value as it
+/// is, while `bprop` still passes gradients through it to the layer's input.
 public final class Parameter<Scalar: TensorScalar> {
     /// The current value.
     public var value: Tensor<Scalar>
     /// ∂loss/∂value, accumulated by `grad` until `zeroGrad()`.
+    ///
+    /// While the parameter is frozen, changes made to `grad` in place (by a layer's `grad`,
+    /// or by `p.grad += …`) are discarded, so that every layer, yours included, leaves a
+    /// frozen gradient as it was; assigning `p.grad = …` and `zeroGrad()` still work.
     public var grad: Tensor<Scalar> {
         get { clearPendingZero(); return storedGrad }
-        _modify { clearPendingZero(); yield &storedGrad }
+        _modify {
+            clearPendingZero()
+            if isFrozen {
+                var discarded = storedGrad          // copied on first write, then dropped
+                yield &discarded
+            } else {
+                yield &storedGrad
+            }
+        }
         set { storedGrad = newValue; zeroPending = false }
     }
+    /// True while the parameter is frozen: PyTorch's `requires_grad = False` (`isFrozen =
+    /// true` is `p.requires_grad_(False)`). `grad` and `backward` then accumulate nothing
+    /// into `grad`, containers skip the gradient work of wholly frozen children, and
+    /// optimizers skip the parameter (no update, no weight decay, not in the clipping norm).
+    /// `bprop`, the input gradient, is unchanged. See `Layer.freeze()`.
+    public var isFrozen = false
     /// Whether weight decay (L2/L1 in the optimizer) applies: true for weights, false for biases.
     public var decays: Bool
 
@@ -225,7 +261,12 @@ public final class Parameter<Scalar: TensorScalar> {
     /// Hands `body` the gradient and the factor β for what it holds: 0 right after
     /// `zeroGrad()` (the memory holds stale numbers; `body` must overwrite every element,
     /// as a GEMM with β = 0 does), else 1 (`body` must add).
+    /// A frozen parameter hands `body` a scratch tensor (β = 0) that is then dropped.
     public func accumulateGrad<R>(_ body: (inout Tensor<Scalar>, Scalar) -> R) -> R {
+        if isFrozen {
+            var discarded = Tensor<Scalar>.zeros(storedGrad.shape)
+            return body(&discarded, 0)
+        }
         let beta: Scalar = zeroPending ? 0 : 1
         zeroPending = false
         return body(&storedGrad, beta)

@@ -4,7 +4,8 @@
 import Foundation
 
 /// Updates parameters from their accumulated gradients. A parameter shared by several
-/// layers is updated once per step (the list is deduplicated by identity).
+/// layers is updated once per step (the list is deduplicated by identity). A frozen
+/// parameter (`Parameter.isFrozen`) is skipped: not updated, not decayed, not clipped.
 ///
 /// ```swift
 /// let optimizer = SGD(model.parameters, learningRate: 0.05, momentum: 0.9)
@@ -80,7 +81,7 @@ extension Optimizer {
         let rate = Scalar(learningRate(forStep: stepCount))
         stepCount += 1
         beginStep()
-        for i in parameters.indices { update(i, learningRate: rate) }
+        for i in parameters.indices where !parameters[i].isFrozen { update(i, learningRate: rate) }
         if let maxNorm { applyMaxNorm(maxNorm) }
         return norm
     }
@@ -98,9 +99,9 @@ extension Optimizer {
     /// Sets every parameter's gradient to zero.
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
-    /// The global L2 norm of all gradients, √(Σ_p ‖p.grad‖²).
+    /// The global L2 norm of all gradients, √(Σ_p ‖p.grad‖²) (frozen parameters left out).
     public func gradientNorm() -> Double {
-        parameters.reduce(0.0) { $0 + Double($1.grad.sumOfSquares()) }.squareRoot()
+        parameters.reduce(0.0) { $0 + ($1.isFrozen ? 0 : Double($1.grad.sumOfSquares())) }.squareRoot()
     }
 
     /// Rescales all gradients by one factor so that their global norm is at most
@@ -110,7 +111,7 @@ extension Optimizer {
         let norm = gradientNorm()
         if norm > maxNorm && norm.isFinite {
             let factor = Scalar(maxNorm / (norm + 1e-6))
-            for p in parameters { p.grad.scale(by: factor) }
+            for p in parameters where !p.isFrozen { p.grad.scale(by: factor) }
         }
         return norm
     }
@@ -118,7 +119,7 @@ extension Optimizer {
     /// Rescales each slice along dimension 0 of every decaying parameter to L2 norm ≤
     /// `maxNorm` (by maxNorm / (norm + 1e-7), as torch.renorm).
     public func applyMaxNorm(_ maxNorm: Double) {
-        for p in parameters where p.decays && p.value.count > 0 {
+        for p in parameters where p.decays && !p.isFrozen && p.value.count > 0 {
             let rows = p.value.shape.first ?? 1, n = p.value.count
             p.value.withUnsafeMutablePointer { w in Scalar.maxNormRows(w, rows, n / rows, maxNorm: Scalar(maxNorm)) }
         }

@@ -10,10 +10,12 @@ func branchBackPass<Scalar>(_ branches: [any Layer<Scalar>], inputs: [Tensor<Sca
                             accumulate: Bool, inputGradient: Bool) -> [Tensor<Scalar>]? {
     var result: [Tensor<Scalar>] = []
     for (i, branch) in branches.enumerated() {
-        switch (accumulate, inputGradient) {
+        let trains = accumulate && branch.hasTrainableParameters      // (a frozen branch takes no gradient)
+        switch (trains, inputGradient) {
         case (true, true): result.append(branch.backward(inputs[i], gradOutputs[i]))
         case (true, false): branch.grad(inputs[i], gradOutputs[i])
-        case (false, _): result.append(branch.bprop(inputs[i], gradOutputs[i]))
+        case (false, true): result.append(branch.bprop(inputs[i], gradOutputs[i]))
+        case (false, false): if !accumulate { result.append(branch.bprop(inputs[i], gradOutputs[i])) }
         }
     }
     return accumulate && !inputGradient ? nil : result

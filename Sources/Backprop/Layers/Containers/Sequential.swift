@@ -14,8 +14,9 @@
 /// backwards. `grad` (used by training loops) skips the first module's `bprop`, since
 /// nobody needs the gradient with respect to the network input, and the bprops of every
 /// module up to the first one with parameters (a parameter-free head such as `TimeMajor`
-/// needs no gradient, so neither does the layer after it); `backward` and `bprop`
-/// compute it all (FGSM, GANs, and nested containers).
+/// needs no gradient, so neither does the layer after it; frozen modules count as
+/// parameter-free, and run `bprop` alone); `backward` and `bprop` compute it all (FGSM,
+/// GANs, and nested containers).
 public final class Sequential<Scalar: TensorScalar>: BackPassContainer {
     /// The modules, in order.
     public private(set) var layers: [any Layer<Scalar>]
@@ -87,15 +88,18 @@ public final class Sequential<Scalar: TensorScalar>: BackPassContainer {
                           accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         require(inputs.count == layers.count && inputs.first?.shape == input.shape,
                      "Sequential: bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
-        // module i's bprop is needed if the caller wants ∂L/∂input or a module before i has parameters
-        let firstTrainable = layers.firstIndex { !$0.namedParameters.isEmpty } ?? layers.count
+        // module i's bprop is needed if the caller wants ∂L/∂input or a module before i has
+        // parameters to train (frozen ones do not count: they take no gradient)
+        let firstTrainable = layers.firstIndex { $0.hasTrainableParameters } ?? layers.count
         var g = gradOutput
         for i in layers.indices.reversed() {
             let needed = inputGradient || i > firstTrainable        // does anyone need ∂L/∂(input of i)?
-            switch (accumulate, needed) {
+            let trains = accumulate && layers[i].hasTrainableParameters
+            switch (trains, needed) {
             case (true, true): g = layers[i].backward(inputs[i], g) // one pass, also inside a nested container
             case (true, false): layers[i].grad(inputs[i], g); return nil
-            case (false, _): g = layers[i].bprop(inputs[i], g)
+            case (false, true): g = layers[i].bprop(inputs[i], g)   // (a frozen module: bprop alone)
+            case (false, false): return nil
             }
         }
         return inputGradient ? g : nil
