@@ -40,7 +40,8 @@ let checkpointDir = options.optionalString("checkpoint-dir", "save both networks
 if let checkpointDir, let problem = outputDirectoryProblem(checkpointDir) { options.require(false, "--checkpoint-dir \(checkpointDir): \(problem)") }
 let loadGenerator = options.inputFile("load-generator", "load a generator from FILE and only sample and score it (no training)")
 let classifierFile = options.inputFile("classifier", "the lecture convnet to score with, saved by mnist-convnet --save (else one is trained)")
-let classifierEpochs = options.int("classifier-epochs", 3, "epochs to train the scoring classifier when no --classifier is given", range: Limits.epochs)
+let saveClassifier = options.outputFile("save-classifier", "save the scoring classifier to FILE (for --classifier next time)")
+let classifierEpochs = options.int("classifier-epochs", 4, "epochs to train the scoring classifier when no --classifier is given", range: Limits.epochs)
 let sampleCount = options.int("samples", 10_000, "generated digits to score", range: 2...1_000_000)
 let skipScore = options.flag("no-score", "do not train or load a classifier, and do not score the samples")
 options.require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive number, got \(learningRate)")
@@ -48,6 +49,7 @@ options.require(!(loadGenerator != nil && saveDiscriminator != nil),
                 "--load-generator does not train, so there is no discriminator for --save-discriminator")
 options.require(!(loadGenerator != nil && checkpointDir != nil), "--load-generator does not train, so --checkpoint-dir has nothing to write")
 options.require(!(skipScore && classifierFile != nil), "--no-score and --classifier: give only one of them")
+options.require(!(skipScore && saveClassifier != nil), "--no-score trains no classifier for --save-classifier")
 options.requireActivations(batch: batchSize, width: 128 * 7 * 7, "--batch")
 options.finish()
 Threads.count = threads
@@ -210,6 +212,7 @@ if !skipScore {
         }
     }
     print(String(format: "classifier: test accuracy %.2f%%", accuracy(of: classifier, on: test) * 100))
+    save(classifier, "classifier", to: saveClassifier)
 
     var real = GenerativeScores(classes: 10, features: 200)
     for (images, _) in test.batches(size: 1000) { real.add(classifier: classifier, featureLayer: featureLayer, images: images) }
@@ -220,18 +223,22 @@ if !skipScore {
         let fakes = generate(min(1000, sampleCount - start), using: &scoring)
         generated.add(classifier: classifier, featureLayer: featureLayer, images: pad.fprop(fakes))
     }
-    let shares = { (s: GenerativeScores) in s.classShares.map { String(format: "%5.1f", $0 * 100) }.joined(separator: " ") }
     // the floor of the distance: real digits against real digits (training against test)
     var realTrain = GenerativeScores(classes: 10, features: 200)
     let trainPart = paddedForLectureConvnet(mnist.train.prefix(min(sampleCount, mnist.train.count)))
     for (images, _) in trainPart.batches(size: 1000) { realTrain.add(classifier: classifier, featureLayer: featureLayer, images: images) }
-    print("                          inception score   Fréchet distance   class shares (%) 0…9")
-    print("                                            to the test digits")
-    print(String(format: "%6d generated digits   %15.3f   %16.2f   ", generated.count, generated.inceptionScore,
-                 generated.frechetDistance(to: real)) + shares(generated))
-    print(String(format: "%6d real test digits   %15.3f   %16.2f   ", real.count, real.inceptionScore, 0.0) + shares(real))
-    print(String(format: "%6d real training dig. %15.3f   %16.2f   ", realTrain.count, realTrain.inceptionScore,
-                 realTrain.frechetDistance(to: real)) + shares(realTrain))
+
+    /// One line of the table: the score, the distance to the test digits, the class shares.
+    func row(_ label: String, _ s: GenerativeScores, _ distance: Double) -> String {
+        label.padding(toLength: 24, withPad: " ", startingAt: 0)
+            + String(format: "%9.3f %12.2f   ", s.inceptionScore, distance)
+            + s.classShares.map { String(format: "%5.1f", $0 * 100) }.joined(separator: " ")
+    }
+    print("                        inception  Fréchet dist.  share of each predicted class (%)")
+    print("                            score  to test digits    0     1     2     3     4     5     6     7     8     9")
+    print(row("\(generated.count) generated digits", generated, generated.frechetDistance(to: real)))
+    print(row("\(real.count) real test digits", real, 0))
+    print(row("\(realTrain.count) training digits", realTrain, realTrain.frechetDistance(to: real)))
 }
 print("total time \(clock.formatted) with \(threads) threads")
 finishRun()
