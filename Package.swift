@@ -14,6 +14,7 @@ let examples = [
     "stacked-autoencoder",
     "vae",
     "adversarial",
+    "gan",
 ]
 
 let package = Package(

@@ -193,6 +193,20 @@ final class DocSnippetTests: XCTestCase {
         print(model, wide)
     }
 
+    /// Sources/Backprop/Backprop.docc/Articles/GenerativeAndAdversarial.md, line 134
+    func snippet_GenerativeAndAdversarial_134() throws {
+        let generator = Sequential<Float> { Linear(8, 16); Sigmoid() }
+        let discriminator = Sequential<Float> { Linear(16, 1) }
+        let z = Tensor<Float>.normal([4, 8]), fake = generator.fprop(z)
+        let (bce, ones) = (BCEWithLogitsLoss<Float>(), Tensor<Float>.ones([4, 1]))
+        let optimizerG = Adam(generator.parameters, learningRate: 2e-4, beta1: 0.5)
+        let logits = discriminator.fprop(fake)
+        let gradFake = discriminator.bprop(fake, bce.backward(logits, ones))   // ∂loss/∂fake; D's grads untouched
+        generator.zeroGrad()
+        generator.grad(z, gradFake)                                            // ∂loss/∂θ_G
+        optimizerG.step()
+    }
+
     /// Sources/Backprop/Backprop.docc/Articles/NetworksThatAreNotChains.md, line 9
     func snippet_NetworksThatAreNotChains_9() throws {
         let block = Residual<Float>(shortcut: Linear(16, 32)) {  // y = shortcut(x) + f(x); without one, x + f(x)
@@ -325,6 +339,7 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:32", snippet_CheckpointsAndPyTorch_32),
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:92", snippet_CheckpointsAndPyTorch_92),
         ("Sources/Backprop/Backprop.docc/Articles/ConvolutionalNetworks.md:21", snippet_ConvolutionalNetworks_21),
+        ("Sources/Backprop/Backprop.docc/Articles/GenerativeAndAdversarial.md:134", snippet_GenerativeAndAdversarial_134),
         ("Sources/Backprop/Backprop.docc/Articles/NetworksThatAreNotChains.md:9", snippet_NetworksThatAreNotChains_9),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:56", snippet_OptimizersAndSchedules_56),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:78", snippet_OptimizersAndSchedules_78),
