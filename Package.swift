@@ -13,6 +13,7 @@ let examples = [
     "deep-autoencoder",
     "stacked-autoencoder",
     "vae",
+    "word2vec",
 ]
 
 let package = Package(

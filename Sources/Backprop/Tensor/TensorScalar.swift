@@ -16,7 +16,7 @@ public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
     AxisKernels, ConversionKernels, RandomKernels,                      // Tensor/
     ConvolutionKernels, NormalizationKernels, RecurrentKernels,         // Layers/<Family>/
     AutoencoderKernels, SymmetricEigenKernels,
-    SamplingKernels, OptimizerKernels                                   // Training/, Optimizers/
+    SamplingKernels, OptimizerKernels, SkipGramKernels                  // Training/, Optimizers/, Layers/Recurrent/
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
