@@ -60,7 +60,7 @@ public struct AliasTable: Sendable {
     @inlinable
     public func sample(using rng: inout Random) -> Int {
         let r = rng.next()
-        let column = Int((r >> 32) &* UInt64(count) >> 32)
+        let column = Int(((r >> 32) &* UInt64(count)) >> 32)
         return (r & 0xFFFF_FFFF) < thresholdOf(column) ? column : Int(alias[column])
     }
 
