@@ -5,9 +5,6 @@
 #include "vector_math.h"
 #include <math.h>
 
-// log(1 + eˣ) without overflow
-static inline double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
-
 // u·v with 16 partial sums, so that the loop vectorizes without reassociating flags
 static inline float dot(const float *restrict u, const float *restrict v, ptrdiff_t n) {
     float acc[16] = {0};
@@ -24,7 +21,7 @@ static inline float dot(const float *restrict u, const float *restrict v, ptrdif
 BP_CLONES double bp_skipgram_ns_f32(float *input, float *output, ptrdiff_t dim, const int32_t *inputs,
                                     const int32_t *positives, const int32_t *negatives, ptrdiff_t count,
                                     ptrdiff_t k, float lr, float *work) {
-    double loss = 0;
+    double loss = 0;   // summed in double, each term in float
     for (ptrdiff_t p = 0; p < count; p++) {
         float *restrict u = input + (ptrdiff_t)inputs[p] * dim;
         float *restrict e = work;
@@ -36,8 +33,12 @@ BP_CLONES double bp_skipgram_ns_f32(float *input, float *output, ptrdiff_t dim, 
             float *restrict v = output + (ptrdiff_t)target * dim;
             float f = dot(u, v, dim);
             float label = d == 0 ? 1.0f : 0.0f;
-            float sigma = 1.0f / (1.0f + expf(-f));
-            loss += softplus(d == 0 ? -(double)f : (double)f);
+            // σ(f) and the loss from one exponential: softplus(−f) = log(1 + e⁻ᶠ) (≈ −f far
+            // below 0, where e⁻ᶠ would overflow), softplus(f) = f + softplus(−f)
+            float ef = expf(-f > 80.0f ? 80.0f : -f);
+            float sigma = 1.0f / (1.0f + ef);
+            float sp = f > -30.0f ? log1pf(ef) : -f;
+            loss += d == 0 ? sp : f + sp;
             float g = lr * (label - sigma);
             for (ptrdiff_t j = 0; j < dim; j++) e[j] += g * v[j];
             for (ptrdiff_t j = 0; j < dim; j++) v[j] += g * u[j];

@@ -10,6 +10,6 @@
 /// u += e. This is one SGD step of −log σ(u·v₀) − Σ log σ(−u·vⱼ) on the k + 2 rows used
 /// (as gensim's fast_sentence_sg_neg, with σ computed, not tabulated, and no clipping).
 /// input [*, dim], output [*, dim], work [dim] scratch. Returns the sum of the examples'
-/// losses (computed from the dot products before the updates), in double.
+/// losses (computed from the dot products before the updates; each term in float, the sum in double).
 double bp_skipgram_ns_f32(float *input, float *output, ptrdiff_t dim, const int32_t *inputs, const int32_t *positives,
                           const int32_t *negatives, ptrdiff_t count, ptrdiff_t k, float lr, float *work);
