@@ -15,6 +15,7 @@ let examples = [
     "vae",
     "adversarial",
     "gan",
+    "word2vec",
 ]
 
 let package = Package(

@@ -281,6 +281,36 @@ final class DocSnippetTests: XCTestCase {
         try stopping.restoreBest(into: model)                  // parameters and buffers of the best epoch
     }
 
+    /// Sources/Backprop/Backprop.docc/Articles/WordEmbeddings.md, line 44
+    func snippet_WordEmbeddings_44() throws {
+        var rng = Random(seed: 1)
+        let input = Embedding<Float>(weight: Parameter(.uniform([50, 8], in: -0.06...0.06, using: &rng)))
+        let output = Embedding<Float>(weight: Parameter(.normal([50, 8], std: 0.1, using: &rng)))
+        let (word, neighbour, negatives) = (3, 7, [11, 20, 42])
+
+        let u = input.fprop(Tensor(shape: [1], scalars: [Float(word)]))                             // [1, 8]
+        let targets = [neighbour] + negatives
+        let v = output.fprop(Tensor(shape: [1, 4], scalars: targets.map(Float.init)))               // [1, 4, 8]
+        let criterion = SkipGramLoss<Float>()
+        let x = SkipGramLoss<Float>.stack(u, v), mask = [true, true, true]
+        let loss = criterion.forward(x, mask)
+        let (gu, gv) = SkipGramLoss<Float>.unstack(criterion.backward(x, mask))
+        input.sparseUpdate(indices: [word], gradOutput: gu, learningRate: 0.025)
+        output.sparseUpdate(indices: targets, gradOutput: gv.reshaped([4, 8]), learningRate: 0.025)
+        print("loss", loss)
+    }
+
+    /// Sources/Backprop/Backprop.docc/Articles/WordEmbeddings.md, line 65
+    func snippet_WordEmbeddings_65() throws {
+        var rng = Random(seed: 1)
+        let input = Embedding<Float>(weight: Parameter(.uniform([50, 8], in: -0.06...0.06, using: &rng)))
+        let output = Embedding<Float>(weight: Parameter(.zeros([50, 8])))
+        let loss = SkipGram.train(input: input, output: output, inputs: [3, 7], positives: [7, 3],
+                                  negatives: [11, 20, 42, 1, 2, 5], learningRate: 0.025)   // 2 examples, 3 negatives each
+        let corpus = WordCorpus(text: "To be, or not to be: that is the question.", minCount: 2)
+        print(loss, corpus.words)                                                          // … ["to", "be"]
+    }
+
     /// Sources/Backprop/Backprop.docc/Articles/WritingAModule.md, line 11
     func snippet_WritingAModule_11() throws {
 
@@ -345,6 +375,8 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:78", snippet_OptimizersAndSchedules_78),
         ("Sources/Backprop/Backprop.docc/Articles/RecurrentNetworks.md:30", snippet_RecurrentNetworks_30),
         ("Sources/Backprop/Backprop.docc/Articles/TrainingDeepNetworks.md:17", snippet_TrainingDeepNetworks_17),
+        ("Sources/Backprop/Backprop.docc/Articles/WordEmbeddings.md:44", snippet_WordEmbeddings_44),
+        ("Sources/Backprop/Backprop.docc/Articles/WordEmbeddings.md:65", snippet_WordEmbeddings_65),
         ("Sources/Backprop/Backprop.docc/Articles/WritingAModule.md:11", snippet_WritingAModule_11),
         ("Sources/Backprop/Backprop.docc/Articles/WritingAModule.md:55", snippet_WritingAModule_55),
         ("Sources/Backprop/Backprop.docc/Articles/WritingAModule.md:96", snippet_WritingAModule_96),

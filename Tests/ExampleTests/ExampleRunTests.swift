@@ -297,6 +297,38 @@ final class ExampleRunTests: XCTestCase {
         assertFails(try run("char-lstm", ["--text", path("nothing.txt")]), status: 2, "--text: cannot open '\(path("nothing.txt"))': No such file or directory")
     }
 
+    // MARK: word2vec
+
+    func testWord2VecHelpOptionsAndTinyRun() throws {
+        let help = try run("word2vec", ["--help"])
+        XCTAssertEqual(help.status, 0, help.stderr)
+        for option in ["--text", "--dim", "--window", "--negative", "--min-count", "--sample", "--threads", "--out"] {
+            XCTAssertTrue((help.stdout + help.stderr).contains(option), "--help does not show \(option)")
+        }
+        assertFails(try run("word2vec", ["--lr", "0.01", "--min-lr", "0.1"]), status: 2, "--min-lr must not exceed --lr")
+        assertFails(try run("word2vec", ["--text", path("nothing.txt")]), status: 2, "--text: cannot open")
+        // a small made-up language: animals and their verbs, so that neighbours mean something
+        var rng = Random(seed: 3)
+        let (animals, verbs) = (["cat", "dog", "horse", "cow"], ["runs", "eats", "sleeps"])
+        var text = ""
+        for _ in 0..<1500 {
+            text += "the \(animals[Int(rng.next() % 4)]) \(verbs[Int(rng.next() % 3)]) and the king's men sing. "
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path("words.txt")))
+        let result = try run("word2vec", ["--text", path("words.txt"), "--epochs", "1", "--dim", "8", "--threads", "2",
+                                          "--words", "cat,zebra", "--out", path("w2v")])
+        XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
+        XCTAssertTrue(result.stdout.contains("12 words seen at least 5 times"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("zebra: not in the vocabulary"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("  cat (") && result.stdout.contains("words/s"), result.stdout)
+        let vectors = try String(contentsOfFile: path("w2v/word2vec.txt"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(vectors.first, "12 8")
+        XCTAssertEqual(vectors.count, 13)
+        XCTAssertEqual(vectors[1].split(separator: " ").count, 9)
+        XCTAssertEqual(try SafeTensors(contentsOf: path("w2v/word2vec.safetensors")).names.sorted(), ["counts", "input", "output"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("w2v/word2vec-pca.svg")))
+    }
+
     // MARK: Real MNIST
 
     /// The real MNIST folder (`$MNIST_DIR`, else `../shared/data/mnist` next to the checkout).

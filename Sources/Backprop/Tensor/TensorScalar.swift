@@ -17,7 +17,7 @@ public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
     ConvolutionKernels, NormalizationKernels, RecurrentKernels,         // Layers/<Family>/
     AutoencoderKernels, SymmetricEigenKernels,
     SamplingKernels, AdversarialKernels, OptimizerKernels,              // Training/, Optimizers/
-    AugmentationKernels                                                 // Data/
+    AugmentationKernels, SkipGramKernels                                // Data/, Layers/Recurrent/
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
