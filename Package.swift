@@ -13,6 +13,8 @@ let examples = [
     "deep-autoencoder",
     "stacked-autoencoder",
     "vae",
+    "autoencoder-dynamics",
+    "siamese",
 ]
 
 let package = Package(
