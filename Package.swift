@@ -15,6 +15,7 @@ let examples = [
     "vae",
     "autoencoder-dynamics",
     "siamese",
+    "semantic-hashing",
 ]
 
 let package = Package(

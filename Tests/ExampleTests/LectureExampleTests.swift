@@ -33,4 +33,17 @@ extension ExampleRunTests {
         XCTAssertTrue(result.stdout.contains("3-NN test accuracy in 2-D: Siamese code"), result.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("figures/siamese-codes.svg")))
     }
+
+    func testSemanticHashingHelpBadOptionAndTinyRun() throws {
+        let data = try writeMNIST()
+        let help = try run("semantic-hashing", ["--help"])
+        XCTAssertEqual(help.status, 0, help.stderr)
+        XCTAssertTrue(help.stdout.contains("--bits") && help.stdout.contains("--noise"), help.stdout)
+        assertFails(try run("semantic-hashing", ["--data", data, "--bits", "40"]), status: 2, "--bits must be in 1...32")
+        let result = try run("semantic-hashing", ["--data", data, "--epochs", "1", "--batch", "16", "--retrieve", "5",
+                                                  "--threads", "1", "--out", path("figures")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("precision at 5 (same digit) by Hamming distance, 28 bits: semantic hashing"), result.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("figures/semantic-hashing-reconstructions.png")))
+    }
 }

@@ -30,7 +30,9 @@ final class VectorFieldTests: XCTestCase {
         XCTAssertLessThan(lines[1].y2, lines[1].y1)
         let length0 = lines[0].x2 - lines[0].x1 + 4.5, length1 = lines[1].y1 - lines[1].y2 + 4.5   // (+ the heads)
         XCTAssertEqual(length0, 30, accuracy: 0.05)
-        XCTAssertEqual(length1 / length0, 0.5, accuracy: 0.01)
+        // (in pixels: the plot area need not be square)
+        let perUnitX = (frame.right - frame.left) / 2, perUnitY = (frame.bottom - frame.top) / 2
+        XCTAssertEqual(length1 / length0, 0.5 * perUnitY / perUnitX, accuracy: 0.002)
     }
 
     func testBackgroundShadesFromLowToHighWithAColourBar() {
