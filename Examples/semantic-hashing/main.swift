@@ -1,6 +1,6 @@
 // semantic-hashing: 28-bit binary codes of digits, and retrieval by Hamming distance.
 //
-//   swift run -c release semantic-hashing [--bits 28] [--noise 4] [--epochs 20] [--out DIR]
+//   swift run -c release semantic-hashing [--bits 28] [--noise 4] [--epochs 10] [--out DIR]
 //
 // Semantic hashing (Salakhutdinov & Hinton 2009) gives every document a short binary code
 // such that similar documents get codes a few bits apart: finding neighbours is then a
@@ -28,7 +28,7 @@ let options = Options("semantic-hashing", "binary codes of MNIST digits from a d
 let dataOption = options.mnistData()
 let bits = options.int("bits", 28, "bits in the code", range: 1...32)
 let noise = options.double("noise", 4, "standard deviation of the noise added before the code's sigmoid during training")
-let epochs = options.int("epochs", 20, "passes over the training set", range: Limits.epochs)
+let epochs = options.int("epochs", 10, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 100, "digits per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 1e-3, "Adam's learning rate, annealed by a cosine schedule to 1/50 of it")
 let retrieved = options.int("retrieve", 100, "training digits retrieved per test digit", range: 1...1_000_000)

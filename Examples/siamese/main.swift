@@ -1,6 +1,6 @@
 // siamese: learning a similarity metric with two towers that share every parameter.
 //
-//   swift run -c release siamese [--epochs 2] [--pairs 30000] [--margin 1] [--out DIR]
+//   swift run -c release siamese [--epochs 5] [--pairs 30000] [--margin 1] [--out DIR]
 //
 // A Siamese network (Bromley et al. 1993; Chopra, Hadsell & LeCun 2005) maps each input
 // to a code with one network G applied twice, to both members of a pair. It is trained on
@@ -26,11 +26,11 @@ import Foundation
 // 1. Options.
 let options = Options("siamese", "a Siamese convnet mapping MNIST digits to a 2-D code, trained with a contrastive loss on pairs")
 let dataOption = options.mnistData()
-let epochs = options.int("epochs", 2, "passes over --pairs pairs", range: Limits.epochs)
+let epochs = options.int("epochs", 5, "passes over --pairs pairs", range: Limits.epochs)
 let pairsPerEpoch = options.int("pairs", 30000, "pairs per epoch (the first members go through the training set in order)", range: 1...10_000_000)
 let batchSize = options.int("batch", 64, "pairs per mini-batch", range: Limits.batchSize)
 let margin = options.double("margin", 1, "the contrastive loss's margin m")
-let learningRate = options.double("lr", 1e-3, "Adam's learning rate, annealed to 0 by a cosine schedule")
+let learningRate = options.double("lr", 2e-3, "Adam's learning rate, annealed to 0 by a cosine schedule")
 let neighbours = options.int("k", 5, "neighbours of the k-NN classifier", range: 1...1000)
 let seed = options.seed(1, "random seed")
 let threads = options.threads()

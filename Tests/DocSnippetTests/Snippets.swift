@@ -193,8 +193,8 @@ final class DocSnippetTests: XCTestCase {
         print(model, wide)
     }
 
-    /// Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md, line 57
-    func snippet_LecturesAsExamples_57() throws {
+    /// Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md, line 63
+    func snippet_LecturesAsExamples_63() throws {
         let energies = (0..<100).map { Double($0 % 10 + $0 / 10) }   // a 10×10 grid of values
         var field = VectorField(title: "r(x) − x", xLabel: "x₁", yLabel: "x₂", x: -1.5...1.5, y: -1.5...1.5)
         field.setBackground(values: energies, columns: 10, rows: 10, label: "E(x)")
@@ -203,8 +203,8 @@ final class DocSnippetTests: XCTestCase {
         let svg = field.svg()                    // or field.write(to: "field.svg"); ChartFigure([field, …]) composes it
     }
 
-    /// Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md, line 82
-    func snippet_LecturesAsExamples_82() throws {
+    /// Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md, line 88
+    func snippet_LecturesAsExamples_88() throws {
         let loss = ContrastiveLoss<Float>(margin: 1)
         let codes = Tensor<Float>(rows: [[0, 0], [3, 4], [0, 0.5], [0, 1]])   // a₁, a₂, then b₁, b₂
         let similar = Tensor<Float>([1, 0])                                   // pair 1 similar, pair 2 not
@@ -316,8 +316,8 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:32", snippet_CheckpointsAndPyTorch_32),
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:92", snippet_CheckpointsAndPyTorch_92),
         ("Sources/Backprop/Backprop.docc/Articles/ConvolutionalNetworks.md:21", snippet_ConvolutionalNetworks_21),
-        ("Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md:57", snippet_LecturesAsExamples_57),
-        ("Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md:82", snippet_LecturesAsExamples_82),
+        ("Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md:63", snippet_LecturesAsExamples_63),
+        ("Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md:88", snippet_LecturesAsExamples_88),
         ("Sources/Backprop/Backprop.docc/Articles/NetworksThatAreNotChains.md:9", snippet_NetworksThatAreNotChains_9),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:56", snippet_OptimizersAndSchedules_56),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:78", snippet_OptimizersAndSchedules_78),
