@@ -16,6 +16,9 @@ let examples = [
     "adversarial",
     "gan",
     "word2vec",
+    "autoencoder-dynamics",
+    "siamese",
+    "semantic-hashing",
 ]
 
 let package = Package(

@@ -207,6 +207,27 @@ final class DocSnippetTests: XCTestCase {
         optimizerG.step()
     }
 
+    /// Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md, line 63
+    func snippet_LecturesAsExamples_63() throws {
+        let energies = (0..<100).map { Double($0 % 10 + $0 / 10) }   // a 10×10 grid of values
+        var field = VectorField(title: "r(x) − x", xLabel: "x₁", yLabel: "x₂", x: -1.5...1.5, y: -1.5...1.5)
+        field.setBackground(values: energies, columns: 10, rows: 10, label: "E(x)")
+        field.add(arrows: [(x: 0.5, y: 0.5, dx: 0.1, dy: -0.05), (x: -0.5, y: 0, dx: 0, dy: 0.2)])
+        field.add(points: [(x: 1, y: 0), (x: 0, y: 1)], name: "training points")
+        let svg = field.svg()                    // or field.write(to: "field.svg"); ChartFigure([field, …]) composes it
+        print(svg.count > 0)
+    }
+
+    /// Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md, line 89
+    func snippet_LecturesAsExamples_89() throws {
+        let loss = ContrastiveLoss<Float>(margin: 1)
+        let codes = Tensor<Float>(rows: [[0, 0], [3, 4], [0, 0.5], [0, 1]])   // a₁, a₂, then b₁, b₂
+        let similar = Tensor<Float>([1, 0])                                   // pair 1 similar, pair 2 not
+        let value = loss.forward(codes, similar)          // (0.5² + max(0, 1 − 4.24)²) / 2 = 0.125
+        let gradient = loss.backward(codes, similar)      // [4, 2]: first half for the a's, second for the b's
+        print(value, gradient.shape)
+    }
+
     /// Sources/Backprop/Backprop.docc/Articles/NetworksThatAreNotChains.md, line 9
     func snippet_NetworksThatAreNotChains_9() throws {
         let block = Residual<Float>(shortcut: Linear(16, 32)) {  // y = shortcut(x) + f(x); without one, x + f(x)
@@ -370,6 +391,8 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:92", snippet_CheckpointsAndPyTorch_92),
         ("Sources/Backprop/Backprop.docc/Articles/ConvolutionalNetworks.md:21", snippet_ConvolutionalNetworks_21),
         ("Sources/Backprop/Backprop.docc/Articles/GenerativeAndAdversarial.md:134", snippet_GenerativeAndAdversarial_134),
+        ("Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md:63", snippet_LecturesAsExamples_63),
+        ("Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md:89", snippet_LecturesAsExamples_89),
         ("Sources/Backprop/Backprop.docc/Articles/NetworksThatAreNotChains.md:9", snippet_NetworksThatAreNotChains_9),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:56", snippet_OptimizersAndSchedules_56),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:78", snippet_OptimizersAndSchedules_78),
