@@ -64,15 +64,15 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
     public var isTraining = true
 
     /// The work buffers of each part of the batch (one part per core), reused from call to call.
-    private var workspaces: [Workspace] = []
+    var workspaces: [Workspace] = []
     /// The direct path's weights in its kernel's layout (fprop's or bprop's), packed each call.
-    private var packedWeight: [Scalar] = []
+    var packedWeight: [Scalar] = []
 
     /// One core's work buffers: a block's columns `[C·kH·kW, B·P]` (gradient columns in
     /// bprop) and feature-major `[F, B·P]` product (fprop) or gradOutput (grad, bprop); and
     /// in grad, the part's own sums for the weight gradient (when the batch is split) and
     /// the bias gradient.
-    private final class Workspace {
+    final class Workspace {
         var columns: [Scalar] = []
         var features: [Scalar] = []
         var weightGrad: [Scalar] = []
@@ -247,139 +247,6 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         }
     }
 
-    // MARK: the direct 3×3 path
-
-    /// Whether the direct path stacks the images of a part into one tall plane per channel:
-    /// when a plane's pixel count leaves much of its last 16-pixel vector empty (7×7: 49
-    /// pixels fill 4 vectors to 77 %; stacked, the vectors are full). Stacking costs a
-    /// rearrangement of the input and of the output, [N, C, P] ↔ [C, N·P].
-    func stacksImages(_ g: WindowGeometry) -> Bool {
-        let plane = g.height * g.width
-        return g.batch > 1 && plane * 10 < (plane + 15) / 16 * 16 * 9      // under 90 % of the lanes used
-    }
-
-    // fprop: input [N, C, H, W] → output [N, F, H, W] (+ bias);
-    // bprop (`adjoint`): gradOutput [N, F, H, W] → gradInput [N, C, H, W]
-    private func direct(_ source: Tensor<Scalar>, _ g: WindowGeometry, adjoint: Bool) -> Tensor<Scalar> {
-        let (from, to) = adjoint ? (outChannels, inChannels) : (inChannels, outChannels)
-        let plane = g.height * g.width, stack = stacksImages(g)
-        reserve(&packedWeight, (to + 15) / 16 * 16 * from * 9)
-        weight.value.withUnsafePointer { w in
-            packedWeight.withUnsafeMutableBufferPointer { packed in
-                Scalar.packDirectConvolution3x3(w, filters: outChannels, channels: inChannels, adjoint: adjoint, packed.baseAddress!)
-            }
-        }
-        let parts = Swift.min(Threads.count, g.batch)
-        prepareWorkspaces(parts)
-        if stack {
-            for space in workspaces.prefix(parts) {
-                reserve(&space.columns, from * plane * ((g.batch + parts - 1) / parts))
-                reserve(&space.features, to * plane * ((g.batch + parts - 1) / parts))
-            }
-        }
-        let spaces = workspaces
-        return source.withUnsafePointer { x in
-            packedWeight.withUnsafeBufferPointer { packed in
-                withBias { bias in
-                    Tensor<Scalar>(shape: [g.batch, to, g.height, g.width]) { y in
-                        // a part of the batch per core (each image's output is its own: any split gives the same result)
-                        Threads.parallelFor(parts, costPerItem: from * to * 9 * plane * g.batch / parts) { range in
-                            for part in range {
-                                let images = (g.batch * part / parts)..<(g.batch * (part + 1) / parts), count = images.count
-                                guard stack else {
-                                    Scalar.directConvolution3x3(x, channels: from, height: g.height, width: g.width, stack: 1,
-                                                                packed.baseAddress!, filters: to, images: images, y)
-                                    if !adjoint, let bias {
-                                        Scalar.addChannelBias(bias, channels: to, plane: plane, images: images, y)
-                                    }
-                                    continue
-                                }
-                                spaces[part].columns.withUnsafeMutableBufferPointer { stacked in
-                                    spaces[part].features.withUnsafeMutableBufferPointer { result in
-                                        // source [B, from, P] → stacked [from, B·P]: one plane of B images per channel
-                                        Scalar.batchMajorToFeatureMajor(x + images.lowerBound * from * plane, features: from,
-                                                                        batch: count, plane: plane, images: 0..<count,
-                                                                        stacked.baseAddress!)
-                                        // result [to, B·P]
-                                        Scalar.directConvolution3x3(stacked.baseAddress!, channels: from, height: g.height,
-                                                                    width: g.width, stack: count, packed.baseAddress!,
-                                                                    filters: to, images: 0..<1, result.baseAddress!)
-                                        // result [to, B·P] (+ bias) → y [B, to, P]
-                                        Scalar.featureMajorToBatchMajor(result.baseAddress!, bias: adjoint ? nil : bias,
-                                                                        features: to, batch: count, plane: plane,
-                                                                        images: 0..<count, y + images.lowerBound * to * plane)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // weight.grad [F, C, 3, 3] += Σ_(n, q) gradOutput[n, f, q] · input[n, c, q shifted by the tap]; bias.grad [F] += Σ gradOutput
-    private func directGrad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, _ g: WindowGeometry) {
-        let (f, c, plane) = (outChannels, inChannels, g.height * g.width)
-        let stack = stacksImages(g)
-        // a fixed part of the batch per core, each summed into its own buffer (zeroed here), added in order
-        let parts = parts(g), split = parts > 1
-        prepareWorkspaces(parts)
-        for space in workspaces.prefix(parts) {
-            if split {
-                reserve(&space.weightGrad, f * c * 9)
-                space.weightGrad.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
-            }
-            if stack {
-                reserve(&space.columns, c * plane * ((g.batch + parts - 1) / parts))
-                reserve(&space.features, f * plane * ((g.batch + parts - 1) / parts))
-            }
-        }
-        let spaces = workspaces
-        input.withUnsafePointer { x in
-            gradOutput.withUnsafePointer { gy in
-                weight.grad.withUnsafeMutablePointer { weightGrad in
-                    Threads.parallelFor(parts, minimumWork: 0) { range in
-                        for part in range {
-                            let images = (g.batch * part / parts)..<(g.batch * (part + 1) / parts), count = images.count
-                            let space = spaces[part]
-                            space.weightGrad.withUnsafeMutableBufferPointer { partial in
-                                let sum = split ? partial.baseAddress! : weightGrad
-                                guard stack else {
-                                    Scalar.directConvolution3x3WeightGrad(x, gy, channels: c, height: g.height, width: g.width,
-                                                                          stack: 1, filters: f, images: images, sum)
-                                    return
-                                }
-                                space.columns.withUnsafeMutableBufferPointer { stackedInput in
-                                    space.features.withUnsafeMutableBufferPointer { stackedGrad in
-                                        // input [B, C, P] → [C, B·P], gradOutput [B, F, P] → [F, B·P]
-                                        Scalar.batchMajorToFeatureMajor(x + images.lowerBound * c * plane, features: c,
-                                                                        batch: count, plane: plane, images: 0..<count,
-                                                                        stackedInput.baseAddress!)
-                                        Scalar.batchMajorToFeatureMajor(gy + images.lowerBound * f * plane, features: f,
-                                                                        batch: count, plane: plane, images: 0..<count,
-                                                                        stackedGrad.baseAddress!)
-                                        Scalar.directConvolution3x3WeightGrad(stackedInput.baseAddress!, stackedGrad.baseAddress!,
-                                                                              channels: c, height: g.height, width: g.width,
-                                                                              stack: count, filters: f, images: 0..<1, sum)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    if split {
-                        for space in spaces.prefix(parts) { Scalar.axpy(f * c * 9, 1, space.weightGrad, weightGrad) }
-                    }
-                }
-                if let bias {
-                    var sums = [Scalar](repeating: 0, count: f)
-                    Scalar.channelSums(gy, channels: f, plane: plane, images: 0..<g.batch, &sums, accumulate: false)
-                    bias.grad.add(Tensor(shape: [f], scalars: sums))
-                }
-            }
-        }
-    }
-
     // MARK: parts and blocks
 
     /// Parts the batch is cut into, one per core: as many as `Threads.count`, each of at
@@ -396,7 +263,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         return Swift.max(1, Swift.min(g.batch, (1 << 20) / Swift.max(bytesPerImage, 1)))
     }
 
-    private func prepareWorkspaces(_ parts: Int) {
+    func prepareWorkspaces(_ parts: Int) {
         while workspaces.count < parts { workspaces.append(Workspace()) }
     }
 
@@ -458,7 +325,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         }
     }
 
-    private func withBias<R>(_ body: (UnsafePointer<Scalar>?) -> R) -> R {
+    func withBias<R>(_ body: (UnsafePointer<Scalar>?) -> R) -> R {
         if let bias { return bias.value.withUnsafePointer { body($0) } }
         return body(nil)
     }
