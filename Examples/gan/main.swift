@@ -5,6 +5,7 @@
 //   swift run -c release gan --save-generator g.safetensors --save-discriminator d.safetensors
 //   swift run -c release gan --load-generator g.safetensors     # only sample and score
 //   swift run -c release gan --classifier convnet.safetensors   # a classifier saved by mnist-convnet --save
+//   swift run -c release gan --init pytorch --real-label 1      # the layers' default weights, no label smoothing
 //
 // Two networks play a game. The generator G turns a random code z ~ N(0, I) into an image;
 // the discriminator D turns an image into one logit, "how real it looks". D is trained to
