@@ -1,10 +1,11 @@
 // gan: a generative adversarial network (Goodfellow et al. 2014) in the DCGAN style
 // (Radford et al. 2016) that learns to draw MNIST digits, scored by a digit classifier.
 //
-//   swift run -c release gan [--epochs 20] [--batch 64] [--lr 2e-4] [--out DIR]
+//   swift run -c release gan [--epochs 20] [--batch 32] [--lr 2e-4] [--out DIR]
 //   swift run -c release gan --save-generator g.safetensors --save-discriminator d.safetensors
 //   swift run -c release gan --load-generator g.safetensors     # only sample and score
 //   swift run -c release gan --classifier convnet.safetensors   # a classifier saved by mnist-convnet --save
+//   swift run -c release gan --init pytorch --real-label 1      # the layers' default weights, no label smoothing
 //
 // Two networks play a game. The generator G turns a random code z ~ N(0, I) into an image;
 // the discriminator D turns an image into one logit, "how real it looks". D is trained to
@@ -28,9 +29,12 @@ import Foundation
 let options = Options("gan", "a DCGAN of MNIST digits, scored by a digit classifier", booleanFlags: ["no-score"])
 let dataOption = options.mnistData()          // checked now: every file there
 let epochs = options.int("epochs", 20, "passes over the training set", range: Limits.epochs)
-let batchSize = options.int("batch", 64, "real images per step (and as many fakes)", range: 2...4096)
+let batchSize = options.int("batch", 32, "real images per step (and as many fakes)", range: 2...4096)
 let learningRate = options.double("lr", 2e-4, "Adam learning rate of both networks (β₁ = 0.5, β₂ = 0.999)")
 let latent = options.int("latent", 64, "size of the code z", range: 1...4096)
+let initName = options.string("init", "dcgan", "initial weights: dcgan (N(0, 0.02), batch norm γ ~ N(1, 0.02)) or pytorch (the layers' defaults)")
+let realLabel = options.double("real-label", 0.9, "D's target for real digits (one-sided label smoothing; 1 = none)", range: 0.5...1)
+let generatorSteps = options.int("g-steps", 1, "generator steps per discriminator step", range: 1...10)
 let seed = options.seed(1, "random seed (weights, codes, batch order)")
 let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the sample grids (gan-epoch-NNN.png, gan-samples.png)")
@@ -44,6 +48,7 @@ let saveClassifier = options.outputFile("save-classifier", "save the scoring cla
 let classifierEpochs = options.int("classifier-epochs", 4, "epochs to train the scoring classifier when no --classifier is given", range: Limits.epochs)
 let sampleCount = options.int("samples", 10_000, "generated digits to score", range: 2...1_000_000)
 let skipScore = options.flag("no-score", "do not train or load a classifier, and do not score the samples")
+options.require(initName == "dcgan" || initName == "pytorch", "--init must be dcgan or pytorch, got \(initName)")
 options.require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive number, got \(learningRate)")
 options.require(!(loadGenerator != nil && saveDiscriminator != nil),
                 "--load-generator does not train, so there is no discriminator for --save-discriminator")
@@ -73,6 +78,22 @@ let discriminator = Sequential<Float> {
     Conv2D<Float>(64, 128, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(128); LeakyReLU<Float>(slope: 0.2)
     Flatten<Float>()
     Linear<Float>(128 * 7 * 7, 1)
+}
+// DCGAN's initialisation (Radford et al.): every conv, transposed conv and linear weight
+// ~ N(0, 0.02) and bias 0, every batch norm's γ ~ N(1, 0.02) and β = 0. Small weights keep
+// both players near the start of the game, where D cannot yet tell and G's gradient is useful.
+if initName == "dcgan" {
+    var rng = Random(seed: seed &+ 5)
+    for network in [generator, discriminator] {
+        for child in network.children {
+            let isNorm = child.layer is BatchNorm<Float>
+            for (name, parameter) in child.layer.namedParameters {
+                let shape = parameter.value.shape
+                parameter.value = name == "bias" ? .zeros(shape)
+                    : .normal(shape, mean: isNorm ? 1 : 0, std: 0.02, using: &rng)
+            }
+        }
+    }
 }
 // (one fprop so that the descriptions show the shapes; in evaluation mode, so that the
 // batch norms' running statistics are not touched)
@@ -132,31 +153,40 @@ if let loadGenerator {
         for (real, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
             let b = real.shape[0]
             let ones = Tensor<Float>.ones([b, 1]), zeros = Tensor<Float>.zeros([b, 1])
+            let realTargets = Tensor<Float>(repeating: Float(realLabel), shape: [b, 1])  // one-sided smoothing
             let z = codes(b, using: &noise)
             let fake = generator.fprop(z)                                   // [B, 1, 28, 28]
 
             // a. The discriminator's step: real digits are 1, fakes are 0. The fakes are
             //    "detached": D's grad fills D's parameter gradients only, and nothing is
-            //    sent on into G (grad does not even compute D's input gradient).
+            //    sent on into G (grad does not even compute D's input gradient). Real
+            //    digits aim at --real-label (0.9: one-sided label smoothing, Salimans et
+            //    al. 2016), so that D does not grow overconfident and G's gradient stays alive.
             discriminator.zeroGrad()
             let realLogits = discriminator.fprop(real)
-            discriminator.grad(real, bce.backward(realLogits, ones))
+            discriminator.grad(real, bce.backward(realLogits, realTargets))
             let fakeLogits = discriminator.fprop(fake)
             discriminator.grad(fake, bce.backward(fakeLogits, zeros))
             optimizerD.step()
-            let dValue = Double(bce.forward(realLogits, ones) + bce.forward(fakeLogits, zeros))
+            let dValue = Double(bce.forward(realLogits, realTargets) + bce.forward(fakeLogits, zeros))
 
             // b. The generator's step, with the non-saturating loss −log D(G(z)): the fakes
             //    labelled 1. Its gradient with respect to the fakes comes from D's *bprop*,
             //    which only computes ∂loss/∂input; D's *grad* (∂loss/∂θ_D, accumulated into
             //    D's parameter gradients) is not called, so D is not trained by this step
             //    (and D.zeroGrad() above starts its next step from zero anyway).
-            let logits = discriminator.fprop(fake)                          // D after its step
-            let gradFake = discriminator.bprop(fake, bce.backward(logits, ones))   // ∂loss/∂fake
-            generator.zeroGrad()
-            generator.grad(z, gradFake)                                     // through G: ∂loss/∂θ_G
-            optimizerG.step()
-            let gValue = Double(bce.forward(logits, ones))
+            //    With --g-steps k, G takes k steps on fresh codes per step of D.
+            var gValue = 0.0
+            for gStep in 0..<generatorSteps {
+                let zG = gStep == 0 ? z : codes(b, using: &noise)
+                let fakeG = gStep == 0 ? fake : generator.fprop(zG)
+                let logits = discriminator.fprop(fakeG)                     // D after its step
+                let gradFake = discriminator.bprop(fakeG, bce.backward(logits, ones))   // ∂loss/∂fake
+                generator.zeroGrad()
+                generator.grad(zG, gradFake)                                // through G: ∂loss/∂θ_G
+                optimizerG.step()
+                gValue += Double(bce.forward(logits, ones)) / Double(generatorSteps)
+            }
 
             step += 1
             do {

@@ -13,7 +13,8 @@ extension ExampleRunTests {
         let help = try run("gan", ["--help"])
         XCTAssertEqual(help.status, 0, help.stderr)
         for option in ["--epochs", "--batch", "--lr", "--seed", "--threads", "--out", "--save-generator",
-                       "--save-discriminator", "--load-generator", "--classifier", "--samples", "--checkpoint-dir", "--save-classifier", "--no-score"] {
+                       "--save-discriminator", "--load-generator", "--classifier", "--samples", "--checkpoint-dir", "--save-classifier", "--no-score",
+                       "--init", "--real-label", "--g-steps"] {
             XCTAssertTrue(help.stdout.contains(option), "\(option) missing from --help:\n\(help.stdout)")
         }
     }
@@ -31,6 +32,9 @@ extension ExampleRunTests {
             (["--no-score", "--classifier", path("c.safetensors")], "--no-score and --classifier"),
             (["--no-score", "--save-classifier", path("c2.safetensors")], "--no-score trains no classifier"),
             (["--load-generator", path("g.safetensors"), "--checkpoint-dir", path("ck")], "--checkpoint-dir has nothing to write"),
+            (["--init", "xavier"], "--init must be dcgan or pytorch"),
+            (["--real-label", "0.2"], "--real-label must be in"),
+            (["--g-steps", "0"], "--g-steps must be in"),
             (["--no-such-option", "1"], "no-such-option"),
         ]
         try Data("x".utf8).write(to: URL(fileURLWithPath: path("g.safetensors")))
