@@ -154,3 +154,13 @@ public func exitWithUsageError(_ message: String) -> Never {
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
     exit(2)
 }
+
+/// The text file of the text examples (char-lstm, word2vec): `--text FILE` as given, else
+/// `$TEXT_FILE`, else `../shared/data/tinyshakespeare/input.txt`, else
+/// `./Data/tinyshakespeare/input.txt` (the reader names whichever is missing).
+public func locateText(_ option: String?) -> String {
+    if let option { return option }
+    if let env = ProcessInfo.processInfo.environment["TEXT_FILE"] { return env }
+    let candidates = ["../shared/data/tinyshakespeare/input.txt", "Data/tinyshakespeare/input.txt"]
+    return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+}

@@ -48,12 +48,6 @@ options.finish()
 Threads.count = threads
 
 // 2. Data: the text, its vocabulary, a 90/10 split into training and validation text.
-func locateText(_ option: String?) -> String {
-    if let option { return option }
-    if let env = ProcessInfo.processInfo.environment["TEXT_FILE"] { return env }
-    let candidates = ["../shared/data/tinyshakespeare/input.txt", "Data/tinyshakespeare/input.txt"]
-    return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
-}
 let corpus: CharacterCorpus
 do {
     corpus = try CharacterCorpus(contentsOf: locateText(textOption), validationFraction: 0.1)

@@ -47,12 +47,6 @@ Threads.count = threads
 
 // 2. Data: the tokens, the vocabulary (words seen at least --min-count times, most frequent
 //    first) and the text as a stream of word indices.
-func locateText(_ option: String?) -> String {
-    if let option { return option }
-    if let env = ProcessInfo.processInfo.environment["TEXT_FILE"] { return env }
-    let candidates = ["../shared/data/tinyshakespeare/input.txt", "Data/tinyshakespeare/input.txt"]
-    return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
-}
 let corpus: WordCorpus
 do {
     corpus = try WordCorpus(contentsOf: locateText(textOption), minCount: minCount)
