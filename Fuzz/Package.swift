@@ -14,9 +14,11 @@ let package = Package(
     dependencies: [.package(name: "Backprop", path: "..")],
     targets: [
         // Declares libFuzzer's LLVMFuzzerRunDriver for the harnesses' entry points.
-        .target(name: "FuzzDriver", path: "Sources/FuzzDriver"),
-    ] + harnesses.map {
-        .executableTarget(name: $0, dependencies: [.product(name: "Backprop", package: "Backprop"), "FuzzDriver"],
-                          path: "Sources/\($0)")
-    }
+        .target(name: "FuzzDriver", path: "Sources/FuzzDriver")
+    ]
+        + harnesses.map {
+            .executableTarget(
+                name: $0, dependencies: [.product(name: "Backprop", package: "Backprop"), "FuzzDriver"],
+                path: "Sources/\($0)")
+        }
 )

@@ -41,8 +41,11 @@ extension Workloads {
     /// projection when the stride or the width changes), then ReLU:
     /// [N, cin, H, W] → [N, cout, H/stride, W/stride].
     static func basicBlock(_ cin: Int, _ cout: Int, stride: Int) -> Sequential<Float> {
-        let shortcut: (any Layer<Float>)? = stride != 1 || cin != cout
-            ? Sequential<Float> { Conv2D<Float>(cin, cout, kernelSize: 1, stride: stride, bias: false); BatchNorm2d<Float>(cout) }
+        let shortcut: (any Layer<Float>)? =
+            stride != 1 || cin != cout
+            ? Sequential<Float> {
+                Conv2D<Float>(cin, cout, kernelSize: 1, stride: stride, bias: false); BatchNorm2d<Float>(cout)
+            }
             : nil
         return Sequential<Float> {
             Residual<Float>(shortcut: shortcut) {

@@ -26,7 +26,7 @@ enum Workloads {
             let model = Sequential<Float>()
             for i in 0..<(sizes.count - 1) {
                 model.add(Linear(sizes[i], sizes[i + 1]))
-                if i != 3 { model.add(Sigmoid()) }                  // linear code layer
+                if i != 3 { model.add(Sigmoid()) } // linear code layer
             }
             return reconstruction(model, batch: 128, train: train)
         default:
@@ -35,8 +35,10 @@ enum Workloads {
     }
 
     /// Cross-entropy training of `model` on `transform(images)`.
-    static func classifier(_ model: Sequential<Float>, batch: Int, train: LabeledImages<Float>,
-                           _ transform: (Tensor<Float>) -> Tensor<Float>) -> Workload {
+    static func classifier(
+        _ model: Sequential<Float>, batch: Int, train: LabeledImages<Float>,
+        _ transform: (Tensor<Float>) -> Tensor<Float>
+    ) -> Workload {
         let batches = inMemoryBatches(train, batch: batch).map { (transform($0.images), $0.labels) }
         let loss = CrossEntropyLoss<Float>()
         let sgd = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
@@ -93,10 +95,11 @@ struct GemmReplay {
                     c.withUnsafeMutableBufferPointer { c in
                         for call in calls {
                             // row-major leading dimensions of op(A)[m,k], op(B)[k,n], C[m,n]
-                            Float.gemm(transA: call.transA, transB: call.transB, m: call.m, n: call.n, k: call.k, alpha: 1,
-                                       a: a.baseAddress!, lda: call.transA ? call.m : call.k,
-                                       b: b.baseAddress!, ldb: call.transB ? call.k : call.n,
-                                       beta: Float(call.beta), c: c.baseAddress!, ldc: call.n)
+                            Float.gemm(
+                                transA: call.transA, transB: call.transB, m: call.m, n: call.n, k: call.k, alpha: 1,
+                                a: a.baseAddress!, lda: call.transA ? call.m : call.k,
+                                b: b.baseAddress!, ldb: call.transB ? call.k : call.n,
+                                beta: Float(call.beta), c: c.baseAddress!, ldc: call.n)
                         }
                     }
                 }

@@ -18,7 +18,8 @@ let options = Options("backprop-bench", "training samples/s of the canonical wor
 let requested = options.arguments("workload", "workloads to run: \(Workloads.names.joined(separator: ", ")) (default: all)")
 let threads = options.threads(1)
 let seconds = options.double("seconds", 5, "timed seconds per workload", range: 0.001...86_400)
-let fixedSteps = options.int("steps", 0, "time exactly this many steps instead of --seconds (0: use --seconds); for short profiling runs", range: 0...1_000_000)
+let fixedSteps = options.int(
+    "steps", 0, "time exactly this many steps instead of --seconds (0: use --seconds); for short profiling runs", range: 0...1_000_000)
 let dataOption = options.mnistData("MNIST directory (else $MNIST_DIR, else ./Data/mnist, else ../shared/data/mnist)")
 let noGemm = options.flag("no-gemm", "skip the GEMM-only timing")
 for name in requested where !Workloads.names.contains(name) {
@@ -31,7 +32,9 @@ Threads.count = threads
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption, fallbacks: ["Data/mnist", "../shared/data/mnist"]))
 // every workload keeps whole mini-batches of up to 128 images in memory
 guard mnist.train.count >= 128, mnist.train.images.shape[1] == 784 else {
-    fail("backprop-bench: the workloads need at least 128 training images of 28×28; the data has \(mnist.train.count) of \(mnist.train.images.shape[1]) pixels")
+    fail(
+        "backprop-bench: the workloads need at least 128 training images of 28×28; the data has \(mnist.train.count) of \(mnist.train.images.shape[1]) pixels"
+    )
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -46,7 +49,7 @@ func cpuTime() -> Double {
 for name in names {
     Random.global = Random(seed: 0)
     let workload = Workloads.make(name, train: mnist.train)
-    for i in 0..<5 { workload.step(i) }                      // warm-up
+    for i in 0..<5 { workload.step(i) } // warm-up
 
     var steps = 0
     let start = now(), startCPU = cpuTime()
@@ -55,7 +58,8 @@ for name in names {
         steps += 1
     }
     let stepTime = (now() - start) / Double(steps), stepCPU = (cpuTime() - startCPU) / Double(steps)
-    var line = "workload=\(name) threads=\(threads) batch=\(workload.batch) samples_per_s=\(String(format: "%.1f", Double(workload.batch) / stepTime))"
+    var line =
+        "workload=\(name) threads=\(threads) batch=\(workload.batch) samples_per_s=\(String(format: "%.1f", Double(workload.batch) / stepTime))"
     line += " cpu_ms_per_step=\(String(format: "%.2f", stepCPU * 1000))"
 
     if !noGemm {

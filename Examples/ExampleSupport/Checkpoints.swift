@@ -86,7 +86,9 @@ public final class CheckpointOptions {
         do {
             let file = try SafeTensors(contentsOf: path)
             guard file.metadata[Checkpoint.versionKey] != nil else {
-                fail("\(program): \(path) is a model file, not a training checkpoint: --load evaluates it; --resume needs a file written with --checkpoint-dir")
+                fail(
+                    "\(program): \(path) is a model file, not a training checkpoint: --load evaluates it; --resume needs a file written with --checkpoint-dir"
+                )
             }
             state = try Checkpoint.restore(model: model, optimizer: optimizer, from: file)
         } catch {
@@ -158,7 +160,7 @@ public final class CheckpointOptions {
     public func epochFinished<L: Layer, O: CheckpointableOptimizer>(_ model: L, _ optimizer: O, _ state: TrainingState)
     where O.Scalar == L.Scalar {
         checkParameters(model, epoch: state.epoch, step: state.step)
-        guard OutputFiles.written, let directory = checkpointDirectory else { return }   // (rank 0 only with --distributed)
+        guard OutputFiles.written, let directory = checkpointDirectory else { return } // (rank 0 only with --distributed)
         let path = (directory as NSString).appendingPathComponent(String(format: "epoch-%03d.safetensors", state.epoch))
         if let problem = createDirectory(directory) {
             RunProblems.report("checkpoint \(path) not written: --checkpoint-dir \(directory): \(problem)")

@@ -79,23 +79,25 @@ public final class Curves {
             smoothedRange += smoothed.map(\.y)
         }
         if let low = smoothedRange.filter({ $0.isFinite }).min(), let high = smoothedRange.filter({ $0.isFinite }).max(),
-           low > 0, high / low > 4 {
+            low > 0, high / low > 4
+        {
             loss.logarithmicY = true
         }
 
         let units = Set(metrics.map(\.unit)), names = Set(metrics.map(\.name))
         let unit = units.count == 1 ? units.first! : ""
-        let yLabel = names.count == 1 ? names.first! + (unit.isEmpty ? "" : " (\(unit))") : unit      // (the legend names them)
+        let yLabel = names.count == 1 ? names.first! + (unit.isEmpty ? "" : " (\(unit))") : unit // (the legend names them)
         var metric = LineChart(title: "\(name): evaluation", xLabel: metricAxis, yLabel: yLabel, width: 460, height: 380)
         metric.integerXTicks = true
-        metric.padding = 0.05                                      // (the first and last points off the frame)
+        metric.padding = 0.05 // (the first and last points off the frame)
         metric.ticksInside = true
         for (j, m) in metrics.enumerated() {
             let run = runs[m.run].name
             let series = (run.isEmpty ? "" : run + ", ") + m.name + (units.count > 1 && !m.unit.isEmpty ? " (\(m.unit))" : "")
             let metricIndex = names.sorted().firstIndex(of: m.name) ?? j
-            metric.add(series: series, points: m.points, color: Palette.color(m.run + metricIndex * max(runs.count, 1)),
-                       lineWidth: 2, markers: true)
+            metric.add(
+                series: series, points: m.points, color: Palette.color(m.run + metricIndex * max(runs.count, 1)),
+                lineWidth: 2, markers: true)
         }
         return ChartFigure([loss, metric])
     }

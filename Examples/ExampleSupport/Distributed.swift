@@ -40,7 +40,8 @@ public final class DistributedOption {
 
     /// Declares `--distributed` on `options`.
     public init(_ options: Options) {
-        enabled = options.flag("distributed", "train data-parallel on the ranks of `mpirun -np N` (global batch --batch, split over the ranks)")
+        enabled = options.flag(
+            "distributed", "train data-parallel on the ranks of `mpirun -np N` (global batch --batch, split over the ranks)")
     }
 
     /// Starts MPI and checks that every rank built the same model (else every rank exits
@@ -60,7 +61,9 @@ public final class DistributedOption {
         }
         let last = examples % batchSize
         if batchSize < world.size || (last > 0 && last < world.size) {
-            FileHandle.standardError.write("\(programName): --distributed on \(world.size) ranks: --batch \(batchSize) gives a batch of \(batchSize < world.size ? batchSize : last) examples, fewer than the ranks (every rank needs at least one example of each batch)\n".data(using: .utf8)!)
+            FileHandle.standardError.write(
+                "\(programName): --distributed on \(world.size) ranks: --batch \(batchSize) gives a batch of \(batchSize < world.size ? batchSize : last) examples, fewer than the ranks (every rank needs at least one example of each batch)\n"
+                    .data(using: .utf8)!)
             world.exitTogether(2)
         }
         let parallel: DataParallel<Model>
@@ -70,10 +73,14 @@ public final class DistributedOption {
         }
         let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "1") ?? 1
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        print("distributed: \(world.size) ranks, global batch \(batchSize) (about \(batchSize / world.size) per rank), "
-              + "\(parallel.layout.buckets.count) gradient bucket(s) of up to \(parallel.bucketBytes >> 20) MB, \(Threads.count) thread(s) per rank")
+        print(
+            "distributed: \(world.size) ranks, global batch \(batchSize) (about \(batchSize / world.size) per rank), "
+                + "\(parallel.layout.buckets.count) gradient bucket(s) of up to \(parallel.bucketBytes >> 20) MB, \(Threads.count) thread(s) per rank"
+        )
         if local * Threads.count > cores {
-            print("note: \(local) ranks × \(Threads.count) threads on \(cores) cores; --threads \(max(1, cores / local)) avoids oversubscribing them")
+            print(
+                "note: \(local) ranks × \(Threads.count) threads on \(cores) cores; --threads \(max(1, cores / local)) avoids oversubscribing them"
+            )
         }
         return DistributedStep(model, parallel, examples: examples)
     }

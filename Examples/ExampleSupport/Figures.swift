@@ -25,14 +25,15 @@ public enum RunProblems {
 /// them again), else returns.
 public func finishRun() {
     guard !RunProblems.messages.isEmpty else { return }
-    fail("\(programName): finished, but \(RunProblems.messages.count) output(s) could not be written:\n  "
-         + RunProblems.messages.joined(separator: "\n  "))
+    fail(
+        "\(programName): finished, but \(RunProblems.messages.count) output(s) could not be written:\n  "
+            + RunProblems.messages.joined(separator: "\n  "))
 }
 
 /// Where an example writes its picture `name`: `directory/name`, the folder created if
 /// needed; nil (reported) if it cannot be, so the figure is skipped.
 public func figurePath(_ directory: String, _ name: String) -> String? {
-    guard OutputFiles.written else { return nil }                 // (rank 0 only with --distributed)
+    guard OutputFiles.written else { return nil } // (rank 0 only with --distributed)
     if let problem = createDirectory(directory) {
         RunProblems.report("figure \(name) skipped: --out \(directory): \(problem)")
         return nil
@@ -57,8 +58,10 @@ public func writeImageRows(_ rows: [Tensor<Float>], to path: String?, imageShape
 /// Writes `images` `[n, h·w]` as a grid (each image scaled to its own range unless `range`
 /// is given) and prints the path. If the images are not `imageShape` or the file cannot be
 /// written, the figure is skipped and the problem reported (`RunProblems`), not fatal.
-public func writeGrid(_ images: Tensor<Float>, to path: String?, imageShape: (height: Int, width: Int) = (28, 28),
-                      columns: Int? = nil, border: Int = 1, range: ClosedRange<Double>? = nil) {
+public func writeGrid(
+    _ images: Tensor<Float>, to path: String?, imageShape: (height: Int, width: Int) = (28, 28),
+    columns: Int? = nil, border: Int = 1, range: ClosedRange<Double>? = nil
+) {
     guard let path else { return }
     let n = images.shape.first ?? 0
     guard images.rank >= 2, n > 0, images.count / n == imageShape.height * imageShape.width else {
@@ -77,8 +80,9 @@ public func writeGrid(_ images: Tensor<Float>, to path: String?, imageShape: (he
 extension Tensor {
     /// The rows of `self` followed by the rows of `other` (same trailing shape).
     public func concatenatingRows(_ other: Tensor) -> Tensor {
-        precondition(Array(shape.dropFirst()) == Array(other.shape.dropFirst()),
-                     "concatenatingRows: shapes \(shape) and \(other.shape) differ after the first axis")
+        precondition(
+            Array(shape.dropFirst()) == Array(other.shape.dropFirst()),
+            "concatenatingRows: shapes \(shape) and \(other.shape) differ after the first axis")
         var newShape = shape
         newShape[0] += other.shape[0]
         return Tensor(shape: newShape, scalars: scalars + other.scalars)
@@ -87,8 +91,10 @@ extension Tensor {
 
 /// The summed squared error per image, Σ_pixels (r − x)², averaged over `data` `[N, d]`:
 /// `reconstruct` is applied in batches of `batchSize`.
-public func squaredErrorPerImage(_ data: Tensor<Float>, batchSize: Int = 1000,
-                                 reconstruct: (Tensor<Float>) -> Tensor<Float>) -> Double {
+public func squaredErrorPerImage(
+    _ data: Tensor<Float>, batchSize: Int = 1000,
+    reconstruct: (Tensor<Float>) -> Tensor<Float>
+) -> Double {
     let n = data.shape[0]
     let loss = MSELoss<Float>(reduction: .sum)
     var total = 0.0

@@ -21,8 +21,10 @@ public final class Options {
     private var acceptsPositional = false
 
     /// `booleanFlags` names the options that never take a value (so `--tied mlp` leaves `mlp` positional).
-    public init(_ program: String, _ summary: String, booleanFlags: Set<String> = [],
-                arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+    public init(
+        _ program: String, _ summary: String, booleanFlags: Set<String> = [],
+        arguments: [String] = Array(CommandLine.arguments.dropFirst())
+    ) {
         self.program = program
         self.summary = summary
         var i = 0
@@ -58,7 +60,7 @@ public final class Options {
         let v = value(name, defaultValue, help, kind: "an integer") { Int($0.trimmingCharacters(in: .whitespaces)) }
         if let range, !range.contains(v) {
             errors.append("--\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(v)")
-            return defaultValue                      // (so later size arithmetic cannot overflow)
+            return defaultValue // (so later size arithmetic cannot overflow)
         }
         return v
     }
@@ -146,7 +148,8 @@ public final class Options {
             exit(0)
         }
         if !errors.isEmpty {
-            FileHandle.standardError.write(("\(program): " + errors.joined(separator: "\n\(program): ") + "\nRun with --help for the options.\n").data(using: .utf8)!)
+            FileHandle.standardError.write(
+                ("\(program): " + errors.joined(separator: "\n\(program): ") + "\nRun with --help for the options.\n").data(using: .utf8)!)
             exit(2)
         }
     }
@@ -154,7 +157,7 @@ public final class Options {
 
 /// Prints `message` to standard error and exits with status 1.
 public func fail(_ message: String) -> Never {
-    fflush(nil)                                   // what was printed so far comes first
+    fflush(nil) // what was printed so far comes first
     FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
     exit(1)
 }
@@ -193,7 +196,9 @@ extension Options {
         case "constant" where parts.count == 1: return .constant
         case "cosine" where parts.count == 1: return .cosine(epochs: epochs, minimum: 0)
         case "step" where parts.count == 3:
-            if let every = Int(parts[1]), let gamma = Double(parts[2]), every > 0, gamma > 0, gamma.isFinite { return .step(every: every, gamma: gamma) }
+            if let every = Int(parts[1]), let gamma = Double(parts[2]), every > 0, gamma > 0, gamma.isFinite {
+                return .step(every: every, gamma: gamma)
+            }
         default: break
         }
         require(false, "--schedule expects constant, cosine or step:EVERY:GAMMA (e.g. step:3:0.1), got '\(text)'")
@@ -221,18 +226,22 @@ extension Options {
     /// Rejects a model of `count` parameters over `Limits.parameters`, naming `option`
     /// (e.g. "--hidden") and the size in GiB. `count` is a Double so that it cannot overflow.
     public func requireParameterCount(_ count: Double, _ option: String) {
-        require(count <= Double(Limits.parameters),
-                String(format: "%@ asks for a model of %.3g parameters (%.1f GiB of weights); the limit is %d (2 GiB)",
-                       option, count, count * 4 / Double(1 << 30), Limits.parameters))
+        require(
+            count <= Double(Limits.parameters),
+            String(
+                format: "%@ asks for a model of %.3g parameters (%.1f GiB of weights); the limit is %d (2 GiB)",
+                option, count, count * 4 / Double(1 << 30), Limits.parameters))
     }
 
     /// Rejects a batch whose activations (`batch` × `width` values in one layer) exceed
     /// `Limits.activations`, naming the options.
     public func requireActivations(batch: Int, width: Int, _ options: String) {
         let count = Double(batch) * Double(width)
-        require(count <= Double(Limits.activations),
-                String(format: "%@: one layer's activations for a batch would hold %.3g values (%.1f GiB); the limit is %d",
-                       options, count, count * 4 / Double(1 << 30), Limits.activations))
+        require(
+            count <= Double(Limits.activations),
+            String(
+                format: "%@: one layer's activations for a batch would hold %.3g values (%.1f GiB); the limit is %d",
+                options, count, count * 4 / Double(1 << 30), Limits.activations))
     }
 
     /// `--threads N`: declared the same way by every program (1…1024, default `Threads.count`).

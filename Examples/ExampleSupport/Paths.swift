@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 import Backprop
 import Foundation
@@ -114,7 +114,8 @@ public func locateMNIST(_ option: String?, fallbacks: [String] = ["Data/mnist"],
         let candidates = ([env] + fallbacks.map { Optional($0) }).compactMap { $0 }
         guard let found = candidates.first(where: { mnistFiles(in: $0).missing.isEmpty }) else {
             let report = candidates.map { "\($0): missing \(mnistFiles(in: $0).missing.joined(separator: ", "))" }
-            fail("""
+            fail(
+                """
                 \(program): MNIST was not found. Looked in:
                   \(report.joined(separator: "\n  "))
                 Get it with:   Scripts/download-mnist.sh            (downloads into Data/mnist)
@@ -123,7 +124,9 @@ public func locateMNIST(_ option: String?, fallbacks: [String] = ["Data/mnist"],
         }
         directory = found
     }
-    print("MNIST from \(directory)\(option == nil ? (directory == ProcessInfo.processInfo.environment["MNIST_DIR"] ? " ($MNIST_DIR)" : " (default)") : ""): \(mnistFiles(in: directory).found.joined(separator: ", "))")
+    print(
+        "MNIST from \(directory)\(option == nil ? (directory == ProcessInfo.processInfo.environment["MNIST_DIR"] ? " ($MNIST_DIR)" : " (default)") : ""): \(mnistFiles(in: directory).found.joined(separator: ", "))"
+    )
     return directory
 }
 

@@ -68,14 +68,16 @@ public final class TrainingLoop<Model: Layer> {
     ///   always recorded 0). Otherwise it is set to the batches per epoch, from which the
     ///   optimizer derives the epoch its schedule reads.
     /// - `curves`: where the steps' losses go (several runs may share one).
-    public init<Opt: CheckpointableOptimizer>(_ model: Model, _ optimizer: Opt, _ checkpoints: CheckpointOptions, epochs: Int, shuffle: Random,
-                generators: KeyValuePairs<String, Generator> = [:], title: String = "",
-                checkpointed: Bool = true, setsOptimizerEpoch: Bool = true, curves: Curves = Curves()) where Opt.Scalar == Model.Scalar {
+    public init<Opt: CheckpointableOptimizer>(
+        _ model: Model, _ optimizer: Opt, _ checkpoints: CheckpointOptions, epochs: Int, shuffle: Random,
+        generators: KeyValuePairs<String, Generator> = [:], title: String = "",
+        checkpointed: Bool = true, setsOptimizerEpoch: Bool = true, curves: Curves = Curves()
+    ) where Opt.Scalar == Model.Scalar {
         self.curves = curves
         (self.model, self.checkpoints, self.epochs, self.title) = (model, checkpoints, epochs, title)
         (self.checkpointed, self.shuffle, self.generators) = (checkpointed, shuffle, generators)
         setStepsPerEpoch = setsOptimizerEpoch ? { optimizer.stepsPerEpoch = $0 } : { _ in }
-        writeCheckpoint = checkpointed ? { checkpoints.epochFinished(model, optimizer, $0) } : { _ in }   // weights finite? --checkpoint-dir
+        writeCheckpoint = checkpointed ? { checkpoints.epochFinished(model, optimizer, $0) } : { _ in } // weights finite? --checkpoint-dir
         if checkpointed, let resumed = checkpoints.resume(model, optimizer, generators: ["shuffle"] + generators.map(\.key)) {
             state = resumed
             self.shuffle = resumed.generators["shuffle"]!
@@ -92,17 +94,20 @@ public final class TrainingLoop<Model: Layer> {
     /// augmentation; `step` is the number of the step it is for), on a worker thread while
     /// the current one trains (`MiniBatches.prefetched`): the same batches as without
     /// prefetching, bit for bit.
-    public func run(on data: LabeledImages<Model.Scalar>, batchSize: Int,
-                    prepare: ((_ images: Tensor<Model.Scalar>, _ step: Int) -> Tensor<Model.Scalar>)? = nil,
-                    step: (_ images: Tensor<Model.Scalar>, _ labels: [Int]) -> Double,
-                    endOfEpoch: (_ epoch: Int) -> String) {
-        setStepsPerEpoch((data.count + batchSize - 1) / batchSize)          // (the schedule's epoch)
-        for epoch in checkpoints.epochs(after: state, through: epochs) {   // (what --resume left)
+    public func run(
+        on data: LabeledImages<Model.Scalar>, batchSize: Int,
+        prepare: ((_ images: Tensor<Model.Scalar>, _ step: Int) -> Tensor<Model.Scalar>)? = nil,
+        step: (_ images: Tensor<Model.Scalar>, _ labels: [Int]) -> Double,
+        endOfEpoch: (_ epoch: Int) -> String
+    ) {
+        setStepsPerEpoch((data.count + batchSize - 1) / batchSize) // (the schedule's epoch)
+        for epoch in checkpoints.epochs(after: state, through: epochs) { // (what --resume left)
             self.epoch = epoch
             model.isTraining = true
             let progress = ProgressLine((title.isEmpty ? "" : title + " ") + "epoch \(epoch)/\(epochs)", total: data.count)
             let clock = Stopwatch()
-            for (images, labels) in data.batches(size: batchSize, using: &shuffle).prefetched(startIndex: state.step + 1, prepare: prepare) {
+            for (images, labels) in data.batches(size: batchSize, using: &shuffle).prefetched(startIndex: state.step + 1, prepare: prepare)
+            {
                 state.step += 1
                 let loss = step(images, labels)
                 curves.record(step: state.step, loss: loss, run: title)
@@ -140,8 +145,10 @@ public final class TrainingLoop<Model: Layer> {
     public func check(loss: Double) {
         if checkpointed {
             checkpoints.check(loss: loss, model, epoch: epoch, step: state.step)
-        } else if !loss.isFinite {                                                   // (nothing of it is saved)
-            fail("\(programName): \(title): \(DivergenceError(quantity: "the loss", value: loss, step: state.step, epoch: epoch)); \(checkpoints.divergenceCause).")
+        } else if !loss.isFinite { // (nothing of it is saved)
+            fail(
+                "\(programName): \(title): \(DivergenceError(quantity: "the loss", value: loss, step: state.step, epoch: epoch)); \(checkpoints.divergenceCause)."
+            )
         }
     }
 

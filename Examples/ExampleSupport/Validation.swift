@@ -31,12 +31,15 @@ public final class ValidationOptions {
     /// Declares `--validation` (default `defaultCount`) and `--early-stopping` (default
     /// `defaultPatience`, 0 meaning off), and checks that early stopping has a validation set.
     public init(_ options: Options, defaultCount: Int = 0, defaultPatience: Int = 0) {
-        count = options.int("validation", defaultCount, "digits held out of the training set for validation (stratified; 0: none)",
-                            range: 0...(1 << 30))
-        let patience = options.int("early-stopping", defaultPatience,
-                                   "stop after PATIENCE epochs without a better validation loss, keeping the best weights (0: off; needs --validation)",
-                                   range: 0...1_000_000)
-        options.require(patience == 0 || count > 0, "--early-stopping \(patience) needs a validation set: give --validation N (e.g. --validation 2000)")
+        count = options.int(
+            "validation", defaultCount, "digits held out of the training set for validation (stratified; 0: none)",
+            range: 0...(1 << 30))
+        let patience = options.int(
+            "early-stopping", defaultPatience,
+            "stop after PATIENCE epochs without a better validation loss, keeping the best weights (0: off; needs --validation)",
+            range: 0...1_000_000)
+        options.require(
+            patience == 0 || count > 0, "--early-stopping \(patience) needs a validation set: give --validation N (e.g. --validation 2000)")
         self.patience = patience > 0 ? patience : nil
         stopping = patience > 0 && count > 0 ? EarlyStopping(patience: patience) : nil
     }
@@ -44,8 +47,10 @@ public final class ValidationOptions {
     /// `all` without the validation digits, and sets `self.data` to them; exits with status 2
     /// if `--validation` leaves no training digit. Without `--validation`, `all` as it is.
     /// `prepared` is applied to both sets (e.g. the convnet's padding).
-    public func split(_ all: LabeledImages<Float>, seed: UInt64,
-                      prepared: (LabeledImages<Float>) -> LabeledImages<Float> = { $0 }) -> LabeledImages<Float> {
+    public func split(
+        _ all: LabeledImages<Float>, seed: UInt64,
+        prepared: (LabeledImages<Float>) -> LabeledImages<Float> = { $0 }
+    ) -> LabeledImages<Float> {
         guard count > 0 else { return prepared(all) }
         do {
             let (train, held) = try all.split(validation: .count(count), seed: seed)
@@ -53,7 +58,9 @@ public final class ValidationOptions {
             print("validation: \(held.count) of the \(all.count) training digits held out (stratified), \(train.count) left to train on")
             return prepared(train)
         } catch {
-            FileHandle.standardError.write("\(programName): --validation \(count) must be less than the \(all.count) training digits\nRun with --help for the options.\n".data(using: .utf8)!)
+            FileHandle.standardError.write(
+                "\(programName): --validation \(count) must be less than the \(all.count) training digits\nRun with --help for the options.\n"
+                    .data(using: .utf8)!)
             exit(2)
         }
     }
@@ -84,7 +91,10 @@ public final class ValidationOptions {
             fail("\(programName): cannot restore the best weights: \(error)")
         }
         let why = stopping.shouldStop ? "stopped after \(stopping.epochsWithoutImprovement) epochs without improvement; " : ""
-        print(String(format: "early stopping: %@restored the weights of epoch %d (of this run), validation loss %.4f", why, stopping.bestEpoch, best))
+        print(
+            String(
+                format: "early stopping: %@restored the weights of epoch %d (of this run), validation loss %.4f", why, stopping.bestEpoch,
+                best))
     }
 }
 
@@ -101,5 +111,7 @@ extension Options {
 
 /// Training samples per second, for the last line of a run.
 public func throughputLine<Model: Layer>(_ training: TrainingLoop<Model>) -> String {
-    String(format: "trained on %d samples in %.1f s of steps: %.0f samples/s", training.samples, training.trainingSeconds, training.samplesPerSecond)
+    String(
+        format: "trained on %d samples in %.1f s of steps: %.0f samples/s", training.samples, training.trainingSeconds,
+        training.samplesPerSecond)
 }

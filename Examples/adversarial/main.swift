@@ -36,10 +36,13 @@ import ExampleSupport
 import Foundation
 
 // 1. Options.
-let options = Options("adversarial", "FGSM adversarial examples against a digit classifier, and adversarial training\n"
-                      + "(--load/--save/--checkpoint-dir/--resume: the plain classifier; --load-adversarial/--save-adversarial: the robust one)")
-let dataOption = options.mnistData()          // checked now: every file there
-let modelKind = options.string("model", "convnet", "classifier: convnet (the lecture's, as mnist-convnet) or mlp (784-1024-1024-10, as mnist-mlp)")
+let options = Options(
+    "adversarial",
+    "FGSM adversarial examples against a digit classifier, and adversarial training\n"
+        + "(--load/--save/--checkpoint-dir/--resume: the plain classifier; --load-adversarial/--save-adversarial: the robust one)")
+let dataOption = options.mnistData() // checked now: every file there
+let modelKind = options.string(
+    "model", "convnet", "classifier: convnet (the lecture's, as mnist-convnet) or mlp (784-1024-1024-10, as mnist-mlp)")
 let hidden = options.ints("hidden", [1024, 1024], "with --model mlp: hidden layer sizes (as mnist-mlp's --hidden)", range: Limits.layerSize)
 let epochs = options.int("epochs", 4, "passes of the plain training", range: Limits.epochs)
 let adversarialEpochs = options.int("adv-epochs", 4, "passes of the adversarial training", range: Limits.epochs)
@@ -54,21 +57,24 @@ let shown = options.int("examples", 10, "test digits in the picture", range: 1..
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
 let outDirectory = options.outputDirectory("out", ".", "directory for the PNG figures")
-let checkpoints = CheckpointOptions(options)        // --save, --load, --checkpoint-dir, --resume: the plain classifier
+let checkpoints = CheckpointOptions(options) // --save, --load, --checkpoint-dir, --resume: the plain classifier
 let loadAdversarial = options.inputFile("load-adversarial", "load the adversarially trained classifier from FILE (no adversarial training)")
-let saveAdversarial = options.outputFile("save-adversarial", "save the adversarially trained classifier to FILE (safetensors, PyTorch names)")
+let saveAdversarial = options.outputFile(
+    "save-adversarial", "save the adversarially trained classifier to FILE (safetensors, PyTorch names)")
 let epsilons = epsilonsText.split(separator: ",", omittingEmptySubsequences: false)
     .map { Double($0.trimmingCharacters(in: .whitespaces)) }
 options.require(["convnet", "mlp"].contains(modelKind), "--model must be convnet or mlp, got '\(modelKind)'")
-options.require(!epsilons.isEmpty && epsilons.allSatisfy { $0 != nil && (0...1).contains($0!) },
-                "--epsilons must be a comma-separated list of numbers in [0, 1], got '\(epsilonsText)'")
+options.require(
+    !epsilons.isEmpty && epsilons.allSatisfy { $0 != nil && (0...1).contains($0!) },
+    "--epsilons must be a comma-separated list of numbers in [0, 1], got '\(epsilonsText)'")
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require((0...1).contains(alpha), "--alpha must be in [0, 1], got \(alpha)")
 options.require((0...1).contains(trainingEpsilon), "--train-epsilon must be in [0, 1], got \(trainingEpsilon)")
 options.require((0...1).contains(shownEpsilon), "--show-epsilon must be in [0, 1], got \(shownEpsilon)")
-options.require(!(loadAdversarial != nil && saveAdversarial != nil && loadAdversarial == saveAdversarial),
-                "--load-adversarial and --save-adversarial name the same file")
+options.require(
+    !(loadAdversarial != nil && saveAdversarial != nil && loadAdversarial == saveAdversarial),
+    "--load-adversarial and --save-adversarial name the same file")
 let mlpSizes = [28 * 28] + hidden + [10]
 options.require(modelKind == "mlp" || hidden == [1024, 1024], "--hidden is for --model mlp (the convnet's sizes are fixed)")
 options.requireParameterCount(zip(mlpSizes, mlpSizes.dropFirst()).reduce(0.0) { $0 + Double($1.0 + 1) * Double($1.1) }, "--hidden")
@@ -84,7 +90,8 @@ let clock = Stopwatch()
 //    border stays 0, as in the images the network was trained on.
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption), layout: modelKind == "mlp" ? .flat : .image)
 let (train, test) = (mnist.train, mnist.test)
-print("MNIST: \(train.count) training and \(test.count) test images of \(Array(train.images.shape.dropFirst())), \(train.classCount) classes")
+print(
+    "MNIST: \(train.count) training and \(test.count) test images of \(Array(train.images.shape.dropFirst())), \(train.classCount) classes")
 let pixels = train.images.count / max(train.count, 1)
 
 /// A classifier: the network that is saved and loaded, and the module the attack and the
@@ -96,7 +103,7 @@ struct Classifier {
 
 @MainActor func makeClassifier() -> Classifier {
     if modelKind == "mlp" {
-        let network: Sequential<Float> = perceptron([pixels] + hidden + [train.classCount])   // (ExampleSupport/Classifiers.swift)
+        let network: Sequential<Float> = perceptron([pixels] + hidden + [train.classCount]) // (ExampleSupport/Classifiers.swift)
         return Classifier(network: network, model: network)
     }
     let network: Sequential<Float> = lectureConvnet(channels: 1, classes: train.classCount)
@@ -118,16 +125,20 @@ print(plain.network.description)
 
 /// Trains `classifier` for `epochs` epochs; `step` returns the batch's loss after
 /// accumulating the gradients, the optimizer steps after it.
-@MainActor func fit(_ classifier: Classifier, epochs: Int, title: String, checkpointed: Bool,
-           step: @escaping (_ images: Tensor<Float>, _ labels: [Int]) -> Double) -> Double {
-    let optimizer = SGD(classifier.network.parameters, learningRate: learningRate, momentum: momentum,
-                        schedule: .cosine(epochs: epochs, minimum: 0))
-    let loop = TrainingLoop(classifier.network, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
-                            title: title, checkpointed: checkpointed)
+@MainActor func fit(
+    _ classifier: Classifier, epochs: Int, title: String, checkpointed: Bool,
+    step: @escaping (_ images: Tensor<Float>, _ labels: [Int]) -> Double
+) -> Double {
+    let optimizer = SGD(
+        classifier.network.parameters, learningRate: learningRate, momentum: momentum,
+        schedule: .cosine(epochs: epochs, minimum: 0))
+    let loop = TrainingLoop(
+        classifier.network, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
+        title: title, checkpointed: checkpointed)
     loop.run(on: train, batchSize: batchSize) { images, labels in
         classifier.model.zeroGrad()
         let value = step(images, labels)
-        loop.check(loss: value)                                  // a NaN stops the run
+        loop.check(loss: value) // a NaN stops the run
         optimizer.step()
         return value
     } endOfEpoch: { _ in
@@ -139,7 +150,7 @@ print(plain.network.description)
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
 let plainClock = Stopwatch()
 if checkpoints.loadPath != nil {
-    checkpoints.loadModel(plain.network)                         // --load: no plain training
+    checkpoints.loadModel(plain.network) // --load: no plain training
 } else {
     _ = fit(plain, epochs: epochs, title: "plain", checkpointed: true) { images, labels in
         let scores = plain.model.fprop(images)
@@ -148,7 +159,7 @@ if checkpoints.loadPath != nil {
         return value
     }
 }
-checkpoints.saveModel(plain.network)                             // --save
+checkpoints.saveModel(plain.network) // --save
 let plainSeconds = plainClock.seconds
 
 // 4. The attack. For a batch, ∂J/∂x is one fprop and one bprop (`inputGradient`), in
@@ -166,7 +177,8 @@ func correct(_ model: Sequential<Float>, _ images: Tensor<Float>, _ labels: [Int
 /// itself, and (with `transferTo`) the accuracy of that other model on the same examples.
 /// Also returns the input gradients, batch after batch.
 @MainActor func attackTable(_ model: Sequential<Float>, transferTo other: Sequential<Float>? = nil)
-    -> (own: [Double], transferred: [Double], gradients: [Tensor<Float>]) {
+    -> (own: [Double], transferred: [Double], gradients: [Tensor<Float>])
+{
     model.isTraining = false
     other?.isTraining = false
     var own = [Int](repeating: 0, count: tableEpsilons.count), transferred = own
@@ -206,10 +218,10 @@ if let path = loadAdversarial {
         let adversarial = fgsm(model: model, criterion: loss, input: images, target: labels, epsilon: trainingEpsilon)
         let clean = model.fprop(images)
         let cleanLoss = Double(loss.forward(clean, labels))
-        model.grad(images, loss.backward(clean, labels) * Float(alpha))               // α·∂J(x)/∂θ
+        model.grad(images, loss.backward(clean, labels) * Float(alpha)) // α·∂J(x)/∂θ
         let attacked = model.fprop(adversarial)
         let attackedLoss = Double(loss.forward(attacked, labels))
-        model.grad(adversarial, loss.backward(attacked, labels) * Float(1 - alpha))   // + (1−α)·∂J(x_adv)/∂θ
+        model.grad(adversarial, loss.backward(attacked, labels) * Float(1 - alpha)) // + (1−α)·∂J(x_adv)/∂θ
         return alpha * cleanLoss + (1 - alpha) * attackedLoss
     }
 }
@@ -270,15 +282,18 @@ let softmax = Softmax<Float>()
     let n = firstLabels.count
     let delta = adversarial - firstImages
     let shownDelta = shownEpsilon > 0 ? delta * Float(0.5 / shownEpsilon) + Float(0.5) : delta + Float(0.5)
-    writeImageRows([firstImages, shownDelta, adversarial].map { $0.reshaped([n, pixels]) },
-                   to: figurePath(outDirectory, name), imageShape: squareImageShape(pixels: pixels) ?? (28, 28))
+    writeImageRows(
+        [firstImages, shownDelta, adversarial].map { $0.reshaped([n, pixels]) },
+        to: figurePath(outDirectory, name), imageShape: squareImageShape(pixels: pixels) ?? (28, 28))
     let before = predictions(model, firstImages), after = predictions(model, adversarial)
     let onRobust = classifier.network === plain.network ? predictions(robust.model, adversarial) : nil
-    print("\(title), ε = \(shownEpsilon): label, prediction on the clean digit, on the adversarial one"
-          + (onRobust == nil ? ":" : ", and the adversarially trained model's prediction on it:"))
+    print(
+        "\(title), ε = \(shownEpsilon): label, prediction on the clean digit, on the adversarial one"
+            + (onRobust == nil ? ":" : ", and the adversarially trained model's prediction on it:"))
     for i in 0..<n {
-        var line = String(format: "  %2d: %d   %d (%5.1f%%)   %d (%5.1f%%)", i + 1, firstLabels[i],
-                          before[i].label, before[i].confidence * 100, after[i].label, after[i].confidence * 100)
+        var line = String(
+            format: "  %2d: %d   %d (%5.1f%%)   %d (%5.1f%%)", i + 1, firstLabels[i],
+            before[i].label, before[i].confidence * 100, after[i].label, after[i].confidence * 100)
         if let onRobust { line += String(format: "   %d (%5.1f%%)", onRobust[i].label, onRobust[i].confidence * 100) }
         print(line)
     }
@@ -287,6 +302,9 @@ print("")
 picture(plain, "adversarial-plain.png", "plain \(modelKind)")
 picture(robust, "adversarial-trained.png", "adversarially trained \(modelKind)")
 
-print(String(format: "\ntimes: plain training %.1f s, its attack table %.1f s, adversarial training %.1f s, its table and the transfer %.1f s; total %@ with --threads %d",
-             plainSeconds, plainAttackSeconds, adversarialSeconds, robustAttackSeconds, clock.formatted, threads))
-finishRun()                                                   // status 1 if a figure could not be written
+print(
+    String(
+        format:
+            "\ntimes: plain training %.1f s, its attack table %.1f s, adversarial training %.1f s, its table and the transfer %.1f s; total %@ with --threads %d",
+        plainSeconds, plainAttackSeconds, adversarialSeconds, robustAttackSeconds, clock.formatted, threads))
+finishRun() // status 1 if a figure could not be written

@@ -62,7 +62,7 @@ var rng = Random(seed: seed)
 /// The curve at parameter t in [0, 1].
 @MainActor func curve(_ t: Double) -> (x: Double, y: Double) {
     if curveName == "circle" { return (cos(2 * .pi * t), sin(2 * .pi * t)) }
-    let angle = 0.5 + 3 * .pi * t, radius = 0.15 + 1.1 * t     // one and a half turns, from 0.15 out to 1.25
+    let angle = 0.5 + 3 * .pi * t, radius = 0.15 + 1.1 * t // one and a half turns, from 0.15 out to 1.25
     return (radius * cos(angle), radius * sin(angle))
 }
 let dense = (0...4000).map { curve(Double($0) / 4000) }
@@ -119,7 +119,7 @@ for step in 1...steps {
     let rows = (0..<batchSize).map { _ in Int(order.next() % UInt64(pointCount)) }
     let x = Tensor<Float>(shape: [batchSize, 2], scalars: rows.flatMap { [data[2 * $0], data[2 * $0 + 1]] }) * Float(scale)
     let r = model.fprop(x)
-    let value = Double(loss.forward(r, x)) / (scale * scale)     // (in the data's units)
+    let value = Double(loss.forward(r, x)) / (scale * scale) // (in the data's units)
     guard value.isFinite else { fail("autoencoder-dynamics: the loss became \(value) at step \(step); try a smaller --lr") }
     running = step == 1 ? value : 0.98 * running + 0.02 * value
     model.zeroGrad()
@@ -129,7 +129,7 @@ for step in 1...steps {
         print(String(format: "step %5d  denoising error %.4f per point (σ = %g)", step, running, sigma))
     }
 }
-model.isTraining = false                                   // no corruption from here on
+model.isTraining = false // no corruption from here on
 /// r(x) and E(x) in the data's units.
 @MainActor func reconstruct(_ x: Tensor<Float>) -> Tensor<Float> { autoencoder.fprop(x * Float(scale)) * Float(1 / scale) }
 @MainActor func energy(_ x: Tensor<Float>) -> Tensor<Float> { autoencoder.energy(x * Float(scale)) * Float(1 / (scale * scale)) }
@@ -154,8 +154,11 @@ for _ in 0..<iterations { walkers = reconstruct(walkers) }
 let after = meanDistance(walkers)
 let energyAfter = Double(energy(walkers).mean())
 let dataDistance = meanDistance(points)
-print(String(format: "mean distance to the %@ of %d random starts: %.4f before, %.4f after %d steps x ← r(x) (%.1f× smaller); the training points: %.4f",
-             curveName, side * side, before, after, iterations, before / max(after, 1e-12), dataDistance))
+print(
+    String(
+        format:
+            "mean distance to the %@ of %d random starts: %.4f before, %.4f after %d steps x ← r(x) (%.1f× smaller); the training points: %.4f",
+        curveName, side * side, before, after, iterations, before / max(after, 1e-12), dataDistance))
 print(String(format: "mean energy E(x) of the starts: %.3f before, %.3f after (x ← r(x) climbs E)", energyBefore, energyAfter))
 
 // 6. The picture: the arrows r(x) − x on a 25×25 grid, over E(x) on a 100×100 grid, with
@@ -173,10 +176,11 @@ let shading = gridPoints(100)
 let energies = energy(shading).scalars.map(Double.init)
 let arrowTails = gridPoints(25)
 let moves = reconstruct(arrowTails) - arrowTails
-var field = VectorField(title: "\(curveName): r(x) − x over the energy E(x)", xLabel: "x₁", yLabel: "x₂",
-                        x: -extent...extent, y: -extent...extent, width: 640, height: 580)
+var field = VectorField(
+    title: "\(curveName): r(x) − x over the energy E(x)", xLabel: "x₁", yLabel: "x₂",
+    x: -extent...extent, y: -extent...extent, width: 640, height: 580)
 field.setBackground(values: energies, columns: 100, rows: 100, label: "E(x)")
-field.backgroundLimits = energies.sorted()[energies.count / 5]...energies.max()!     // (the corners' lowest fifth share one colour)
+field.backgroundLimits = energies.sorted()[energies.count / 5]...energies.max()! // (the corners' lowest fifth share one colour)
 var arrows: [VectorField.Arrow] = []
 for k in 0..<arrowTails.shape[0] {
     let (x, y) = (Double(arrowTails.scalars[2 * k]), Double(arrowTails.scalars[2 * k + 1]))

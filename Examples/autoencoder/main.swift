@@ -32,7 +32,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("autoencoder", "plain, denoising, contractive or sparse autoencoders of MNIST digits", booleanFlags: ["tied"])
-let dataOption = options.mnistData()          // checked now: every file there
+let dataOption = options.mnistData() // checked now: every file there
 let kind = options.string("kind", "denoising", "plain, denoising, contractive or sparse")
 let tied = options.flag("tied", "decoder weight = encoder weight transposed")
 let hidden = options.int("hidden", 500, "hidden units", range: Limits.layerSize)
@@ -46,9 +46,10 @@ let learningRate = options.double("lr", -1, "learning rate, annealed to 0 by a c
 let seed = options.seed(1, "random seed")
 let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the figures and the training curves")
-let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
-options.require(["plain", "denoising", "contractive", "sparse"].contains(kind),
-                "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
+let checkpoints = CheckpointOptions(options) // --save, --checkpoint-dir, --resume, --load
+options.require(
+    ["plain", "denoising", "contractive", "sparse"].contains(kind),
+    "--kind must be plain, denoising, contractive or sparse, got '\(kind)'")
 options.requireParameterCount(Double(hidden) * (tied ? 785 : 2 * 785), "--hidden")
 options.requireActivations(batch: batchSize, width: max(hidden, 784), "--batch and --hidden")
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
@@ -76,8 +77,8 @@ let model = Sequential<Float> {
     if kind == "denoising" { corruption }
     encoder
     Sigmoid<Float>()
-    if kind == "contractive" { ContractivePenalty(lambda, encoder: encoder) }      // λ ‖∂h/∂x‖²_F per digit
-    if kind == "sparse" { L1Penalty<Float>(lambda, reduction: .batchMean) }          // λ Σ|h| per digit
+    if kind == "contractive" { ContractivePenalty(lambda, encoder: encoder) } // λ ‖∂h/∂x‖²_F per digit
+    if kind == "sparse" { L1Penalty<Float>(lambda, reduction: .batchMean) } // λ Σ|h| per digit
     decoder
 }
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
@@ -106,9 +107,14 @@ let name = (kind == "denoising" ? "denoising\(Int((noise * 100).rounded()))" : k
     // how much of the code is active: the mean hidden activation, and the penalty on the test set
     let codes = Sigmoid<Float>().fprop(encoder.fprop(test))
     _ = model.fprop(test)
-    print(String(format: "%@ autoencoder, %d hidden units: reconstruction error per test image: squared %.2f, cross-entropy %.2f; mean code activation %.3f",
-                 name, hidden, squaredError, crossEntropy, Double(codes.mean())))
-    if kind == "contractive" || kind == "sparse" { print(String(format: "%@ penalty on the test set: %.4f per digit (λ = %g)", kind, model.penalty, lambda)) }
+    print(
+        String(
+            format:
+                "%@ autoencoder, %d hidden units: reconstruction error per test image: squared %.2f, cross-entropy %.2f; mean code activation %.3f",
+            name, hidden, squaredError, crossEntropy, Double(codes.mean())))
+    if kind == "contractive" || kind == "sparse" {
+        print(String(format: "%@ penalty on the test set: %.4f per digit (λ = %g)", kind, model.penalty, lambda))
+    }
 
     // the figures
     writeGrid(encoder.weight.value[rows: 0..<min(100, hidden)], to: figurePath(outDir, "autoencoder-\(name)-filters.png"), columns: 10)
@@ -137,29 +143,34 @@ if checkpoints.evaluateOnly {
 //    is always the clean digit, even when the input was corrupted. A checkpoint records the
 //    weights, the optimizer's state, and the generators of the batch order and of the
 //    corruption, so --resume continues exactly.
-let optimizer: any Optimizer<Float> & CheckpointableOptimizer = optimizerName == "adam"
+let optimizer: any Optimizer<Float> & CheckpointableOptimizer =
+    optimizerName == "adam"
     ? Adam(model.parameters, learningRate: learningRate > 0 ? learningRate : 1e-3, schedule: .cosine(epochs: epochs, minimum: 0))
-    : SGD(model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum, schedule: .cosine(epochs: epochs, minimum: 0))
-checkpoints.divergenceCause = "the learning rate --lr \(learningRate > 0 ? learningRate : (optimizerName == "adam" ? 1e-3 : 0.05)) is probably too high"
+    : SGD(
+        model.parameters, learningRate: learningRate > 0 ? learningRate : 0.05, momentum: momentum,
+        schedule: .cosine(epochs: epochs, minimum: 0))
+checkpoints.divergenceCause =
+    "the learning rate --lr \(learningRate > 0 ? learningRate : (optimizerName == "adam" ? 1e-3 : 0.05)) is probably too high"
     + (kind == "contractive" || kind == "sparse" ? ", or the penalty --lambda \(lambda) is" : "")
-let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
-                            generators: ["corruption": .init(corruption, \.rng)],   // (--resume)
-                            curves: Curves(name: "autoencoder-\(name)"))             // autoencoder-denoising25-curves.svg
+let training = TrainingLoop(
+    model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
+    generators: ["corruption": .init(corruption, \.rng)], // (--resume)
+    curves: Curves(name: "autoencoder-\(name)")) // autoencoder-denoising25-curves.svg
 var penaltySum = 0.0, batches = 0
 training.run(on: mnist.train, batchSize: batchSize) { x, _ in
     let logits = model.fprop(x)
-    let value = Double(loss.forward(logits, x)) + model.penalty     // the whole objective
-    training.check(loss: value)                                     // a NaN stops the run
+    let value = Double(loss.forward(logits, x)) + model.penalty // the whole objective
+    training.check(loss: value) // a NaN stops the run
     model.zeroGrad()
-    model.grad(x, loss.backward(logits, x))                         // penalties add their gradients
+    model.grad(x, loss.backward(logits, x)) // penalties add their gradients
     optimizer.step()
     penaltySum += model.penalty
     batches += 1
     return value
 } endOfEpoch: { _ in
     defer { (penaltySum, batches) = (0, 0) }
-    let crossEntropy = testCrossEntropy()                           // (the training loop sets training mode again)
-    training.record(metric: "test cross-entropy", value: crossEntropy, unit: "nats per digit")   // for the curves
+    let crossEntropy = testCrossEntropy() // (the training loop sets training mode again)
+    training.record(metric: "test cross-entropy", value: crossEntropy, unit: "nats per digit") // for the curves
     return String(format: "test cross-entropy %.2f per digit", crossEntropy)
         + (kind == "contractive" || kind == "sparse" ? String(format: ", penalty %.3f per digit", penaltySum / Double(batches)) : "")
 }
@@ -168,6 +179,6 @@ training.run(on: mnist.train, batchSize: batchSize) { x, _ in
 //    scores and figures.
 checkpoints.saveModel(model)
 evaluate()
-training.curves.write(to: outDir)                             // the training curves, an SVG
+training.curves.write(to: outDir) // the training curves, an SVG
 print("total time \(clock.formatted) with \(threads) threads")
-finishRun()                                                   // status 1 if a checkpoint or a figure could not be written
+finishRun() // status 1 if a checkpoint or a figure could not be written

@@ -28,7 +28,10 @@ let hidden = options.int("hidden", 256, "LSTM hidden units", range: Limits.layer
 let learningRate = options.double("lr", 6e-3, "Adam's learning rate at the first step")
 let finalRate = options.double("final-lr", 1e-4, "Adam's learning rate at the last step (a cosine from --lr)")
 let clip = options.double("clip", 5, "clip gradients to this global norm (0: no clipping)")
-let randomWindows = options.flag("random-windows", "train on windows at random places, each from a zero state, instead of consecutive windows of 32 streams with the state carried across batches")
+let randomWindows = options.flag(
+    "random-windows",
+    "train on windows at random places, each from a zero state, instead of consecutive windows of 32 streams with the state carried across batches"
+)
 let evalEvery = options.int("eval-every", 500, "steps between validation losses and samples", range: Limits.steps)
 let temperature = options.double("temperature", 0.8, "sampling temperature (0: always the likeliest character)")
 let sampleLength = options.int("sample-length", 300, "characters per sample", range: 0...1_000_000)
@@ -43,7 +46,7 @@ options.require(learningRate > 0 && finalRate >= 0, "--lr must be positive and -
 options.require(clip >= 0, "--clip must be >= 0")
 options.require(temperature >= 0 && temperature.isFinite, "--temperature must be >= 0")
 options.requireParameterCount(4 * Double(hidden) * Double(embeddingSize + hidden + 2), "--embedding and --hidden")
-options.requireActivations(batch: length * batchSize, width: 4 * hidden, "--seq, --batch and --hidden")   // the gates of every step
+options.requireActivations(batch: length * batchSize, width: 4 * hidden, "--seq, --batch and --hidden") // the gates of every step
 options.finish()
 Threads.count = threads
 
@@ -58,7 +61,8 @@ do {
 // characters (+1 for the last target); random windows one window; validation one window.
 let trainingNeed = randomWindows ? length + 1 : batchSize * length + 1
 guard corpus.train.count >= trainingNeed && corpus.validation.count >= length + 2 else {
-    fail("""
+    fail(
+        """
         \(programName): \(corpus.source) is too short for these options: it has \(corpus.train.count + corpus.validation.count) characters, \(corpus.train.count) for training and \(corpus.validation.count) for validation (the last 10 %).
         \(randomWindows ? "--seq \(length) needs \(trainingNeed) training characters"
                         : "--batch \(batchSize) streams of --seq \(length) characters need \(trainingNeed) training characters (batch × seq + 1)"), and \(length + 2) for validation.
@@ -72,8 +76,9 @@ do {
     fail("error: --prime: \(error)")
 }
 guard !prime.isEmpty else { fail("error: --prime must not be empty") }
-print("\(corpus.source): \(corpus.train.count + corpus.validation.count) characters, vocabulary of \(corpus.vocabularySize); "
-      + "\(corpus.train.count) for training, \(corpus.validation.count) for validation")
+print(
+    "\(corpus.source): \(corpus.train.count + corpus.validation.count) characters, vocabulary of \(corpus.vocabularySize); "
+        + "\(corpus.train.count) for training, \(corpus.validation.count) for validation")
 
 // 3. The model. Embedding turns each character index into a learned vector of 64
 //    numbers; the LSTM reads the vectors in order; Linear scores every character of the
@@ -95,9 +100,10 @@ let loss = CrossEntropyLoss<Float>()
 // fast at first, a low one to settle at the end. (The classic recipe, a constant 2e-3,
 // reaches 1.54 nats/char in 3,000 steps here; this schedule 1.488–1.498 in 3,000 steps
 // over three seeds, and lower in the default 4,000, which take under 5 minutes on 2 cores.)
-let optimizer = Adam(model.parameters, learningRate: learningRate,
-                     schedule: .cosine(epochs: steps, minimum: finalRate), maxGradientNorm: clip > 0 ? clip : nil)
-optimizer.stepsPerEpoch = 1                                      // (the cosine counts steps)
+let optimizer = Adam(
+    model.parameters, learningRate: learningRate,
+    schedule: .cosine(epochs: steps, minimum: finalRate), maxGradientNorm: clip > 0 ? clip : nil)
+optimizer.stepsPerEpoch = 1 // (the cosine counts steps)
 
 // 4. Evaluation: the mean cross-entropy over the whole validation text, read as 128
 //    parallel streams of consecutive windows of --seq characters. It is measured twice:
@@ -132,9 +138,9 @@ var sampler = Random(seed: seed &+ 2)
     lstm.resetState()
     var input = prime, drawn: [Int] = []
     for _ in 0..<count {
-        let x = Tensor<Float>(shape: [input.count, 1], scalars: input.map(Float.init))   // a handful of indices
-        let logits = model.fprop(x)                                                      // [T, 1, V]
-        let last = logits[rows: (input.count - 1)..<input.count]                         // [1, 1, V]
+        let x = Tensor<Float>(shape: [input.count, 1], scalars: input.map(Float.init)) // a handful of indices
+        let logits = model.fprop(x) // [T, 1, V]
+        let last = logits[rows: (input.count - 1)..<input.count] // [1, 1, V]
         let next = sampleFromLogits(last, temperature: temperature, using: &sampler)[0]
         drawn.append(next)
         input = [next]
@@ -146,7 +152,9 @@ var sampler = Random(seed: seed &+ 2)
 if checkpoints.evaluateOnly {
     checkpoints.loadModel(model)
     let carried = validationLoss(carryingState: true), zeroState = validationLoss(carryingState: false)
-    print(String(format: "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)", carried, carried * log2e, zeroState))
+    print(
+        String(
+            format: "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)", carried, carried * log2e, zeroState))
     print("sample at temperature \(temperature): " + sample(sampleLength, temperature: temperature))
     checkpoints.saveModel(model)
     finishRun()
@@ -161,7 +169,9 @@ if checkpoints.evaluateOnly {
 //    but no gradient flows back across the boundary. (--random-windows: windows at random
 //    places, each from a zero state.)
 var batches = Random(seed: seed &+ 1)
-var streamIterator = corpus.streamBatches(from: .train, length: length, batchSize: batchSize).makeIterator() as AnyIterator<(inputs: Tensor<Float>, targets: [Int])>
+var streamIterator =
+    corpus.streamBatches(from: .train, length: length, batchSize: batchSize).makeIterator()
+    as AnyIterator<(inputs: Tensor<Float>, targets: [Int])>
 lstm.isStateful = !randomWindows
 @MainActor func nextBatch() -> (inputs: Tensor<Float>, targets: [Int]) {
     if randomWindows { return corpus.randomBatch(length: length, batchSize: batchSize, using: &batches) }
@@ -189,18 +199,19 @@ if let resumed = checkpoints.resume(model, optimizer, generators: ["batches", "s
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high" + (clip > 0 ? "" : ", or try --clip 5")
 let start = Date()
 let firstStep = state.step + 1
-var progress = ProgressLine("steps \(firstStep)-\(min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps))",
-                            total: max(1, min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps) - firstStep + 1) * batchSize)
+var progress = ProgressLine(
+    "steps \(firstStep)-\(min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps))",
+    total: max(1, min(evalEvery * ((firstStep - 1) / evalEvery + 1), steps) - firstStep + 1) * batchSize)
 var finalLoss = Double.nan, finalZeroStateLoss = Double.nan
-let curves = Curves(metricAxis: "step")                         // the loss of every step, the validation losses
+let curves = Curves(metricAxis: "step") // the loss of every step, the validation losses
 for step in stride(from: firstStep, through: steps, by: 1) {
     let (inputs, targets) = nextBatch()
-    let scores = model.fprop(inputs)                             // [T, N, V]
+    let scores = model.fprop(inputs) // [T, N, V]
     let value = loss.forward(scores, targets)
-    checkpoints.check(loss: Double(value), model, step: step)   // a NaN stops the run
+    checkpoints.check(loss: Double(value), model, step: step) // a NaN stops the run
     model.zeroGrad()
     model.grad(inputs, loss.backward(scores, targets))
-    checkpoints.check(gradientNorm: optimizer.step(), model, step: step)    // (the norm clipping computed)
+    checkpoints.check(gradientNorm: optimizer.step(), model, step: step) // (the norm clipping computed)
     progress.update(samples: batchSize, loss: Double(value))
     curves.record(step: step, loss: Double(value))
 
@@ -210,10 +221,15 @@ for step in stride(from: firstStep, through: steps, by: 1) {
         curves.record(metric: "validation", value: finalLoss, unit: "nats/char", at: Double(step))
         curves.record(metric: "validation, zero state per window", value: finalZeroStateLoss, unit: "nats/char", at: Double(step))
         let rate = Double((step - firstStep + 1) * batchSize * length) / Date().timeIntervalSince(start)
-        progress.finish(String(format: "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)  [%d steps, %.0f chars/s overall, lr %.2g]",
-                               finalLoss, finalLoss * log2e, finalZeroStateLoss, step, rate, optimizer.currentLearningRate))
-        print("  sample at temperature \(temperature): " + sample(sampleLength, temperature: temperature)
-              .replacingOccurrences(of: "\n", with: "\n  "))
+        progress.finish(
+            String(
+                format:
+                    "validation %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)  [%d steps, %.0f chars/s overall, lr %.2g]",
+                finalLoss, finalLoss * log2e, finalZeroStateLoss, step, rate, optimizer.currentLearningRate))
+        print(
+            "  sample at temperature \(temperature): "
+                + sample(sampleLength, temperature: temperature)
+                .replacingOccurrences(of: "\n", with: "\n  "))
         fflush(nil)
         let next = min(step + evalEvery, steps)
         if step < steps { progress = ProgressLine("steps \(step + 1)-\(next)", total: (next - step) * batchSize) }
@@ -225,10 +241,13 @@ for step in stride(from: firstStep, through: steps, by: 1) {
     }
 }
 checkpoints.saveModel(model)
-curves.write(to: outDir)                                      // char-lstm-curves.svg
+curves.write(to: outDir) // char-lstm-curves.svg
 let elapsed = Date().timeIntervalSince(start)
 let trained = max(steps - firstStep + 1, 0)
-print(String(format: "done: %d steps in %.1f s (%.2f steps/s, %.0f sequences/s, %.0f characters/s); validation loss %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)",
-             trained, elapsed, Double(trained) / elapsed, Double(trained * batchSize) / elapsed,
-             Double(trained * batchSize * length) / elapsed, finalLoss, finalLoss * log2e, finalZeroStateLoss))
-finishRun()                                                   // status 1 if a checkpoint could not be written
+print(
+    String(
+        format:
+            "done: %d steps in %.1f s (%.2f steps/s, %.0f sequences/s, %.0f characters/s); validation loss %.4f nats/char = %.3f bits/char (%.4f from a zero state per window)",
+        trained, elapsed, Double(trained) / elapsed, Double(trained * batchSize) / elapsed,
+        Double(trained * batchSize * length) / elapsed, finalLoss, finalLoss * log2e, finalZeroStateLoss))
+finishRun() // status 1 if a checkpoint could not be written

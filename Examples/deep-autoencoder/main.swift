@@ -22,7 +22,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("deep-autoencoder", "a 784-1000-500-250-30 autoencoder against PCA with 30 components")
-let dataOption = options.mnistData()          // checked now: every file there
+let dataOption = options.mnistData() // checked now: every file there
 let epochs = options.int("epochs", 30, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 128, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 1e-3, "Adam learning rate (annealed to 1/50 of it by a cosine schedule)")
@@ -31,7 +31,7 @@ let codeSize = options.int("code", 30, "size of the linear code in the middle")
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the figure and the training curves")
-let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
+let checkpoints = CheckpointOptions(options) // --save, --checkpoint-dir, --resume, --load
 let activation = AutoencoderActivation(rawValue: activationName)
 options.require(learningRate > 0, "--lr must be positive")
 options.require([.relu, .tanh, .sigmoid].contains(activation), "--activation must be relu, tanh or sigmoid, got '\(activationName)'")
@@ -58,9 +58,9 @@ func autoencoder(hidden: AutoencoderActivation, code: Int, rng: inout Random) ->
     }
     return Sequential<Float> {
         stage(encoderSizes)
-        Linear<Float>(250, code, initializer: .glorotUniform, using: &rng)        // the code: linear
+        Linear<Float>(250, code, initializer: .glorotUniform, using: &rng) // the code: linear
         stage(decoderSizes)
-        Linear<Float>(1000, 784, initializer: .glorotUniform, using: &rng)        // pixel logits
+        Linear<Float>(1000, 784, initializer: .glorotUniform, using: &rng) // pixel logits
     }
 }
 
@@ -76,8 +76,9 @@ var rng = Random(seed: seed)
 let model = autoencoder(hidden: activation!, code: codeSize, rng: &rng)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
-let optimizer = Adam(model.parameters, learningRate: learningRate,
-                     schedule: .cosine(epochs: epochs, minimum: learningRate / 50))
+let optimizer = Adam(
+    model.parameters, learningRate: learningRate,
+    schedule: .cosine(epochs: epochs, minimum: learningRate / 50))
 let reconstruct = { (x: Tensor<Float>) in Sigmoid<Float>().fprop(model.fprop(x)) }
 /// The paper's figure: test digits, the autoencoder's reconstructions, PCA's.
 @MainActor func writeFigure() {
@@ -99,31 +100,33 @@ if checkpoints.evaluateOnly {
 // 7. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generator of the batch order, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
-let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
-let resumedEpochs = min(training.state.epoch, epochs)               // trained before this run (--resume)
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1)) // (--resume)
+let resumedEpochs = min(training.state.epoch, epochs) // trained before this run (--resume)
 var testError = Double.nan
 training.run(on: mnist.train, batchSize: batchSize) { x, _ in
-    let logits = model.fprop(x)                                     // [B, 784]
-    let value = Double(loss.forward(logits, x))                     // the input is the target
-    training.check(loss: value)                                     // a NaN stops the run
+    let logits = model.fprop(x) // [B, 784]
+    let value = Double(loss.forward(logits, x)) // the input is the target
+    training.check(loss: value) // a NaN stops the run
     model.zeroGrad()
     model.grad(x, loss.backward(logits, x))
     optimizer.step()
     return value
 } endOfEpoch: { _ in
     testError = squaredErrorPerImage(test, reconstruct: reconstruct)
-    training.record(metric: "test squared error per image", value: testError)   // for the curves
+    training.record(metric: "test squared error per image", value: testError) // for the curves
     return String(format: "test squared error per image %.2f (PCA-%d %.2f)", testError, codeSize, pcaError)
 }
-if testError.isNaN { testError = squaredErrorPerImage(test, reconstruct: reconstruct) }    // (no epoch was left to train)
-checkpoints.saveModel(model)                                  // --save
-let trainingRate = Double(training.samples) / training.trainingSeconds   // training steps only, evaluation excluded
+if testError.isNaN { testError = squaredErrorPerImage(test, reconstruct: reconstruct) } // (no epoch was left to train)
+checkpoints.saveModel(model) // --save
+let trainingRate = Double(training.samples) / training.trainingSeconds // training steps only, evaluation excluded
 
 // 8. The paper's figure, and the training curves.
 writeFigure()
-training.curves.write(to: outDir)                             // deep-autoencoder-curves.svg
+training.curves.write(to: outDir) // deep-autoencoder-curves.svg
 
 print(String(format: "squared error per test image: deep autoencoder %.2f, PCA-%d %.2f", testError, codeSize, pcaError))
-print(String(format: "training: %.0f samples/s over %d epochs (%.0f s); total time %@ with %d threads", trainingRate, epochs - resumedEpochs,
-             training.trainingSeconds, clock.formatted, threads))
-finishRun()                                                   // status 1 if a checkpoint or the figure could not be written
+print(
+    String(
+        format: "training: %.0f samples/s over %d epochs (%.0f s); total time %@ with %d threads", trainingRate, epochs - resumedEpochs,
+        training.trainingSeconds, clock.formatted, threads))
+finishRun() // status 1 if a checkpoint or the figure could not be written

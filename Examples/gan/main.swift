@@ -27,12 +27,13 @@ import Foundation
 
 // 1. Options.
 let options = Options("gan", "a DCGAN of MNIST digits, scored by a digit classifier", booleanFlags: ["no-score"])
-let dataOption = options.mnistData()          // checked now: every file there
+let dataOption = options.mnistData() // checked now: every file there
 let epochs = options.int("epochs", 20, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 32, "real images per step (and as many fakes)", range: 2...4096)
 let learningRate = options.double("lr", 2e-4, "Adam learning rate of both networks (β₁ = 0.5, β₂ = 0.999)")
 let latent = options.int("latent", 64, "size of the code z", range: 1...4096)
-let initName = options.string("init", "dcgan", "initial weights: dcgan (N(0, 0.02), batch norm γ ~ N(1, 0.02)) or pytorch (the layers' defaults)")
+let initName = options.string(
+    "init", "dcgan", "initial weights: dcgan (N(0, 0.02), batch norm γ ~ N(1, 0.02)) or pytorch (the layers' defaults)")
 let realLabel = options.double("real-label", 0.9, "D's target for real digits (one-sided label smoothing; 1 = none)", range: 0.5...1)
 let generatorSteps = options.int("g-steps", 1, "generator steps per discriminator step", range: 1...10)
 let seed = options.seed(1, "random seed (weights, codes, batch order)")
@@ -40,19 +41,26 @@ let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the sample grids (gan-epoch-NNN.png, gan-samples.png)")
 let saveGenerator = options.outputFile("save-generator", "save the trained generator to FILE (safetensors, PyTorch names)")
 let saveDiscriminator = options.outputFile("save-discriminator", "save the trained discriminator to FILE (safetensors, PyTorch names)")
-let checkpointDir = options.optionalString("checkpoint-dir", "save both networks to DIR/generator-epoch-NNN.safetensors and discriminator-epoch-NNN.safetensors after every epoch")
-if let checkpointDir, let problem = outputDirectoryProblem(checkpointDir) { options.require(false, "--checkpoint-dir \(checkpointDir): \(problem)") }
+let checkpointDir = options.optionalString(
+    "checkpoint-dir", "save both networks to DIR/generator-epoch-NNN.safetensors and discriminator-epoch-NNN.safetensors after every epoch")
+if let checkpointDir, let problem = outputDirectoryProblem(checkpointDir) {
+    options.require(false, "--checkpoint-dir \(checkpointDir): \(problem)")
+}
 let loadGenerator = options.inputFile("load-generator", "load a generator from FILE and only sample and score it (no training)")
-let classifierFile = options.inputFile("classifier", "the lecture convnet to score with, saved by mnist-convnet --save (else one is trained)")
+let classifierFile = options.inputFile(
+    "classifier", "the lecture convnet to score with, saved by mnist-convnet --save (else one is trained)")
 let saveClassifier = options.outputFile("save-classifier", "save the scoring classifier to FILE (for --classifier next time)")
-let classifierEpochs = options.int("classifier-epochs", 4, "epochs to train the scoring classifier when no --classifier is given", range: Limits.epochs)
+let classifierEpochs = options.int(
+    "classifier-epochs", 4, "epochs to train the scoring classifier when no --classifier is given", range: Limits.epochs)
 let sampleCount = options.int("samples", 10_000, "generated digits to score", range: 2...1_000_000)
 let skipScore = options.flag("no-score", "do not train or load a classifier, and do not score the samples")
 options.require(initName == "dcgan" || initName == "pytorch", "--init must be dcgan or pytorch, got \(initName)")
 options.require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive number, got \(learningRate)")
-options.require(!(loadGenerator != nil && saveDiscriminator != nil),
-                "--load-generator does not train, so there is no discriminator for --save-discriminator")
-options.require(!(loadGenerator != nil && checkpointDir != nil), "--load-generator does not train, so --checkpoint-dir has nothing to write")
+options.require(
+    !(loadGenerator != nil && saveDiscriminator != nil),
+    "--load-generator does not train, so there is no discriminator for --save-discriminator")
+options.require(
+    !(loadGenerator != nil && checkpointDir != nil), "--load-generator does not train, so --checkpoint-dir has nothing to write")
 options.require(!(skipScore && classifierFile != nil), "--no-score and --classifier: give only one of them")
 options.require(!(skipScore && saveClassifier != nil), "--no-score trains no classifier for --save-classifier")
 options.requireActivations(batch: batchSize, width: 128 * 7 * 7, "--batch")
@@ -89,7 +97,9 @@ if initName == "dcgan" {
             let isNorm = child.layer is BatchNorm<Float>
             for (name, parameter) in child.layer.namedParameters {
                 let shape = parameter.value.shape
-                parameter.value = name == "bias" ? .zeros(shape)
+                parameter.value =
+                    name == "bias"
+                    ? .zeros(shape)
                     : .normal(shape, mean: isNorm ? 1 : 0, std: 0.02, using: &rng)
             }
         }
@@ -153,9 +163,9 @@ if let loadGenerator {
         for (real, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
             let b = real.shape[0]
             let ones = Tensor<Float>.ones([b, 1]), zeros = Tensor<Float>.zeros([b, 1])
-            let realTargets = Tensor<Float>(repeating: Float(realLabel), shape: [b, 1])  // one-sided smoothing
+            let realTargets = Tensor<Float>(repeating: Float(realLabel), shape: [b, 1]) // one-sided smoothing
             let z = codes(b, using: &noise)
-            let fake = generator.fprop(z)                                   // [B, 1, 28, 28]
+            let fake = generator.fprop(z) // [B, 1, 28, 28]
 
             // a. The discriminator's step: real digits are 1, fakes are 0. The fakes are
             //    "detached": D's grad fills D's parameter gradients only, and nothing is
@@ -180,10 +190,10 @@ if let loadGenerator {
             for gStep in 0..<generatorSteps {
                 let zG = gStep == 0 ? z : codes(b, using: &noise)
                 let fakeG = gStep == 0 ? fake : generator.fprop(zG)
-                let logits = discriminator.fprop(fakeG)                     // D after its step
-                let gradFake = discriminator.bprop(fakeG, bce.backward(logits, ones))   // ∂loss/∂fake
+                let logits = discriminator.fprop(fakeG) // D after its step
+                let gradFake = discriminator.bprop(fakeG, bce.backward(logits, ones)) // ∂loss/∂fake
                 generator.zeroGrad()
-                generator.grad(zG, gradFake)                                // through G: ∂loss/∂θ_G
+                generator.grad(zG, gradFake) // through G: ∂loss/∂θ_G
                 optimizerG.step()
                 gValue += Double(bce.forward(logits, ones)) / Double(generatorSteps)
             }
@@ -202,12 +212,16 @@ if let loadGenerator {
             fakeScore += Double(fakeLogits.mapped(Float.sigmoid).mean())
         }
         let n = Double(batches)
-        print(String(format: "epoch %d  loss D %.3f  loss G %.3f  D(real) %.2f  D(fake) %.2f  %.0f real digits/s  (%@)",
-                     epoch, lossD / n, lossG / n, realScore / n, fakeScore / n, Double(seen) / epochClock.seconds, clock.formatted))
+        print(
+            String(
+                format: "epoch %d  loss D %.3f  loss G %.3f  D(real) %.2f  D(fake) %.2f  %.0f real digits/s  (%@)",
+                epoch, lossD / n, lossG / n, realScore / n, fakeScore / n, Double(seen) / epochClock.seconds, clock.formatted))
         writeSamples(String(format: "gan-epoch-%03d.png", epoch))
-        if let checkpointDir {          // (the folder is created by the first one)
+        if let checkpointDir { // (the folder is created by the first one)
             save(generator, "generator", to: figurePath(checkpointDir, String(format: "generator-epoch-%03d.safetensors", epoch)))
-            save(discriminator, "discriminator", to: figurePath(checkpointDir, String(format: "discriminator-epoch-%03d.safetensors", epoch)))
+            save(
+                discriminator, "discriminator", to: figurePath(checkpointDir, String(format: "discriminator-epoch-%03d.safetensors", epoch))
+            )
         }
     }
     save(discriminator, "discriminator", to: saveDiscriminator)
@@ -219,9 +233,9 @@ writeSamples("gan-samples.png")
 //    digits, the ceiling): its predictions give the inception score and the class shares,
 //    its 200 penultimate features the Fréchet distance to the real digits.
 if !skipScore {
-    let classifier: Sequential<Float> = lectureConvnet()               // (ExampleSupport/Classifiers.swift)
-    let featureLayer = 8                                                 // the ReLU after Linear(3200, 200)
-    let test = paddedForLectureConvnet(mnist.test)                       // 32×32, as the convnet takes
+    let classifier: Sequential<Float> = lectureConvnet() // (ExampleSupport/Classifiers.swift)
+    let featureLayer = 8 // the ReLU after Linear(3200, 200)
+    let test = paddedForLectureConvnet(mnist.test) // 32×32, as the convnet takes
     if let classifierFile {
         do { try classifier.load(from: classifierFile) } catch { fail("gan: cannot load the classifier \(classifierFile):\n\(error)") }
         print("loaded the classifier from \(classifierFile)")
@@ -229,7 +243,7 @@ if !skipScore {
         // mnist-convnet's recipe, shortened: SGD with momentum, cosine learning rate
         let train = paddedForLectureConvnet(mnist.train)
         let sgd = SGD(classifier.parameters, learningRate: 0.05, momentum: 0.9, schedule: .cosine(epochs: classifierEpochs, minimum: 0))
-        sgd.stepsPerEpoch = (train.count + 63) / 64                       // (the schedule's epoch)
+        sgd.stepsPerEpoch = (train.count + 63) / 64 // (the schedule's epoch)
         let crossEntropy = CrossEntropyLoss<Float>()
         var order = Random(seed: seed &+ 3)
         for _ in 1...classifierEpochs {

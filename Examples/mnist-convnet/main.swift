@@ -30,21 +30,21 @@ import Foundation
 
 // 1. Options (the same as mnist-mlp's, plus where to write the picture).
 let options = Options("mnist-convnet", "train the lecture's convolutional network on MNIST")
-let dataOption = options.mnistData()          // checked now: every file there
+let dataOption = options.mnistData() // checked now: every file there
 let seed = options.seed(1, "random seed (initial weights and batch order)")
-let augmentation = options.augmentation(seed: seed &+ 3)             // --augment (more epochs by default)
+let augmentation = options.augmentation(seed: seed &+ 3) // --augment (more epochs by default)
 let epochs = options.int("epochs", augmentation != nil ? 15 : 8, "passes over the training set (15 with --augment)", range: Limits.epochs)
 let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.05, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
-let validation = ValidationOptions(options)                          // --validation, --early-stopping
+let validation = ValidationOptions(options) // --validation, --early-stopping
 let threads = options.threads()
 let outDirectory = options.outputDirectory("out", ".", "directory for the PNG of the first-layer filters and the training curves")
 let schedule = options.schedule("cosine", epochs: epochs)
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
-let distributed = DistributedOption(options)     // --distributed: data-parallel under mpirun -np N
+let distributed = DistributedOption(options) // --distributed: data-parallel under mpirun -np N
 let checkpoints = CheckpointOptions(options)
-options.requireActivations(batch: batchSize, width: 16 * 28 * 28, "--batch")    // the first convolution's output
+options.requireActivations(batch: batchSize, width: 16 * 28 * 28, "--batch") // the first convolution's output
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.finish()
@@ -58,16 +58,18 @@ Threads.count = threads
 //    needs and Sequential skips).
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption), layout: .image)
 //    With --validation N, N training digits (the same share of every class) are held out.
-let train = checkpoints.evaluateOnly ? paddedForLectureConvnet(mnist.train)
+let train =
+    checkpoints.evaluateOnly
+    ? paddedForLectureConvnet(mnist.train)
     : validation.split(mnist.train, seed: seed &+ 2, prepared: paddedForLectureConvnet)
 let test = paddedForLectureConvnet(mnist.test)
-let inputShape = Array(train.images.shape.dropFirst())                  // [1, 32, 32]
+let inputShape = Array(train.images.shape.dropFirst()) // [1, 32, 32]
 print("MNIST: \(train.count) training and \(test.count) test images of \(inputShape), \(train.classCount) classes")
 
 // 3. The model. After two 5×5 convolutions (each trims 4 pixels) and two poolings (each
 //    halves), a 32×32 input leaves 128 maps of 5×5: 3200 features for the classifier.
 Random.global = Random(seed: seed)
-let model: Sequential<Float> = lectureConvnet(channels: inputShape[0], classes: train.classCount)   // (ExampleSupport/Classifiers.swift)
+let model: Sequential<Float> = lectureConvnet(channels: inputShape[0], classes: train.classCount) // (ExampleSupport/Classifiers.swift)
 let conv1 = model.layers[0] as! Conv2D<Float>
 do {
     _ = try model.outputShape(for: [batchSize] + inputShape)
@@ -96,33 +98,33 @@ if checkpoints.evaluateOnly {
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
 //    --augment: the next batch's digits are moved and turned on another thread while
 //    this batch trains (the 2-pixel border of the 32×32 input leaves room for the moves).
-let parallel = distributed.start(model, batchSize: batchSize, examples: train.count)   // (ExampleSupport/Distributed.swift)
-let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
+let parallel = distributed.start(model, batchSize: batchSize, examples: train.count) // (ExampleSupport/Distributed.swift)
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1)) // (--resume)
 let prepare = augmentation.map { augment in
     { (images: Tensor<Float>, step: Int) in augment(images, batch: step, threads: 1) }
 }
 training.run(on: train, batchSize: batchSize, prepare: prepare) { images, labels in
-    let (images, labels, weight) = parallel.shard(images, labels)   // this rank's part (all of it alone)
-    let scores = parallel.forward(images)                      // [B, 10]
+    let (images, labels, weight) = parallel.shard(images, labels) // this rank's part (all of it alone)
+    let scores = parallel.forward(images) // [B, 10]
     let value = parallel.average(Double(loss.forward(scores, labels)), weight)
-    training.check(loss: value)                                // a NaN stops the run
+    training.check(loss: value) // a NaN stops the run
     model.zeroGrad()
-    parallel.backward(images, loss.backward(scores, labels), weight)   // ∂loss/∂θ, averaged over the ranks
+    parallel.backward(images, loss.backward(scores, labels), weight) // ∂loss/∂θ, averaged over the ranks
     optimizer.step()
     return value
 } endOfEpoch: { _ in
-    let held = validation.endOfEpoch(model, loss, training)   // may stop the run (--early-stopping)
+    let held = validation.endOfEpoch(model, loss, training) // may stop the run (--early-stopping)
     let testAccuracy = accuracy(of: model, on: test)
-    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%") // for the curves
     return String(format: "lr %.4f  ", optimizer.currentLearningRate) + (held.isEmpty ? "" : held + "  ")
         + String(format: "test accuracy %.2f%%", testAccuracy * 100)
 }
 print(throughputLine(training))
-validation.restoreBest(model)                                   // with --early-stopping: the best epoch's weights
+validation.restoreBest(model) // with --early-stopping: the best epoch's weights
 if validation.stopping != nil { print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: test) * 100)) }
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: test, to: predictionsPath) }
-training.curves.write(to: outDirectory)                       // mnist-convnet-curves.svg
+training.curves.write(to: outDirectory) // mnist-convnet-curves.svg
 
 // 6. What the first layer learned: its 16 filters, each 5×5, shown in a 4×4 grid, each
 //    scaled to its own range (most negative weight black, most positive white) and
@@ -141,6 +143,7 @@ func enlarged(_ filters: Tensor<Float>, by zoom: Int) -> Tensor<Float> {
     return Tensor(shape: [n, h * zoom, w * zoom], scalars: big)
 }
 // (the weight is [16, 1, 5, 5]: one 5×5 image per filter, one input channel)
-writeGrid(enlarged(conv1.weight.value, by: 8), to: figurePath(outDirectory, "mnist-convnet-filters.png"),
-          imageShape: (40, 40), columns: 4, border: 4)
-finishRun()                                                   // status 1 if an output could not be written
+writeGrid(
+    enlarged(conv1.weight.value, by: 8), to: figurePath(outDirectory, "mnist-convnet-filters.png"),
+    imageShape: (40, 40), columns: 4, border: 4)
+finishRun() // status 1 if an output could not be written

@@ -29,33 +29,40 @@ import Foundation
 
 // 1. Options. A recipe sets the defaults of the options after it (each can still be given).
 let options = Options("mnist-mlp", "train a 784-1024-1024-10 ReLU network on MNIST")
-let recipe = options.string("recipe", "plain", "plain, or regularized: dropout 0.1/0.3, max-norm 3, --augment, warm-up 1 + cosine, --validation 2000 --early-stopping 10, 20 epochs, lr 0.1")
+let recipe = options.string(
+    "recipe", "plain",
+    "plain, or regularized: dropout 0.1/0.3, max-norm 3, --augment, warm-up 1 + cosine, --validation 2000 --early-stopping 10, 20 epochs, lr 0.1"
+)
 options.require(["plain", "regularized"].contains(recipe), "--recipe expects plain or regularized, got '\(recipe)'")
 let regularized = recipe == "regularized"
-let dataOption = options.mnistData()          // checked now: every file there
+let dataOption = options.mnistData() // checked now: every file there
 let epochs = options.int("epochs", regularized ? 20 : 10, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 128, "examples per mini-batch", range: Limits.batchSize)
 let learningRate = options.double("lr", regularized ? 0.1 : 0.05, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
 let schedule = options.schedule(regularized ? "cosine" : "constant", epochs: epochs)
-let warmUp = options.int("warmup", regularized ? 1 : 0, "epochs over which the learning rate rises linearly from 0, step by step", range: 0...1_000_000)
+let warmUp = options.int(
+    "warmup", regularized ? 1 : 0, "epochs over which the learning rate rises linearly from 0, step by step", range: 0...1_000_000)
 let hidden = options.ints("hidden", [1024, 1024], "hidden layer sizes", range: Limits.layerSize)
 let inputDropout = options.double("input-dropout", regularized ? 0.1 : 0, "dropout probability on the input pixels", range: 0...0.99)
 let hiddenDropout = options.double("dropout", regularized ? 0.3 : 0, "dropout probability on each hidden layer", range: 0...0.99)
 let maxNorm = options.double("max-norm", regularized ? 3 : 0, "largest L2 norm of each unit's incoming weights (0: none)", range: 0...1e6)
 let seed = options.seed(1, "random seed (initial weights and batch order)")
-let augmentation = options.augmentation(seed: seed &+ 3, always: regularized)   // --augment
+let augmentation = options.augmentation(seed: seed &+ 3, always: regularized) // --augment
 let validation = ValidationOptions(options, defaultCount: regularized ? 2000 : 0, defaultPatience: regularized ? 10 : 0)
 let threads = options.threads()
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let outDir = options.outputDirectory("out", ".", "directory for the training curves (mnist-mlp-curves.svg)")
-let distributed = DistributedOption(options)     // --distributed: data-parallel under mpirun -np N
-let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
+let distributed = DistributedOption(options) // --distributed: data-parallel under mpirun -np N
+let checkpoints = CheckpointOptions(options) // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 if warmUp > 0 {
     options.require(warmUp < epochs, "--warmup \(warmUp) must be shorter than --epochs \(epochs)")
-    if case .cosine = schedule {} else { options.require(false, "--warmup goes with --schedule cosine (a linear warm-up, then a cosine to 0, per step)") }
+    if case .cosine = schedule {
+    } else {
+        options.require(false, "--warmup goes with --schedule cosine (a linear warm-up, then a cosine to 0, per step)")
+    }
 }
 // the model must fit in memory: 784·h₁ + h₁·h₂ + … + hₙ·10 weights
 let layerSizes = [784] + hidden + [10]
@@ -82,7 +89,7 @@ Random.global = Random(seed: seed)
 let sizes = [mnist.train.images.shape[1]] + hidden
 let model: Sequential<Float>
 if inputDropout == 0 && hiddenDropout == 0 {
-    model = perceptron(sizes + [mnist.train.classCount])      // (ExampleSupport/Classifiers.swift)
+    model = perceptron(sizes + [mnist.train.classCount]) // (ExampleSupport/Classifiers.swift)
 } else {
     model = Sequential<Float> {
         Dropout<Float>(inputDropout)
@@ -102,8 +109,9 @@ let loss = CrossEntropyLoss<Float>()
 // blow them up.
 let stepsPerEpoch = (train.count + batchSize - 1) / batchSize
 let rates = warmUp > 0 ? .warmupCosine(warmup: warmUp * stepsPerEpoch, total: epochs * stepsPerEpoch) : schedule
-let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum, schedule: rates,
-                    maxNorm: maxNorm > 0 ? maxNorm : nil)
+let optimizer = SGD(
+    model.parameters, learningRate: learningRate, momentum: momentum, schedule: rates,
+    maxNorm: maxNorm > 0 ? maxNorm : nil)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(sizes[0])] ->"))
 
 // 4. A saved model? With --load we only evaluate it. The file holds the weights under
@@ -123,24 +131,24 @@ if checkpoints.evaluateOnly {
 //    --augment: the next batch is gathered and its digits moved and turned on another
 //    thread while this one trains (TrainingLoop prefetches), so it costs the step nothing.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
-let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
-let parallel = distributed.start(model, batchSize: batchSize, examples: train.count)   // (ExampleSupport/Distributed.swift)
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1)) // (--resume)
+let parallel = distributed.start(model, batchSize: batchSize, examples: train.count) // (ExampleSupport/Distributed.swift)
 let prepare = augmentation.map { augment in
     { (images: Tensor<Float>, step: Int) in augment(images, batch: step, imageShape: digitShape!, threads: 1) }
 }
 training.run(on: train, batchSize: batchSize, prepare: prepare) { images, labels in
-    let (images, labels, weight) = parallel.shard(images, labels)   // this rank's part (all of it alone)
-    let scores = parallel.forward(images)                      // [B, 10]
+    let (images, labels, weight) = parallel.shard(images, labels) // this rank's part (all of it alone)
+    let scores = parallel.forward(images) // [B, 10]
     let value = parallel.average(Double(loss.forward(scores, labels)), weight)
-    training.check(loss: value)                                // a NaN stops the run
+    training.check(loss: value) // a NaN stops the run
     model.zeroGrad()
-    parallel.backward(images, loss.backward(scores, labels), weight)   // ∂loss/∂θ, averaged over the ranks
-    optimizer.step()                                           // (and the schedule, and max-norm)
+    parallel.backward(images, loss.backward(scores, labels), weight) // ∂loss/∂θ, averaged over the ranks
+    optimizer.step() // (and the schedule, and max-norm)
     return value
 } endOfEpoch: { _ in
-    let held = validation.endOfEpoch(model, loss, training)   // may stop the run (--early-stopping)
+    let held = validation.endOfEpoch(model, loss, training) // may stop the run (--early-stopping)
     let testAccuracy = accuracy(of: model, on: mnist.test)
-    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%") // for the curves
     return (held.isEmpty ? "" : held + "  ") + String(format: "test accuracy %.2f%%", testAccuracy * 100)
 }
 print(throughputLine(training))
@@ -152,5 +160,5 @@ validation.restoreBest(model)
 if validation.stopping != nil { print(String(format: "test accuracy %.2f%%", accuracy(of: model, on: mnist.test) * 100)) }
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: mnist.test, to: predictionsPath) }
-training.curves.write(to: outDir)                             // mnist-mlp-curves.svg
-finishRun()                                                   // status 1 if an output could not be written
+training.curves.write(to: outDir) // mnist-mlp-curves.svg
+finishRun() // status 1 if an output could not be written

@@ -33,9 +33,10 @@ import Foundation
 
 // 1. Options.
 let options = Options("mnist-resnet", "train a small residual network with batch normalization on MNIST")
-let dataOption = options.mnistData()          // checked now: every file there
+let dataOption = options.mnistData() // checked now: every file there
 let epochs = options.int("epochs", 6, "passes over the training set", range: Limits.epochs)
-let batchSize = options.int("batch", 128, "examples per mini-batch (more than 1: batch normalization needs a batch)", range: Limits.batchSize)
+let batchSize = options.int(
+    "batch", 128, "examples per mini-batch (more than 1: batch normalization needs a batch)", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.1, "learning rate")
 let momentum = options.double("momentum", 0.9, "SGD momentum")
 let weightDecay = options.double("weight-decay", 5e-4, "L2 weight decay on the convolution and linear weights")
@@ -45,18 +46,19 @@ let threads = options.threads()
 let schedule = options.schedule("cosine", epochs: epochs)
 let predictionsPath = options.outputFile("predictions", "write the test-set scores to FILE (safetensors)")
 let outDir = options.outputDirectory("out", ".", "directory for the training curves (mnist-resnet-curves.svg)")
-let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
+let checkpoints = CheckpointOptions(options) // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(weightDecay >= 0, "--weight-decay must be non-negative")
-options.require(batchSize > 1 || checkpoints.evaluateOnly, "--batch must be at least 2: batch normalization computes statistics over the batch")
-options.requireActivations(batch: batchSize, width: 16 * 28 * 28, "--batch")    // the widest layer's output
+options.require(
+    batchSize > 1 || checkpoints.evaluateOnly, "--batch must be at least 2: batch normalization computes statistics over the batch")
+options.requireActivations(batch: batchSize, width: 16 * 28 * 28, "--batch") // the widest layer's output
 options.finish()
 Threads.count = threads
 
 // 2. Data: images as [N, 1, 28, 28], values in [0, 1], labels 0…9.
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption), layout: .image)
-let inputShape = Array(mnist.train.images.shape.dropFirst())          // [1, 28, 28]
+let inputShape = Array(mnist.train.images.shape.dropFirst()) // [1, 28, 28]
 print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images of \(inputShape), \(mnist.train.classCount) classes")
 
 // 3. The model. A basic block is conv 3×3, BN, ReLU, conv 3×3, BN: that is f. The
@@ -65,10 +67,12 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test images 
 //    the sum. The convolutions have no bias: the BN after each one has its own shift β.
 func basicBlock(in cin: Int, out cout: Int, stride: Int = 1) -> [any Layer<Float>] {
     let projection = stride != 1 || cin != cout
-    let shortcut: (any Layer<Float>)? = projection ? Sequential<Float> {
-        Conv2D<Float>(cin, cout, kernelSize: 1, stride: stride, bias: false); BatchNorm2d<Float>(cout)
-    } : nil
-    let block = Residual<Float>(shortcut: shortcut) {                 // y = shortcut(x) + f(x)
+    let shortcut: (any Layer<Float>)? =
+        projection
+        ? Sequential<Float> {
+            Conv2D<Float>(cin, cout, kernelSize: 1, stride: stride, bias: false); BatchNorm2d<Float>(cout)
+        } : nil
+    let block = Residual<Float>(shortcut: shortcut) { // y = shortcut(x) + f(x)
         Conv2D<Float>(cin, cout, kernelSize: 3, stride: stride, padding: 1, bias: false); BatchNorm2d<Float>(cout); ReLU<Float>()
         Conv2D<Float>(cout, cout, kernelSize: 3, padding: 1, bias: false); BatchNorm2d<Float>(cout)
     }
@@ -78,10 +82,10 @@ func basicBlock(in cin: Int, out cout: Int, stride: Int = 1) -> [any Layer<Float
 Random.global = Random(seed: seed)
 let model = Sequential<Float> {
     Conv2D<Float>(inputShape[0], 16, kernelSize: 3, padding: 1, bias: false); BatchNorm2d<Float>(16); ReLU<Float>()
-    basicBlock(in: 16, out: 16); basicBlock(in: 16, out: 16)                   // 28×28
-    basicBlock(in: 16, out: 32, stride: 2); basicBlock(in: 32, out: 32)        // 14×14
-    basicBlock(in: 32, out: 64, stride: 2); basicBlock(in: 64, out: 64)        // 7×7
-    AvgPool2D<Float>(7); Flatten<Float>()                                      // global average: [N, 64]
+    basicBlock(in: 16, out: 16); basicBlock(in: 16, out: 16) // 28×28
+    basicBlock(in: 16, out: 32, stride: 2); basicBlock(in: 32, out: 32) // 14×14
+    basicBlock(in: 32, out: 64, stride: 2); basicBlock(in: 64, out: 64) // 7×7
+    AvgPool2D<Float>(7); Flatten<Float>() // global average: [N, 64]
     Linear<Float>(64, mnist.train.classCount)
 }
 do {
@@ -98,8 +102,9 @@ for parameter in model.parameters where parameter.value.rank == 1 { parameter.de
 let loss = CrossEntropyLoss<Float>()
 // SGD with momentum, the learning rate following a cosine from --lr to 0 over the epochs.
 // BN keeps the activations' scale steady, which is what allows a rate as large as 0.1.
-let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum,
-                    weightDecay: weightDecay, schedule: schedule)
+let optimizer = SGD(
+    model.parameters, learningRate: learningRate, momentum: momentum,
+    weightDecay: weightDecay, schedule: schedule)
 // (the input shape on the first line only: each block's body has a line of its own)
 var summary = model.description
 if let first = summary.range(of: "[input ->") { summary.replaceSubrange(first, with: "[input \([batchSize] + inputShape) ->") }
@@ -152,20 +157,21 @@ let augment = RandomShift(pixels: shift, seed: seed &+ 2)
 // 6. Training: for each mini-batch, fprop (BN in training mode: batch statistics), loss,
 //    grad, step; after each epoch the test accuracy in evaluation mode (running statistics).
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
-let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
-                            generators: ["shift": .init(augment, \.rng)])              // (--resume)
+let training = TrainingLoop(
+    model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
+    generators: ["shift": .init(augment, \.rng)]) // (--resume)
 training.run(on: mnist.train, batchSize: batchSize) { images, labels in
     let x = augment(images)
-    let scores = model.fprop(x)                                // [B, 10]
+    let scores = model.fprop(x) // [B, 10]
     let value = Double(loss.forward(scores, labels))
-    training.check(loss: value)                                // a NaN stops the run
+    training.check(loss: value) // a NaN stops the run
     model.zeroGrad()
-    model.grad(x, loss.backward(scores, labels))               // accumulates ∂loss/∂θ
+    model.grad(x, loss.backward(scores, labels)) // accumulates ∂loss/∂θ
     optimizer.step()
     return value
 } endOfEpoch: { _ in
     let testAccuracy = accuracy(of: model, on: mnist.test)
-    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%") // for the curves
     return String(format: "lr %.4f  test accuracy %.2f%%", optimizer.currentLearningRate, testAccuracy * 100)
 }
 
@@ -173,5 +179,5 @@ training.run(on: mnist.train, batchSize: batchSize) { images, labels in
 //    the test-set scores; then the training curves as an SVG in --out.
 checkpoints.saveModel(model)
 if let predictionsPath { writePredictions(of: model, on: mnist.test, to: predictionsPath) }
-training.curves.write(to: outDir)                             // mnist-resnet-curves.svg
-finishRun()                                                   // status 1 if an output could not be written
+training.curves.write(to: outDir) // mnist-resnet-curves.svg
+finishRun() // status 1 if an output could not be written

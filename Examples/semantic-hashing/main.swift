@@ -63,7 +63,7 @@ let decoder = Sequential<Float> {
 let model = Sequential<Float> {
     encoder
     codeNoise
-    Sigmoid<Float>()                                     // the code, in (0, 1)
+    Sigmoid<Float>() // the code, in (0, 1)
     decoder
 }
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
@@ -71,8 +71,9 @@ print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(b
 // 4. Training: cross-entropy of the reconstruction per digit, Adam.
 let loss = BCEWithLogitsLoss<Float>(reduction: .batchMean)
 let stepsPerEpoch = (mnist.train.count + batchSize - 1) / batchSize
-let optimizer = Adam(model.parameters, learningRate: learningRate,
-                     schedule: .warmupCosine(warmup: 0, total: epochs * stepsPerEpoch, minimum: learningRate / 50))
+let optimizer = Adam(
+    model.parameters, learningRate: learningRate,
+    schedule: .warmupCosine(warmup: 0, total: epochs * stepsPerEpoch, minimum: learningRate / 50))
 var order = Random(seed: seed &+ 1)
 for epoch in 1...epochs {
     let epochClock = Stopwatch()
@@ -87,7 +88,10 @@ for epoch in 1...epochs {
         total += value * Double(x.shape[0])
         seen += x.shape[0]
     }
-    print(String(format: "epoch %2d  reconstruction cross-entropy %.2f per digit (with the noise)  (%.1f s)", epoch, total / Double(seen), epochClock.seconds))
+    print(
+        String(
+            format: "epoch %2d  reconstruction cross-entropy %.2f per digit (with the noise)  (%.1f s)", epoch, total / Double(seen),
+            epochClock.seconds))
 }
 model.isTraining = false
 
@@ -108,8 +112,11 @@ let trainActivations = sigmoidCodes(train), testActivations = sigmoidCodes(test)
 let nearBinary = Double(testActivations.scalars.filter { $0 < 0.1 || $0 > 0.9 }.count) / Double(testActivations.count)
 let hashTrain = pack(trainActivations, threshold: 0.5), hashTest = pack(testActivations, threshold: 0.5)
 
-let mean = Tensor<Float>(shape: [1, 784], scalars: (0..<784).map { j in
-    (0..<train.shape[0]).reduce(Float(0)) { $0 + train.scalars[$1 * 784 + j] } / Float(train.shape[0]) })
+let mean = Tensor<Float>(
+    shape: [1, 784],
+    scalars: (0..<784).map { j in
+        (0..<train.shape[0]).reduce(Float(0)) { $0 + train.scalars[$1 * 784 + j] } / Float(train.shape[0])
+    })
 var projectionRandom = Random(seed: seed &+ 2)
 let projection = Tensor<Float>.normal([784, bits], using: &projectionRandom)
 @MainActor func projected(_ x: Tensor<Float>) -> Tensor<Float> { Tensor.matmul(x.addingRowVector(-mean.reshaped([784])), projection) }
@@ -139,14 +146,21 @@ let labels = mnist.train.labels, testLabels = mnist.test.labels
 let ours = precision(train: hashTrain, labels: labels, queries: hashTest, queryLabels: testLabels, k: k)
 let lsh = precision(train: randomTrain, labels: labels, queries: randomTest, queryLabels: testLabels, k: k)
 let pcaPrecision = precision(train: pcaTrain, labels: labels, queries: pcaTest, queryLabels: testLabels, k: k)
-print(String(format: "code layer: %.1f%% of the test activations within 0.1 of 0 or 1; %d distinct codes among %d training digits",
-             nearBinary * 100, Set(hashTrain).count, hashTrain.count))
-print(String(format: "precision at %d (same digit) by Hamming distance, %d bits: semantic hashing %.2f%%, random projections %.2f%%, PCA signs %.2f%%",
-             k, bits, ours * 100, lsh * 100, pcaPrecision * 100))
+print(
+    String(
+        format: "code layer: %.1f%% of the test activations within 0.1 of 0 or 1; %d distinct codes among %d training digits",
+        nearBinary * 100, Set(hashTrain).count, hashTrain.count))
+print(
+    String(
+        format:
+            "precision at %d (same digit) by Hamming distance, %d bits: semantic hashing %.2f%%, random projections %.2f%%, PCA signs %.2f%%",
+        k, bits, ours * 100, lsh * 100, pcaPrecision * 100))
 
 // 7. The picture: test digits, their reconstructions from the thresholded bits.
 let digits = test[rows: 0..<min(20, test.shape[0])]
-let bitsOfDigits = Tensor<Float>(shape: [digits.shape[0], bits], scalars: testActivations[rows: 0..<digits.shape[0]].scalars.map { $0 > 0.5 ? 1 : 0 })
-writeImageRows([digits, Sigmoid<Float>().fprop(decoder.fprop(bitsOfDigits))], to: figurePath(outDir, "semantic-hashing-reconstructions.png"))
+let bitsOfDigits = Tensor<Float>(
+    shape: [digits.shape[0], bits], scalars: testActivations[rows: 0..<digits.shape[0]].scalars.map { $0 > 0.5 ? 1 : 0 })
+writeImageRows(
+    [digits, Sigmoid<Float>().fprop(decoder.fprop(bitsOfDigits))], to: figurePath(outDir, "semantic-hashing-reconstructions.png"))
 print("total time \(clock.formatted) with \(threads) threads")
 finishRun()

@@ -18,7 +18,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("sequential-mnist", "classify MNIST digits read row by row with an LSTM")
-let dataOption = options.mnistData()          // checked now: every file there
+let dataOption = options.mnistData() // checked now: every file there
 let epochs = options.int("epochs", 8, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limits.batchSize)
 let hidden = options.int("hidden", 128, "LSTM hidden units", range: Limits.layerSize)
@@ -28,12 +28,12 @@ let clip = options.double("clip", 0, "clip gradients to this global norm (0: no 
 let seed = options.seed(1, "random seed (initial weights and batch order)")
 let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the training curves (sequential-mnist-curves.svg)")
-let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
+let checkpoints = CheckpointOptions(options) // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.require((0..<1).contains(momentum), "--momentum must be in [0, 1)")
 options.require(clip >= 0, "--clip must be >= 0")
 options.requireParameterCount(4 * Double(hidden) * Double(28 + hidden + 2) + Double(hidden + 1) * 10, "--hidden")
-options.requireActivations(batch: batchSize * 28, width: 4 * hidden, "--batch and --hidden")     // the gates of 28 steps
+options.requireActivations(batch: batchSize * 28, width: 4 * hidden, "--batch and --hidden") // the gates of 28 steps
 options.finish()
 Threads.count = threads
 
@@ -57,8 +57,9 @@ let model = Sequential<Float> {
     Linear<Float>(hidden, mnist.train.classCount)
 }
 let loss = CrossEntropyLoss<Float>()
-let optimizer = SGD(model.parameters, learningRate: learningRate, momentum: momentum,
-                    maxGradientNorm: clip > 0 ? clip : nil)
+let optimizer = SGD(
+    model.parameters, learningRate: learningRate, momentum: momentum,
+    maxGradientNorm: clip > 0 ? clip : nil)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(side * side)] ->"))
 
 // 4. A saved model? With --load we only evaluate it (weights under PyTorch's names:
@@ -75,20 +76,20 @@ if checkpoints.evaluateOnly {
 //    the 28 steps happens inside the LSTM), step. A checkpoint records the weights, the
 //    momentum, and the generator that shuffles the batches, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high" + (clip > 0 ? "" : ", or try --clip 5")
-let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1))   // (--resume)
+let training = TrainingLoop(model, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1)) // (--resume)
 training.run(on: mnist.train, batchSize: batchSize) { images, labels in
-    let scores = model.fprop(images)                           // [B, 10]
+    let scores = model.fprop(images) // [B, 10]
     let value = Double(loss.forward(scores, labels))
-    training.check(loss: value)                                // a NaN stops the run
+    training.check(loss: value) // a NaN stops the run
     model.zeroGrad()
-    model.grad(images, loss.backward(scores, labels))          // accumulates ∂loss/∂θ
-    training.check(gradientNorm: optimizer.step())             // with --clip: its norm
+    model.grad(images, loss.backward(scores, labels)) // accumulates ∂loss/∂θ
+    training.check(gradientNorm: optimizer.step()) // with --clip: its norm
     return value
 } endOfEpoch: { _ in
     let testAccuracy = accuracy(of: model, on: mnist.test)
-    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+    training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%") // for the curves
     return String(format: "test accuracy %.2f%%", testAccuracy * 100)
 }
-checkpoints.saveModel(model)                                  // --save
-training.curves.write(to: outDir)                             // sequential-mnist-curves.svg
-finishRun()                                                   // status 1 if a checkpoint could not be written
+checkpoints.saveModel(model) // --save
+training.curves.write(to: outDir) // sequential-mnist-curves.svg
+finishRun() // status 1 if a checkpoint could not be written

@@ -27,7 +27,8 @@ import Foundation
 let options = Options("siamese", "a Siamese convnet mapping MNIST digits to a 2-D code, trained with a contrastive loss on pairs")
 let dataOption = options.mnistData()
 let epochs = options.int("epochs", 5, "passes over --pairs pairs", range: Limits.epochs)
-let pairsPerEpoch = options.int("pairs", 30000, "pairs per epoch (the first members go through the training set in order)", range: 1...10_000_000)
+let pairsPerEpoch = options.int(
+    "pairs", 30000, "pairs per epoch (the first members go through the training set in order)", range: 1...10_000_000)
 let batchSize = options.int("batch", 64, "pairs per mini-batch", range: Limits.batchSize)
 let margin = options.double("margin", 1, "the contrastive loss's margin m")
 let learningRate = options.double("lr", 2e-3, "Adam's learning rate, annealed to 0 by a cosine schedule")
@@ -53,8 +54,8 @@ print("MNIST: \(train.count) training and \(test.count) test digits")
 //    of the plane). One module; the "two towers" are two passes through it.
 Random.global = Random(seed: seed)
 let tower = Sequential<Float> {
-    Conv2D<Float>(1, 16, kernelSize: 5); ReLU<Float>(); MaxPool2D<Float>(2)     // [N,16,12,12]
-    Conv2D<Float>(16, 32, kernelSize: 5); ReLU<Float>(); MaxPool2D<Float>(2)    // [N,32,4,4]
+    Conv2D<Float>(1, 16, kernelSize: 5); ReLU<Float>(); MaxPool2D<Float>(2) // [N,16,12,12]
+    Conv2D<Float>(16, 32, kernelSize: 5); ReLU<Float>(); MaxPool2D<Float>(2) // [N,32,4,4]
     Flatten<Float>()
     Linear<Float>(32 * 4 * 4, 128); ReLU<Float>()
     Linear<Float>(128, 2)
@@ -79,8 +80,9 @@ var pairRandom = Random(seed: seed &+ 1)
 //    parameters before the optimizer's step.
 let loss = ContrastiveLoss<Float>(margin: margin)
 let stepsPerEpoch = (pairsPerEpoch + batchSize - 1) / batchSize
-let optimizer = Adam(tower.parameters, learningRate: learningRate,
-                     schedule: .warmupCosine(warmup: 0, total: epochs * stepsPerEpoch, minimum: 0))
+let optimizer = Adam(
+    tower.parameters, learningRate: learningRate,
+    schedule: .warmupCosine(warmup: 0, total: epochs * stepsPerEpoch, minimum: 0))
 var orderRandom = Random(seed: seed &+ 2)
 var order = orderRandom.permutation(train.count), cursor = 0
 for epoch in 1...epochs {
@@ -98,16 +100,16 @@ for epoch in 1...epochs {
         }
         let a = train.images.gathering(rows: first), b = train.images.gathering(rows: second)
         let codesA = tower.fprop(a)
-        let codesB = tower.fprop(b)                              // (the tower now remembers b's pass)
-        let codes = codesA.concatenatingRows(codesB)             // [2n, 2]: the input layout ContrastiveLoss takes
+        let codesB = tower.fprop(b) // (the tower now remembers b's pass)
+        let codes = codesA.concatenatingRows(codesB) // [2n, 2]: the input layout ContrastiveLoss takes
         let target = Tensor<Float>(similar)
         let value = Double(loss.forward(codes, target))
         guard value.isFinite else { fail("siamese: the loss became \(value) in epoch \(epoch); try a smaller --lr") }
         let gradient = loss.backward(codes, target)
         tower.zeroGrad()
-        tower.grad(b, gradient[rows: n..<(2 * n)])               // back through b's pass
-        _ = tower.fprop(a)                                       // a's pass again,
-        tower.grad(a, gradient[rows: 0..<n])                     // and back through it: the gradients add up
+        tower.grad(b, gradient[rows: n..<(2 * n)]) // back through b's pass
+        _ = tower.fprop(a) // a's pass again,
+        tower.grad(a, gradient[rows: 0..<n]) // and back through it: the gradients add up
         optimizer.step()
         total += value * Double(n)
         seen += n
@@ -138,7 +140,7 @@ func knnAccuracy(reference: [Float], referenceLabels: [Int], query: [Float], que
         for r in 0..<count {
             let dx = reference[2 * r] - x, dy = reference[2 * r + 1] - y
             let d = dx * dx + dy * dy
-            guard d < worst else { continue }                     // (a slot still empty is infinitely far)
+            guard d < worst else { continue } // (a slot still empty is infinitely far)
             nearest[worstIndex] = (d, referenceLabels[r])
             worstIndex = 0
             worst = nearest[0].distance
@@ -152,19 +154,23 @@ func knnAccuracy(reference: [Float], referenceLabels: [Int], query: [Float], que
 }
 let k = min(neighbours, train.count)
 let trainCodes = codes(of: train.images), testCodes = codes(of: test.images)
-let siameseAccuracy = knnAccuracy(reference: trainCodes, referenceLabels: train.labels, query: testCodes, queryLabels: test.labels,
-                                  k: k, classes: train.classCount)
+let siameseAccuracy = knnAccuracy(
+    reference: trainCodes, referenceLabels: train.labels, query: testCodes, queryLabels: test.labels,
+    k: k, classes: train.classCount)
 let flatTrain = train.images.reshaped([train.count, 784]), flatTest = test.images.reshaped([test.count, 784])
 let pca = PCA(flatTrain, components: 2)
-let pcaAccuracy = knnAccuracy(reference: pca.encode(flatTrain).scalars, referenceLabels: train.labels,
-                              query: pca.encode(flatTest).scalars, queryLabels: test.labels, k: k, classes: train.classCount)
+let pcaAccuracy = knnAccuracy(
+    reference: pca.encode(flatTrain).scalars, referenceLabels: train.labels,
+    query: pca.encode(flatTest).scalars, queryLabels: test.labels, k: k, classes: train.classCount)
 print(String(format: "%d-NN test accuracy in 2-D: Siamese code %.2f%%, PCA %.2f%%", k, siameseAccuracy * 100, pcaAccuracy * 100))
 
 // 7. The picture: every test digit at its code, coloured by class.
-var plot = ScatterPlot(title: "Siamese 2-D codes of the test digits (\(String(format: "%.1f", siameseAccuracy * 100)) % \(k)-NN)",
-                       xLabel: "code 1", yLabel: "code 2", width: 720, height: 600)
-plot.add(points: (0..<test.count).map { (x: Double(testCodes[2 * $0]), y: Double(testCodes[2 * $0 + 1])) },
-         classes: test.labels, classNames: (0..<test.classCount).map(String.init))
+var plot = ScatterPlot(
+    title: "Siamese 2-D codes of the test digits (\(String(format: "%.1f", siameseAccuracy * 100)) % \(k)-NN)",
+    xLabel: "code 1", yLabel: "code 2", width: 720, height: 600)
+plot.add(
+    points: (0..<test.count).map { (x: Double(testCodes[2 * $0]), y: Double(testCodes[2 * $0 + 1])) },
+    classes: test.labels, classNames: (0..<test.classCount).map(String.init))
 plot.markerSize = 1.6
 plot.markerOpacity = 0.5
 plot.equalScales = true

@@ -29,10 +29,12 @@ import ExampleSupport
 import Foundation
 
 // 1. Options.
-let options = Options("stacked-autoencoder", "greedy denoising pretraining of a sigmoid network, then supervised fine-tuning\n"
-                      + "(--save, --checkpoint-dir, --resume and --load concern the fine-tuning of the pretrained classifier:\n"
-                      + " --load evaluates a saved one; --resume skips the pretraining and continues its fine-tuning)")
-let dataOption = options.mnistData()          // checked now: every file there
+let options = Options(
+    "stacked-autoencoder",
+    "greedy denoising pretraining of a sigmoid network, then supervised fine-tuning\n"
+        + "(--save, --checkpoint-dir, --resume and --load concern the fine-tuning of the pretrained classifier:\n"
+        + " --load evaluates a saved one; --resume skips the pretraining and continues its fine-tuning)")
+let dataOption = options.mnistData() // checked now: every file there
 let sizes = options.ints("sizes", [784, 1000, 1000], "layer sizes of the stack, input first", range: Limits.layerSize)
 let noise = options.double("noise", 0.25, "masking probability of the denoising autoencoders")
 let pretrainEpochs = options.int("pretrain-epochs", 5, "pretraining passes per layer", range: Limits.epochs)
@@ -44,7 +46,7 @@ let batchSize = options.int("batch", 64, "examples per mini-batch", range: Limit
 let seed = options.seed(1, "random seed")
 let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the figures and the training curves")
-let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load: the pretrained classifier
+let checkpoints = CheckpointOptions(options) // --save, --checkpoint-dir, --resume, --load: the pretrained classifier
 options.require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "--sizes needs at least two positive sizes")
 options.require((0..<1).contains(noise), "--noise must be in [0, 1)")
 options.require(pretrainEpochs >= 1 && epochs >= 1, "--pretrain-epochs and --epochs must be at least 1")
@@ -73,21 +75,28 @@ let pretrainClock = Stopwatch()
 if let path = checkpoints.loadPath ?? checkpoints.resumePath {
     print("no pretraining: the pretrained classifier's weights come from \(path)")
 } else {
-    stack.pretrain(on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: seed &+ 2,
-                   makeOptimizer: { SGD($0, learningRate: pretrainLR, momentum: 0.9) },
-                   report: { layer, epoch, loss in
-                       if !loss.isFinite {
-                           fail(String(format: "%@: pretraining diverged: the reconstruction cross-entropy of layer %d is %@ (epoch %d); the learning rate --pretrain-lr %g is probably too high",
-                                       programName, layer + 1, "\(loss)", epoch, pretrainLR))
-                       }
-                       print(String(format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
-                                    layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))
-                       fflush(nil)
-                   })
+    stack.pretrain(
+        on: mnist.train.images, noise: noise, epochs: pretrainEpochs, batchSize: pretrainBatch, seed: seed &+ 2,
+        makeOptimizer: { SGD($0, learningRate: pretrainLR, momentum: 0.9) },
+        report: { layer, epoch, loss in
+            if !loss.isFinite {
+                fail(
+                    String(
+                        format:
+                            "%@: pretraining diverged: the reconstruction cross-entropy of layer %d is %@ (epoch %d); the learning rate --pretrain-lr %g is probably too high",
+                        programName, layer + 1, "\(loss)", epoch, pretrainLR))
+            }
+            print(
+                String(
+                    format: "pretraining layer %d (%d -> %d), epoch %d/%d: reconstruction cross-entropy %.3f per example  [%.0f s]",
+                    layer + 1, sizes[layer], sizes[layer + 1], epoch, pretrainEpochs, loss, pretrainClock.seconds))
+            fflush(nil)
+        })
     // the first layer's filters, each row of W as an image (if the images are square)
     if let shape = squareImageShape(pixels: sizes[0]) {
-        writeGrid(stack.encoders[0].weight.value[rows: 0..<min(100, sizes[1])], to: figurePath(outDir, "stacked-autoencoder-filters.png"),
-                  imageShape: shape, columns: 10)
+        writeGrid(
+            stack.encoders[0].weight.value[rows: 0..<min(100, sizes[1])], to: figurePath(outDir, "stacked-autoencoder-filters.png"),
+            imageShape: shape, columns: 10)
     } else {
         print("(no filter figure: images of \(sizes[0]) pixels are not square)")
     }
@@ -102,24 +111,25 @@ let curves = Curves()
 @MainActor func fineTune(_ network: Sequential<Float>, _ title: String, checkpointed: Bool) -> Double {
     let loss = CrossEntropyLoss<Float>()
     let optimizer = SGD(network.parameters, learningRate: learningRate, momentum: 0.9)
-    let training = TrainingLoop(network, optimizer, checkpoints, epochs: epochs,
-                                shuffle: Random(seed: seed &+ 3),           // the same batches for both networks
-                                title: title, checkpointed: checkpointed, setsOptimizerEpoch: false, curves: curves)   // (--resume)
+    let training = TrainingLoop(
+        network, optimizer, checkpoints, epochs: epochs,
+        shuffle: Random(seed: seed &+ 3), // the same batches for both networks
+        title: title, checkpointed: checkpointed, setsOptimizerEpoch: false, curves: curves) // (--resume)
     var testAccuracy = Double.nan
     training.run(on: mnist.train, batchSize: batchSize) { images, labels in
         let scores = network.fprop(images)
         let value = Double(loss.forward(scores, labels))
-        training.check(loss: value)                                 // a NaN stops the run
+        training.check(loss: value) // a NaN stops the run
         network.zeroGrad()
         network.grad(images, loss.backward(scores, labels))
         optimizer.step()
         return value
     } endOfEpoch: { _ in
         testAccuracy = accuracy(of: network, on: mnist.test)
-        training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%")   // for the curves
+        training.record(metric: "test accuracy", value: testAccuracy * 100, unit: "%") // for the curves
         return String(format: "test accuracy %.2f%%", testAccuracy * 100)
     }
-    return testAccuracy.isNaN ? accuracy(of: network, on: mnist.test) : testAccuracy  // (no epoch was left to train)
+    return testAccuracy.isNaN ? accuracy(of: network, on: mnist.test) : testAccuracy // (no epoch was left to train)
 }
 
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
@@ -132,7 +142,7 @@ let classifierForRandom = Linear<Float>(sizes.last!, mnist.train.classCount, usi
 
 let pretrained = stack.encoderNetwork().add(classifierForPretrained)
 print(pretrained.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), \(sizes[0])] ->"))
-if checkpoints.evaluateOnly {                                   // --load: evaluate a saved pretrained classifier
+if checkpoints.evaluateOnly { // --load: evaluate a saved pretrained classifier
     checkpoints.loadModel(pretrained)
     print(String(format: "test accuracy %.2f%%", accuracy(of: pretrained, on: mnist.test) * 100))
     checkpoints.saveModel(pretrained)
@@ -140,15 +150,17 @@ if checkpoints.evaluateOnly {                                   // --load: evalu
     exit(0)
 }
 let pretrainedAccuracy = fineTune(pretrained, "pretrained", checkpointed: true)
-checkpoints.saveModel(pretrained)                               // --save
+checkpoints.saveModel(pretrained) // --save
 
 // 5. The same network from a random start (the initialisation the pretraining began from).
 var randomRng = Random(seed: seed)
 let fromScratch = StackedAutoencoder<Float>(sizes: sizes, using: &randomRng).encoderNetwork().add(classifierForRandom)
 let randomAccuracy = fineTune(fromScratch, "random init", checkpointed: false)
 
-print(String(format: "test accuracy, %@ sigmoid network: with greedy denoising pretraining %.2f%%, from random initialisation %.2f%%",
-             sizes.map(String.init).joined(separator: "-") + "-\(mnist.train.classCount)", pretrainedAccuracy * 100, randomAccuracy * 100))
-curves.write(to: outDir)                                      // stacked-autoencoder-curves.svg
+print(
+    String(
+        format: "test accuracy, %@ sigmoid network: with greedy denoising pretraining %.2f%%, from random initialisation %.2f%%",
+        sizes.map(String.init).joined(separator: "-") + "-\(mnist.train.classCount)", pretrainedAccuracy * 100, randomAccuracy * 100))
+curves.write(to: outDir) // stacked-autoencoder-curves.svg
 print("total time \(clock.formatted) with \(threads) threads")
-finishRun()                                                   // status 1 if a checkpoint or the figure could not be written
+finishRun() // status 1 if a checkpoint or the figure could not be written

@@ -25,7 +25,7 @@ import Foundation
 
 // 1. Options.
 let options = Options("vae", "a variational autoencoder 784-400-(2k) | z | k-400-784 of MNIST digits")
-let dataOption = options.mnistData()          // checked now: every file there
+let dataOption = options.mnistData() // checked now: every file there
 let latent = options.int("latent", 20, "k, the number of latent units", range: Limits.layerSize)
 let hidden = options.int("hidden", 400, "hidden units of the encoder and of the decoder", range: Limits.layerSize)
 let epochs = options.int("epochs", 50, "passes over the training set", range: Limits.epochs)
@@ -34,7 +34,7 @@ let learningRate = options.double("lr", 1e-3, "Adam learning rate")
 let seed = options.seed(1, "random seed")
 let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the figures and the training curves")
-let checkpoints = CheckpointOptions(options)     // --save, --checkpoint-dir, --resume, --load
+let checkpoints = CheckpointOptions(options) // --save, --checkpoint-dir, --resume, --load
 options.require(learningRate > 0, "--lr must be positive")
 options.requireParameterCount(Double(hidden) * (2 * 785 + 3 * Double(latent)), "--hidden and --latent")
 options.requireActivations(batch: batchSize, width: max(hidden, 784), "--batch and --hidden")
@@ -53,12 +53,14 @@ let encoder = Sequential<Float> {
     Linear<Float>(784, hidden, using: &rng); ReLU<Float>()
     Linear<Float>(hidden, 2 * latent, using: &rng)
 }
-let sampler = GaussianSample<Float>(latent, reduction: .batchMean, seed: seed &+ 11)   // KL per digit
+let sampler = GaussianSample<Float>(latent, reduction: .batchMean, seed: seed &+ 11) // KL per digit
 let decoder = Sequential<Float> {
     Linear<Float>(latent, hidden, using: &rng); ReLU<Float>()
     Linear<Float>(hidden, 784, using: &rng)
 }
-let vae = Sequential<Float> { encoder; sampler; decoder }
+let vae = Sequential<Float> {
+    encoder; sampler; decoder
+}
 print(vae.description.replacingOccurrences(of: "[input ->", with: "[input [\(batchSize), 784] ->"))
 
 // 4. Training: reconstruction loss (cross-entropy from logits, per digit) + KL (per digit).
@@ -81,17 +83,20 @@ let optimizer = Adam(vae.parameters, learningRate: learningRate)
 /// The result: the test-set bound (with a fixed ε, so that runs compare), and the figures.
 @MainActor func evaluate() {
     // the test-set bound
-    sampler.rng = Random(seed: 2024)                        // the same ε for every evaluation
+    sampler.rng = Random(seed: 2024) // the same ε for every evaluation
     let bound = negativeELBO(test)
-    print(String(format: "test negative ELBO: %.2f nats per digit (reconstruction %.2f + KL %.2f), k = %d",
-                 bound.total, bound.reconstruction, bound.kl, latent))
+    print(
+        String(
+            format: "test negative ELBO: %.2f nats per digit (reconstruction %.2f + KL %.2f), k = %d",
+            bound.total, bound.reconstruction, bound.kl, latent))
 
     // the figures. Decoding: pixel probabilities = σ(decoder(z)).
     let decode = { (z: Tensor<Float>) in Sigmoid<Float>().fprop(decoder.fprop(z)) }
     //    a. 100 digits dreamt from the prior: z ~ N(0, I).
     var priorRng = Random(seed: seed &+ 99)
-    writeGrid(decode(Tensor<Float>.normal([100, latent], using: &priorRng)), to: figurePath(outDir, "vae-k\(latent)-samples.png"),
-              columns: 10, range: 0...1)
+    writeGrid(
+        decode(Tensor<Float>.normal([100, latent], using: &priorRng)), to: figurePath(outDir, "vae-k\(latent)-samples.png"),
+        columns: 10, range: 0...1)
     //    b. test digits above their reconstructions (decoded from μ, the code's mean).
     let shown = min(20, test.shape[0])
     let digits = test[rows: 0..<shown]
@@ -114,9 +119,11 @@ let optimizer = Adam(vae.parameters, learningRate: learningRate)
             return (lo + hi) / 2
         }
         let steps = (0..<20).map { normalQuantile(0.025 + 0.95 * Double($0) / 19) }
-        let grid = Tensor<Float>(shape: [400, 2], scalars: (0..<400).flatMap { i in
-            [Float(steps[i % 20]), Float(-steps[i / 20])]         // x to the right, y upwards
-        })
+        let grid = Tensor<Float>(
+            shape: [400, 2],
+            scalars: (0..<400).flatMap { i in
+                [Float(steps[i % 20]), Float(-steps[i / 20])] // x to the right, y upwards
+            })
         writeGrid(decode(grid), to: figurePath(outDir, "vae-k2-manifold.png"), columns: 20, range: 0...1)
     }
 }
@@ -133,20 +140,21 @@ if checkpoints.evaluateOnly {
 // 6. The training loop. A checkpoint records the weights, Adam's moments and step count,
 //    and the generators of the batch order and of ε, so --resume continues exactly.
 checkpoints.divergenceCause = "the learning rate --lr \(learningRate) is probably too high"
-let training = TrainingLoop(vae, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
-                            generators: ["sampler": .init(sampler, \.rng)], setsOptimizerEpoch: false,   // (--resume)
-                            curves: Curves(name: "vae-k\(latent)"))                                       // vae-k20-curves.svg
+let training = TrainingLoop(
+    vae, optimizer, checkpoints, epochs: epochs, shuffle: Random(seed: seed &+ 1),
+    generators: ["sampler": .init(sampler, \.rng)], setsOptimizerEpoch: false, // (--resume)
+    curves: Curves(name: "vae-k\(latent)")) // vae-k20-curves.svg
 training.run(on: mnist.train, batchSize: batchSize) { x, _ in
     let logits = vae.fprop(x)
-    let value = Double(reconstructionLoss.forward(logits, x)) + sampler.kl     // −ELBO of the batch
-    training.check(loss: value)                                                // a NaN stops the run
+    let value = Double(reconstructionLoss.forward(logits, x)) + sampler.kl // −ELBO of the batch
+    training.check(loss: value) // a NaN stops the run
     vae.zeroGrad()
-    vae.grad(x, reconstructionLoss.backward(logits, x))                        // GaussianSample adds ∂KL
+    vae.grad(x, reconstructionLoss.backward(logits, x)) // GaussianSample adds ∂KL
     optimizer.step()
     return value
 } endOfEpoch: { _ in
     let bound = negativeELBO(test)
-    training.record(metric: "test −ELBO", value: bound.total, unit: "nats per digit")   // for the curves
+    training.record(metric: "test −ELBO", value: bound.total, unit: "nats per digit") // for the curves
     return String(format: "test −ELBO %.2f nats (reconstruction %.2f + KL %.2f)", bound.total, bound.reconstruction, bound.kl)
 }
 
@@ -154,6 +162,6 @@ training.run(on: mnist.train, batchSize: batchSize) { x, _ in
 //    test bound and the figures.
 checkpoints.saveModel(vae)
 evaluate()
-training.curves.write(to: outDir)                             // the training curves, an SVG
+training.curves.write(to: outDir) // the training curves, an SVG
 print("total time \(clock.formatted) with \(threads) threads")
-finishRun()                                                   // status 1 if a checkpoint or a figure could not be written
+finishRun() // status 1 if a checkpoint or a figure could not be written

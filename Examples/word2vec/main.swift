@@ -40,7 +40,8 @@ let queryOption = options.string("words", "king,love,he,good,night", "comma-sepa
 let plotCount = options.int("plot", 200, "number of most frequent words in the PCA scatter", range: 0...100_000)
 let seed = options.seed(1, "random seed (initial vectors, subsampling, windows, negatives)")
 let threads = options.threads()
-let outDir = options.outputDirectory("out", ".", "directory for word2vec.safetensors, word2vec.txt (word2vec text format) and word2vec-pca.svg")
+let outDir = options.outputDirectory(
+    "out", ".", "directory for word2vec.safetensors, word2vec.txt (word2vec text format) and word2vec-pca.svg")
 options.require(finalRate <= learningRate, "--min-lr must not exceed --lr")
 options.finish()
 Threads.count = threads
@@ -55,8 +56,9 @@ do {
 }
 let vocabulary = corpus.vocabularySize
 guard corpus.tokens.count >= 2 else { fail("error: \(corpus.source): fewer than 2 tokens in the vocabulary: nothing to train on") }
-print("\(corpus.source): \(corpus.rawTokenCount) tokens, \(vocabulary) words seen at least \(minCount) times "
-      + "(\(corpus.tokens.count) tokens of them); most frequent: \(corpus.words.prefix(8).joined(separator: ", "))")
+print(
+    "\(corpus.source): \(corpus.rawTokenCount) tokens, \(vocabulary) words seen at least \(minCount) times "
+        + "(\(corpus.tokens.count) tokens of them); most frequent: \(corpus.words.prefix(8).joined(separator: ", "))")
 
 // 3. Subsampling: a word of frequency f (count / tokens) is kept with probability
 //    (√(f / sample) + 1) · sample / f, capped at 1 (word2vec's C code and gensim): "the"
@@ -75,7 +77,8 @@ let noise = AliasTable(weights: corpus.counts.map { pow(Double($0), 0.75) })
 // 5. The model: two embeddings. Input vectors start uniform in ±0.5/dim, output vectors
 //    at zero (word2vec's initialisation).
 var rng = Random(seed: seed)
-let inputTable = Embedding<Float>(weight: Parameter(.uniform([vocabulary, dimension], in: Float(-0.5 / Double(dimension))...Float(0.5 / Double(dimension)), using: &rng)))
+let inputTable = Embedding<Float>(
+    weight: Parameter(.uniform([vocabulary, dimension], in: Float(-0.5 / Double(dimension))...Float(0.5 / Double(dimension)), using: &rng)))
 let outputTable = Embedding<Float>(weight: Parameter(.zeros([vocabulary, dimension])))
 
 // 6. Training. The stream is cut into sentences of --sentence tokens; each thread takes its
@@ -92,12 +95,15 @@ struct Settings: Sendable {
     let learningRate, finalRate: Double
     let seed: UInt64
 }
-let settings = Settings(dimension: dimension, window: window, negatives: negatives, epochs: epochs, sentenceLength: sentenceLength,
-                        threads: threads, learningRate: learningRate, finalRate: finalRate, seed: seed)
+let settings = Settings(
+    dimension: dimension, window: window, negatives: negatives, epochs: epochs, sentenceLength: sentenceLength,
+    threads: threads, learningRate: learningRate, finalRate: finalRate, seed: seed)
 
 /// Trains one epoch over `tokens`; returns the summed loss and the number of examples.
-func trainEpoch(_ epoch: Int, tokens: [Int32], keep: [UInt64], noise: AliasTable, settings s: Settings,
-                input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) -> (loss: Double, examples: Int) {
+func trainEpoch(
+    _ epoch: Int, tokens: [Int32], keep: [UInt64], noise: AliasTable, settings s: Settings,
+    input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+) -> (loss: Double, examples: Int) {
     let sentences = (tokens.count + s.sentenceLength - 1) / s.sentenceLength
     let parts = min(s.threads, sentences)
     let results = UnsafeMutableBufferPointer<(Double, Int)>.allocate(capacity: parts)
@@ -108,7 +114,8 @@ func trainEpoch(_ epoch: Int, tokens: [Int32], keep: [UInt64], noise: AliasTable
             let first = part * sentences / parts, last = (part + 1) * sentences / parts
             let (n, w, k) = (s.sentenceLength, s.window, s.negatives)
             var kept = [Int32](), inputs = [Int32](), positives = [Int32](), drawn = [Int32]()
-            kept.reserveCapacity(n); inputs.reserveCapacity(2 * w * n); positives.reserveCapacity(2 * w * n); drawn.reserveCapacity(2 * w * n * k)
+            kept.reserveCapacity(n); inputs.reserveCapacity(2 * w * n); positives.reserveCapacity(2 * w * n);
+            drawn.reserveCapacity(2 * w * n * k)
             var work = [Float](repeating: 0, count: s.dimension)
             var loss = 0.0, examples = 0
             for sentence in first..<last {
@@ -120,16 +127,17 @@ func trainEpoch(_ epoch: Int, tokens: [Int32], keep: [UInt64], noise: AliasTable
                 }
                 inputs.removeAll(keepingCapacity: true); positives.removeAll(keepingCapacity: true); drawn.removeAll(keepingCapacity: true)
                 for i in kept.indices {
-                    let b = w - Int(rng.next() % UInt64(w))                      // 1…w
+                    let b = w - Int(rng.next() % UInt64(w)) // 1…w
                     for j in max(0, i - b)..<min(kept.count, i + b + 1) where j != i {
                         inputs.append(kept[j])
                         positives.append(kept[i])
                         for _ in 0..<k { drawn.append(Int32(truncatingIfNeeded: noise.sample(using: &rng))) }
                     }
                 }
-                loss += Float.skipGramNegativeSampling(input: input, output: output, dimension: s.dimension, inputs: inputs,
-                                                       positives: positives, negatives: drawn, count: inputs.count,
-                                                       negativesPerExample: k, learningRate: lr, work: &work)
+                loss += Float.skipGramNegativeSampling(
+                    input: input, output: output, dimension: s.dimension, inputs: inputs,
+                    positives: positives, negatives: drawn, count: inputs.count,
+                    negativesPerExample: k, learningRate: lr, work: &work)
                 examples += inputs.count
             }
             results[part] = (loss, examples)
@@ -138,28 +146,34 @@ func trainEpoch(_ epoch: Int, tokens: [Int32], keep: [UInt64], noise: AliasTable
     return results.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
 }
 
-print("training: \(epochs) epochs, dimension \(dimension), window \(window), \(negatives) negatives, sample \(sample), "
-      + "lr \(learningRate) → \(finalRate), \(threads) thread\(threads == 1 ? "" : "s")")
+print(
+    "training: \(epochs) epochs, dimension \(dimension), window \(window), \(negatives) negatives, sample \(sample), "
+        + "lr \(learningRate) → \(finalRate), \(threads) thread\(threads == 1 ? "" : "s")")
 let start = Date()
 let tokens = corpus.tokens
 inputTable.weight.value.withUnsafeMutablePointer { input in
     outputTable.weight.value.withUnsafeMutablePointer { output in
         for epoch in 0..<epochs {
             let epochStart = Date()
-            let (loss, examples) = trainEpoch(epoch, tokens: tokens, keep: keep, noise: noise, settings: settings, input: input, output: output)
+            let (loss, examples) = trainEpoch(
+                epoch, tokens: tokens, keep: keep, noise: noise, settings: settings, input: input, output: output)
             let seconds = Date().timeIntervalSince(epochStart)
-            print(String(format: "epoch %d: loss %.4f per example (%d examples), %.1f s, %.0f words/s",
-                         epoch + 1, loss / Double(max(examples, 1)), examples, seconds, Double(tokens.count) / seconds))
+            print(
+                String(
+                    format: "epoch %d: loss %.4f per example (%d examples), %.1f s, %.0f words/s",
+                    epoch + 1, loss / Double(max(examples, 1)), examples, seconds, Double(tokens.count) / seconds))
             fflush(nil)
         }
     }
 }
 let seconds = Date().timeIntervalSince(start)
-print(String(format: "trained in %.2f s: %.0f words/s (%d tokens × %d epochs, %d thread%@)",
-             seconds, Double(tokens.count * epochs) / seconds, tokens.count, epochs, threads, threads == 1 ? "" : "s"))
+print(
+    String(
+        format: "trained in %.2f s: %.0f words/s (%d tokens × %d epochs, %d thread%@)",
+        seconds, Double(tokens.count * epochs) / seconds, tokens.count, epochs, threads, threads == 1 ? "" : "s"))
 
 // 7. Nearest neighbours by cosine similarity of the input vectors.
-let vectors = inputTable.weight.value                                 // [V, D]
+let vectors = inputTable.weight.value // [V, D]
 var unit = vectors.scalars
 for w in 0..<vocabulary {
     var norm: Float = 0
@@ -177,7 +191,9 @@ for w in 0..<vocabulary {
 }
 for word in queryOption.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !word.isEmpty {
     guard let w = corpus.index(of: word) else { print("  \(word): not in the vocabulary"); continue }
-    print("  \(word) (\(corpus.counts[w])×): " + neighbours(w, 8).map { String(format: "%@ %.2f", $0.word, $0.cosine) }.joined(separator: ", "))
+    print(
+        "  \(word) (\(corpus.counts[w])×): "
+            + neighbours(w, 8).map { String(format: "%@ %.2f", $0.word, $0.cosine) }.joined(separator: ", "))
 }
 
 // 8. The same step with the verbs. One example (a word, a neighbour, distinct negatives)
@@ -194,9 +210,9 @@ do {
     }
     let k = drawn.count
     let a = Embedding<Float>(weight: Parameter(inputTable.weight.value)), b = Embedding<Float>(weight: Parameter(outputTable.weight.value))
-    let u = a.fprop(Tensor(shape: [1], scalars: [Float(context)]))                                  // [1, D]
+    let u = a.fprop(Tensor(shape: [1], scalars: [Float(context)])) // [1, D]
     let targets = [center] + drawn
-    let v = b.fprop(Tensor(shape: [1, k + 1], scalars: targets.map(Float.init)))                    // [1, 1 + K, D]
+    let v = b.fprop(Tensor(shape: [1, k + 1], scalars: targets.map(Float.init))) // [1, 1 + K, D]
     let criterion = SkipGramLoss<Float>()
     let x = SkipGramLoss<Float>.stack(u, v), mask = [Bool](repeating: true, count: k)
     let loss = criterion.forward(x, mask)
@@ -204,12 +220,17 @@ do {
     a.sparseUpdate(indices: [context], gradOutput: gu, learningRate: 0.025)
     b.sparseUpdate(indices: targets, gradOutput: gv.reshaped([k + 1, dimension]), learningRate: 0.025)
     let c = Embedding<Float>(weight: Parameter(inputTable.weight.value)), d = Embedding<Float>(weight: Parameter(outputTable.weight.value))
-    let fused = SkipGram.train(input: c, output: d, inputs: [Int32(context)], positives: [Int32(center)],
-                               negatives: drawn.map(Int32.init), learningRate: 0.025)
-    let diff = max(zip(a.weight.value.scalars, c.weight.value.scalars).map { abs($0 - $1) }.max() ?? 0,
-                   zip(b.weight.value.scalars, d.weight.value.scalars).map { abs($0 - $1) }.max() ?? 0)
-    print(String(format: "one step with the verbs (\"%@\" near \"%@\", %d negatives): loss %.5f, fused kernel %.5f; tables differ by at most %.2g",
-                 corpus.words[context], corpus.words[center], k, Double(loss), fused, Double(diff)))
+    let fused = SkipGram.train(
+        input: c, output: d, inputs: [Int32(context)], positives: [Int32(center)],
+        negatives: drawn.map(Int32.init), learningRate: 0.025)
+    let diff = max(
+        zip(a.weight.value.scalars, c.weight.value.scalars).map { abs($0 - $1) }.max() ?? 0,
+        zip(b.weight.value.scalars, d.weight.value.scalars).map { abs($0 - $1) }.max() ?? 0)
+    print(
+        String(
+            format:
+                "one step with the verbs (\"%@\" near \"%@\", %d negatives): loss %.5f, fused kernel %.5f; tables differ by at most %.2g",
+            corpus.words[context], corpus.words[center], k, Double(loss), fused, Double(diff)))
 }
 
 // 9. Saving: the tables as safetensors (the vocabulary in the metadata, one word a line),
@@ -237,11 +258,13 @@ if let path = figurePath(outDir, "word2vec.txt") {
 let shown = min(plotCount, vocabulary)
 if shown >= 2, let path = figurePath(outDir, "word2vec-pca.svg") {
     let top = Tensor(shape: [shown, dimension], scalars: Array(vectors.scalars[0..<(shown * dimension)]))
-    let codes = PCA(top, components: 2).encode(top)                                   // [shown, 2]
-    var plot = ScatterPlot(title: "word2vec: the \(shown) most frequent words, first two principal components",
-                           xLabel: "PC 1", yLabel: "PC 2", width: 1000, height: 800)
-    plot.add(group: "words", points: (0..<shown).map { (Double(codes.scalars[2 * $0]), Double(codes.scalars[2 * $0 + 1])) },
-             labels: Array(corpus.words.prefix(shown)))
+    let codes = PCA(top, components: 2).encode(top) // [shown, 2]
+    var plot = ScatterPlot(
+        title: "word2vec: the \(shown) most frequent words, first two principal components",
+        xLabel: "PC 1", yLabel: "PC 2", width: 1000, height: 800)
+    plot.add(
+        group: "words", points: (0..<shown).map { (Double(codes.scalars[2 * $0]), Double(codes.scalars[2 * $0 + 1])) },
+        labels: Array(corpus.words.prefix(shown)))
     plot.equalScales = true
     plot.markerSize = 2
     do { try plot.write(to: path); print("wrote \(path)") } catch { RunProblems.report("\(path): \(error)") }

@@ -127,8 +127,9 @@ public final class DataParallel<Model: Layer> {
             completedAfter = parameters.map { firstLayer[ObjectIdentifier($0.parameter)]! }
         }
         overlapsBackward = sequential != nil
-        layout = BucketLayout(byteCounts: parameters.map { $0.parameter.value.count * MemoryLayout<Scalar>.stride },
-                              completedAfter: completedAfter, bucketBytes: bucketBytes)
+        layout = BucketLayout(
+            byteCounts: parameters.map { $0.parameter.value.count * MemoryLayout<Scalar>.stride },
+            completedAfter: completedAfter, bucketBytes: bucketBytes)
         let parameterObjects = parameters.map(\.parameter)
         buckets = layout.buckets.map { GradientBucket($0.map { parameterObjects[$0] }, communicates: world.size > 1) }
         broadcastState()
@@ -140,7 +141,9 @@ public final class DataParallel<Model: Layer> {
         let hashes = world.allGather(signature.hash)
         guard Set(hashes).count > 1 else { return }
         let signatures = world.allGather(signature.text).map { ModelSignature(text: $0) }
-        var lines = ["DataParallel: the \(world.size) ranks built different models (the names and shapes of the parameters and buffers must be the same on every rank); the differences from rank 0:"]
+        var lines = [
+            "DataParallel: the \(world.size) ranks built different models (the names and shapes of the parameters and buffers must be the same on every rank); the differences from rank 0:"
+        ]
         for r in 1..<world.size where hashes[r] != hashes[0] {
             guard let root = signatures[0], let other = signatures[r] else { lines.append("  rank \(r): unreadable signature"); continue }
             lines.append("  rank \(r):")
@@ -214,13 +217,15 @@ public final class DataParallel<Model: Layer> {
             return
         }
         let layers = sequential.layers
-        require(inputs.count == layers.count && inputs.first?.shape == input.shape,
-                "DataParallel.backward needs the input of the most recent DataParallel.forward (got \(input.shape), forward saw \(inputs.first?.shape.description ?? "nothing"))")
+        require(
+            inputs.count == layers.count && inputs.first?.shape == input.shape,
+            "DataParallel.backward needs the input of the most recent DataParallel.forward (got \(input.shape), forward saw \(inputs.first?.shape.description ?? "nothing"))"
+        )
         let w = Scalar(weight ?? 1 / Double(worldSize))
         var communication = 0.0
         // the same pass as Sequential.grad: no bprop where no module before has parameters
         let firstTrainable = layers.firstIndex { !$0.namedParameters.isEmpty } ?? layers.count
-        var next = 0                                        // the next bucket to start
+        var next = 0 // the next bucket to start
         var g = gradOutput
         for i in layers.indices.reversed() {
             if i > firstTrainable {
@@ -238,7 +243,7 @@ public final class DataParallel<Model: Layer> {
             if i <= firstTrainable { break }
         }
         let clock = DispatchTime.now().uptimeNanoseconds
-        while next < buckets.count { start(buckets[next], weight: w); next += 1 }   // (parameters no layer holds)
+        while next < buckets.count { start(buckets[next], weight: w); next += 1 } // (parameters no layer holds)
         finish()
         lastCommunicationSeconds = communication + Double(DispatchTime.now().uptimeNanoseconds - clock) * 1e-9
     }
@@ -255,7 +260,7 @@ public final class DataParallel<Model: Layer> {
     }
 
     private func start(_ bucket: GradientBucket<Scalar>, weight: Scalar) {
-        guard worldSize > 1 else {                          // alone: only the weight, in place
+        guard worldSize > 1 else { // alone: only the weight, in place
             if weight != 1 { bucket.scale(by: weight) }
             return
         }
@@ -331,7 +336,10 @@ public final class DataParallel<Model: Layer> {
         let hashes = world.allGather(stateHash())
         let differing = hashes.indices.filter { hashes[$0] != hashes[0] }
         guard differing.isEmpty else {
-            throw DataParallelError(.replicasDiffer, "DataParallel: the weights of rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) differ from rank 0's (restore the same checkpoint on every rank, with the same options)")
+            throw DataParallelError(
+                .replicasDiffer,
+                "DataParallel: the weights of rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) differ from rank 0's (restore the same checkpoint on every rank, with the same options)"
+            )
         }
     }
 

@@ -24,12 +24,15 @@ public struct BucketLayout: Equatable, Sendable {
     /// reverse parameter order).
     public init(byteCounts: [Int], completedAfter: [Int]?, bucketBytes: Int) {
         require(bucketBytes > 0, "BucketLayout: bucketBytes must be positive, got \(bucketBytes)")
-        require(completedAfter == nil || completedAfter!.count == byteCounts.count,
-                "BucketLayout: \(byteCounts.count) parameters but \(completedAfter!.count) completion layers")
+        require(
+            completedAfter == nil || completedAfter!.count == byteCounts.count,
+            "BucketLayout: \(byteCounts.count) parameters but \(completedAfter!.count) completion layers")
         let order: [Int]
         if let completedAfter {
             // last layer first; within a layer, last parameter first
-            order = byteCounts.indices.sorted { completedAfter[$0] != completedAfter[$1] ? completedAfter[$0] > completedAfter[$1] : $0 > $1 }
+            order = byteCounts.indices.sorted {
+                completedAfter[$0] != completedAfter[$1] ? completedAfter[$0] > completedAfter[$1] : $0 > $1
+            }
         } else {
             order = Array(byteCounts.indices.reversed())
         }

@@ -97,7 +97,7 @@ public final class MPIWorld: @unchecked Sendable {
     /// each rank's message is printed before any process stops. For failures every rank
     /// detects together, such as `DataParallelError.modelMismatch`.
     public func exitTogether(_ status: Int32) -> Never {
-        fflush(nil)                                  // (every output stream)
+        fflush(nil) // (every output stream)
         MPI_Barrier(comm)
         MPIWorld.finalizeOnFailure = true
         exit(status)
@@ -135,9 +135,11 @@ public final class MPIWorld: @unchecked Sendable {
     /// `count` elements at `buffer` replaced by rank `root`'s, on every rank (`MPI_Bcast`).
     func broadcast<Scalar: TensorScalar>(_ buffer: UnsafeMutablePointer<Scalar>, count: Int, root: Int = 0) {
         var offset = 0
-        repeat {                                     // (MPI counts are Int32)
+        repeat { // (MPI counts are Int32)
             let n = min(count - offset, Int(Int32.max))
-            check(MPI_Bcast(buffer + offset, Int32(n), MPIWorld.datatype(Scalar.self), Int32(root), comm), "MPI_Bcast of \(n) \(Scalar.self)s")
+            check(
+                MPI_Bcast(buffer + offset, Int32(n), MPIWorld.datatype(Scalar.self), Int32(root), comm), "MPI_Bcast of \(n) \(Scalar.self)s"
+            )
             offset += n
         } while offset < count
     }
@@ -152,8 +154,9 @@ public final class MPIWorld: @unchecked Sendable {
     /// every rank (`MPI_Allreduce` with `MPI_IN_PLACE`).
     func allreduceSum<Scalar: TensorScalar>(_ buffer: UnsafeMutablePointer<Scalar>, count: Int) {
         require(count <= Int(Int32.max), "BackpropMPI: allreduce of \(count) elements, more than MPI's Int32 count")
-        check(MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), MPIWorld.datatype(Scalar.self), cmpi_sum(), comm),
-              "MPI_Allreduce of \(count) \(Scalar.self)s")
+        check(
+            MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), MPIWorld.datatype(Scalar.self), cmpi_sum(), comm),
+            "MPI_Allreduce of \(count) \(Scalar.self)s")
     }
 
     /// The element-wise sum over all ranks of `values`.
@@ -179,8 +182,9 @@ public final class MPIWorld: @unchecked Sendable {
     func startAllreduceSum<Scalar: TensorScalar>(_ buffer: UnsafeMutablePointer<Scalar>, count: Int) -> MPI_Request? {
         require(count <= Int(Int32.max), "BackpropMPI: allreduce of \(count) elements, more than MPI's Int32 count")
         var request: MPI_Request? = cmpi_request_null()
-        check(MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), MPIWorld.datatype(Scalar.self), cmpi_sum(), comm, &request),
-              "MPI_Iallreduce of \(count) \(Scalar.self)s")
+        check(
+            MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), MPIWorld.datatype(Scalar.self), cmpi_sum(), comm, &request),
+            "MPI_Iallreduce of \(count) \(Scalar.self)s")
         return request
     }
 
@@ -230,7 +234,9 @@ public final class MPIWorld: @unchecked Sendable {
 /// Stops the program with `message` when `condition` is false, in release builds too
 /// (Backprop's own `require` is internal to it).
 @inline(__always)
-func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-             file: StaticString = #fileID, line: UInt = #line) {
+func require(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     if _slowPath(!condition()) { fatalError(message(), file: file, line: line) }
 }

@@ -23,7 +23,8 @@ public struct ModelSignature: Equatable, Sendable {
     /// The signature of `model`.
     public init<L: Layer>(_ model: L) {
         scalar = "\(L.Scalar.self)"
-        entries = model.distinctNamedParameters.map { Entry(kind: "parameter", name: $0.name, shape: $0.parameter.value.shape) }
+        entries =
+            model.distinctNamedParameters.map { Entry(kind: "parameter", name: $0.name, shape: $0.parameter.value.shape) }
             + model.namedBuffers.map { Entry(kind: "buffer", name: $0.name, shape: $0.buffer.value.shape) }
     }
 

@@ -20,15 +20,17 @@ final class DataParallelTests: XCTestCase {
 
     func model(seed: UInt64) -> Sequential<Double> {
         Random.global = Random(seed: seed)
-        return Sequential<Double> { Linear<Double>(6, 8); Tanh<Double>(); BatchNorm1d<Double>(8); Linear<Double>(8, 3) }
+        return Sequential<Double> {
+            Linear<Double>(6, 8); Tanh<Double>(); BatchNorm1d<Double>(8); Linear<Double>(8, 3)
+        }
     }
 
     func testOneRankBackwardIsModelGrad() throws {
         let world = try MPIWorld.start()
         XCTAssertEqual(world.size, 1, "run the multi-rank checks with backprop-mpi-tests under mpirun, not swift test")
-        XCTAssertGreaterThanOrEqual(world.threadLevel, 1)            // MPI_THREAD_FUNNELED or more
+        XCTAssertGreaterThanOrEqual(world.threadLevel, 1) // MPI_THREAD_FUNNELED or more
         let a = model(seed: 3), b = model(seed: 3)
-        let parallel = try DataParallel(a, world: world, bucketBytes: 100)   // several buckets
+        let parallel = try DataParallel(a, world: world, bucketBytes: 100) // several buckets
         XCTAssertTrue(parallel.overlapsBackward)
         XCTAssertGreaterThan(parallel.layout.buckets.count, 2)
         var rng = Random(seed: 5)
@@ -70,13 +72,15 @@ final class DataParallelTests: XCTestCase {
         let sgd = SGD(a.parameters, learningRate: 0.1, momentum: 0.9)
         let path = NSTemporaryDirectory() + "data-parallel-\(getpid()).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try parallel.saveCheckpoint(optimizer: sgd, state: TrainingState(epoch: 2, step: 7, generators: ["shuffle": Random(seed: 9)]), to: path)
+        try parallel.saveCheckpoint(
+            optimizer: sgd, state: TrainingState(epoch: 2, step: 7, generators: ["shuffle": Random(seed: 9)]), to: path)
         let b = model(seed: 5)
         let state = try Checkpoint.restore(model: b, optimizer: SGD(b.parameters, learningRate: 0.1, momentum: 0.9), from: path)
         XCTAssertEqual(state.epoch, 2)
         XCTAssertEqual(b.parameters[0].value.scalars, a.parameters[0].value.scalars)
 
-        XCTAssertThrowsError(try parallel.saveCheckpoint(optimizer: sgd, state: TrainingState(), to: "/nonexistent-dir/x.safetensors")) { error in
+        XCTAssertThrowsError(try parallel.saveCheckpoint(optimizer: sgd, state: TrainingState(), to: "/nonexistent-dir/x.safetensors")) {
+            error in
             XCTAssertEqual((error as? DataParallelError)?.kind, .checkpointNotWritten)
             XCTAssertTrue("\(error)".contains("/nonexistent-dir/x.safetensors"), "\(error)")
         }

@@ -4,16 +4,20 @@ import XCTest
 
 /// Runs `GradientCheck` on a Double layer and fails the test with the report if any
 /// gradient (input or parameter) disagrees with central differences.
-func assertGradientsMatch<L: Layer>(_ layer: L, input: Tensor<Double>, gradOutput: Tensor<Double>? = nil,
-                                    checkInput: Bool = true, _ message: String = "",
-                                    file: StaticString = #filePath, line: UInt = #line) where L.Scalar == Double {
+func assertGradientsMatch<L: Layer>(
+    _ layer: L, input: Tensor<Double>, gradOutput: Tensor<Double>? = nil,
+    checkInput: Bool = true, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) where L.Scalar == Double {
     let report = GradientCheck.check(layer, input: input, gradOutput: gradOutput, checkInput: checkInput)
     XCTAssertTrue(report.passed, "\(layer) \(message)\n\(report)", file: file, line: line)
 }
 
 /// Same for a criterion.
-func assertGradientsMatch<C: Criterion>(_ criterion: C, input: Tensor<Double>, target: C.Target, _ message: String = "",
-                                        file: StaticString = #filePath, line: UInt = #line) where C.Scalar == Double {
+func assertGradientsMatch<C: Criterion>(
+    _ criterion: C, input: Tensor<Double>, target: C.Target, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) where C.Scalar == Double {
     let report = GradientCheck.check(criterion, input: input, target: target)
     XCTAssertTrue(report.passed, "\(C.self) \(message)\n\(report)", file: file, line: line)
 }
@@ -21,7 +25,8 @@ func assertGradientsMatch<C: Criterion>(_ criterion: C, input: Tensor<Double>, t
 /// A seed for randomised tests: `BACKPROP_TEST_SEED` if set, else a fresh one. It is
 /// printed, so a failing run can be repeated exactly.
 func testSeed(_ name: String = #function) -> UInt64 {
-    let seed = ProcessInfo.processInfo.environment["BACKPROP_TEST_SEED"].flatMap(UInt64.init)
+    let seed =
+        ProcessInfo.processInfo.environment["BACKPROP_TEST_SEED"].flatMap(UInt64.init)
         ?? UInt64.random(in: 1...1_000_000)
     print("\(name): seed \(seed) (repeat with BACKPROP_TEST_SEED=\(seed))")
     return seed
@@ -51,8 +56,10 @@ func requireMNIST(file: StaticString = #filePath, line: UInt = #line) throws -> 
 }
 
 /// Asserts two tensors have the same shape and agree element-wise within `tolerance`.
-func assertClose<S: TensorScalar>(_ a: Tensor<S>, _ b: Tensor<S>, tolerance: Double = 1e-9, _ message: String = "",
-                                  file: StaticString = #filePath, line: UInt = #line) {
+func assertClose<S: TensorScalar>(
+    _ a: Tensor<S>, _ b: Tensor<S>, tolerance: Double = 1e-9, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.shape, b.shape, "shapes differ \(message)", file: file, line: line)
     guard a.shape == b.shape else { return }
     var worst = 0.0, at = 0
@@ -60,5 +67,7 @@ func assertClose<S: TensorScalar>(_ a: Tensor<S>, _ b: Tensor<S>, tolerance: Dou
         let d = abs(Double(a.scalars[i]) - Double(b.scalars[i]))
         if d > worst || d.isNaN { worst = d; at = i }
     }
-    XCTAssertLessThanOrEqual(worst, tolerance, "max difference \(worst) at flat index \(at): \(a.scalars[at]) vs \(b.scalars[at]) \(message)", file: file, line: line)
+    XCTAssertLessThanOrEqual(
+        worst, tolerance, "max difference \(worst) at flat index \(at): \(a.scalars[at]) vs \(b.scalars[at]) \(message)", file: file,
+        line: line)
 }

@@ -14,11 +14,13 @@ final class DocLinkTests: XCTestCase {
                 let target = String(text[Range(match.range(at: 1), in: text)!])
                 if target.contains("://") || target.hasPrefix("mailto:") { continue }
                 // DocC finds images by name among the catalog's resources; GitHub by path.
-                let candidates = path.hasPrefix("Sources/Backprop/Backprop.docc")
+                let candidates =
+                    path.hasPrefix("Sources/Backprop/Backprop.docc")
                     ? [folder + "/" + target, "Sources/Backprop/Backprop.docc/Resources/" + target]
                     : [folder.isEmpty ? target : folder + "/" + target]
-                XCTAssertTrue(candidates.contains { FileManager.default.fileExists(atPath: repositoryRoot() + "/" + $0) },
-                              "\(path): the link \(target) points to no file (looked for \(candidates))")
+                XCTAssertTrue(
+                    candidates.contains { FileManager.default.fileExists(atPath: repositoryRoot() + "/" + $0) },
+                    "\(path): the link \(target) points to no file (looked for \(candidates))")
                 checked += 1
             }
         }

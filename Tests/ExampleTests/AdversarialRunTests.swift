@@ -8,8 +8,10 @@ extension ExampleRunTests {
     func testAdversarialHelpListsItsOptions() throws {
         let result = try run("adversarial", ["--help"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        for option in ["--model", "--epochs", "--adv-epochs", "--alpha", "--train-epsilon", "--epsilons", "--load", "--save",
-                       "--load-adversarial", "--save-adversarial", "--out"] {
+        for option in [
+            "--model", "--epochs", "--adv-epochs", "--alpha", "--train-epsilon", "--epsilons", "--load", "--save",
+            "--load-adversarial", "--save-adversarial", "--out"
+        ] {
             XCTAssertTrue(result.stdout.contains(option), "\(option) missing from --help:\n\(result.stdout)")
         }
     }
@@ -24,7 +26,7 @@ extension ExampleRunTests {
             (["--train-epsilon", "-0.1"], "--train-epsilon must be in [0, 1]"),
             (["--load-adversarial", path("missing.safetensors")], "--load-adversarial"),
             (["--hidden", "32"], "--hidden is for --model mlp"),
-            (["--frobnicate"], "unknown option --frobnicate"),
+            (["--frobnicate"], "unknown option --frobnicate")
         ]
         for (arguments, message) in cases {
             assertFails(try run("adversarial", ["--data", data] + arguments), status: 2, message)
@@ -37,11 +39,16 @@ extension ExampleRunTests {
     func testAdversarialTinyRunSavesAndLoadsBothModels() throws {
         let data = try writeMNIST(train: 32, test: 16)
         for model in ["convnet", "mlp"] {
-            let common = ["--data", data, "--model", model, "--batch", "16", "--threads", "1", "--examples", "4", "--out", path("figures")]
+            let common =
+                ["--data", data, "--model", model, "--batch", "16", "--threads", "1", "--examples", "4", "--out", path("figures")]
                 + (model == "mlp" ? ["--hidden", "16,8"] : [])
             let plainPath = path("\(model)-plain.safetensors"), robustPath = path("\(model)-robust.safetensors")
-            let trained = try run("adversarial", common + ["--epochs", "1", "--adv-epochs", "1",
-                                                          "--save", plainPath, "--save-adversarial", robustPath])
+            let trained = try run(
+                "adversarial",
+                common + [
+                    "--epochs", "1", "--adv-epochs", "1",
+                    "--save", plainPath, "--save-adversarial", robustPath
+                ])
             XCTAssertEqual(trained.status, 0, "\(model): \(trained.stderr)")
             XCTAssertTrue(trained.stdout.contains("Test accuracy under FGSM"), trained.stdout)
             XCTAssertTrue(trained.stdout.contains("adversarial epoch 1/1"), trained.stdout)

@@ -4,7 +4,7 @@ import Backprop
 import ExampleSupport
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import XCTest
 
@@ -17,8 +17,10 @@ func svgTexts(_ path: String, file: StaticString = #filePath, line: UInt = #line
     }
     final class Collector: NSObject, XMLParserDelegate {
         var root: String?, texts: [String] = [], polylines = 0, inText = false
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                    attributes: [String: String] = [:]) {
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) {
             if root == nil { root = name }
             if name == "polyline" { polylines += 1 }
             if name == "text" { inText = true; texts.append("") }
@@ -31,8 +33,9 @@ func svgTexts(_ path: String, file: StaticString = #filePath, line: UInt = #line
     let parser = XMLParser(data: data)
     let collector = Collector()
     parser.delegate = collector
-    XCTAssertTrue(parser.parse() && parser.parserError == nil, "\(path) is not well-formed: \(String(describing: parser.parserError))",
-                  file: file, line: line)
+    XCTAssertTrue(
+        parser.parse() && parser.parserError == nil, "\(path) is not well-formed: \(String(describing: parser.parserError))",
+        file: file, line: line)
     XCTAssertEqual(collector.root, "svg", file: file, line: line)
     return (collector.texts, collector.polylines)
 }
@@ -50,8 +53,12 @@ extension ExampleRunTests {
         XCTAssertGreaterThanOrEqual(curves.polylines, 3, "raw loss, smoothed loss, test accuracy")
 
         // two runs in one figure
-        let stacked = try run("stacked-autoencoder", ["--data", data, "--sizes", "784,16", "--pretrain-epochs", "1", "--epochs", "1",
-                                                      "--threads", "1", "--out", path("figures")])
+        let stacked = try run(
+            "stacked-autoencoder",
+            [
+                "--data", data, "--sizes", "784,16", "--pretrain-epochs", "1", "--epochs", "1",
+                "--threads", "1", "--out", path("figures")
+            ])
         XCTAssertEqual(stacked.status, 0, stacked.stderr)
         let both = svgTexts(path("figures/stacked-autoencoder-curves.svg")).texts
         for text in ["pretrained, smoothed", "random init, smoothed", "pretrained, test accuracy", "random init, test accuracy"] {
@@ -59,16 +66,24 @@ extension ExampleRunTests {
         }
 
         // an autoencoder's curves are named by its kind, like its other figures
-        let ae = try run("autoencoder", ["--data", data, "--kind", "plain", "--hidden", "8", "--epochs", "1", "--threads", "1",
-                                         "--out", path("figures")])
+        let ae = try run(
+            "autoencoder",
+            [
+                "--data", data, "--kind", "plain", "--hidden", "8", "--epochs", "1", "--threads", "1",
+                "--out", path("figures")
+            ])
         XCTAssertEqual(ae.status, 0, ae.stderr)
         XCTAssertTrue(svgTexts(path("figures/autoencoder-plain-curves.svg")).texts.contains("test cross-entropy (nats per digit)"))
 
         // an example without TrainingLoop: the validation loss every --eval-every steps
         let text = String(repeating: "To be, or not to be: that is the question. ", count: 40)
         try Data(text.utf8).write(to: URL(fileURLWithPath: path("text.txt")))
-        let lstm = try run("char-lstm", ["--text", path("text.txt"), "--steps", "4", "--eval-every", "2", "--seq", "10", "--batch", "4",
-                                         "--hidden", "8", "--embedding", "4", "--sample-length", "5", "--threads", "1", "--out", path("figures")])
+        let lstm = try run(
+            "char-lstm",
+            [
+                "--text", path("text.txt"), "--steps", "4", "--eval-every", "2", "--seq", "10", "--batch", "4",
+                "--hidden", "8", "--embedding", "4", "--sample-length", "5", "--threads", "1", "--out", path("figures")
+            ])
         XCTAssertEqual(lstm.status, 0, lstm.stderr)
         let lstmTexts = svgTexts(path("figures/char-lstm-curves.svg")).texts
         XCTAssertTrue(lstmTexts.contains("validation") && lstmTexts.contains("nats/char"), "\(lstmTexts)")
@@ -81,7 +96,7 @@ extension ExampleRunTests {
             ("mnist-resnet", ["--batch", "8", "--shift", "0"], "mnist-resnet-curves.svg"),
             ("sequential-mnist", ["--batch", "8", "--hidden", "8"], "sequential-mnist-curves.svg"),
             ("deep-autoencoder", ["--batch", "8", "--code", "4"], "deep-autoencoder-curves.svg"),
-            ("vae", ["--batch", "8", "--hidden", "16", "--latent", "2"], "vae-k2-curves.svg"),
+            ("vae", ["--batch", "8", "--hidden", "16", "--latent", "2"], "vae-k2-curves.svg")
         ]
         for (program, arguments, figure) in runs {
             let result = try run(program, ["--data", data, "--epochs", "2", "--threads", "1", "--out", path("curves")] + arguments)
@@ -98,8 +113,9 @@ extension ExampleRunTests {
         let result = try run("mnist-mlp", mlp + ["--data", data, "--out", path("figures"), "--save", path("m.safetensors")])
         assertFails(result, status: 1, "figure \(path("figures/mnist-mlp-curves.svg")) not written", "could not be written")
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("m.safetensors")), "--save must not depend on the figure")
-        assertFails(try run("mnist-mlp", mlp + ["--data", data, "--out", path("m.safetensors/figures")]), status: 2,
-                    "--out \(path("m.safetensors/figures")): '\(path("m.safetensors"))' exists and is not a directory")
+        assertFails(
+            try run("mnist-mlp", mlp + ["--data", data, "--out", path("m.safetensors/figures")]), status: 2,
+            "--out \(path("m.safetensors/figures")): '\(path("m.safetensors"))' exists and is not a directory")
     }
 }
 
@@ -107,7 +123,7 @@ final class CurvesRecorderTests: XCTestCase {
     func testTheFigureHasTheLossAndTheMetrics() {
         let curves = Curves(name: "demo")
         XCTAssertTrue(curves.isEmpty)
-        for step in 1...300 { curves.record(step: step, loss: 2.3 * exp(-Double(step) / 40) + 0.01) }   // falls 100-fold
+        for step in 1...300 { curves.record(step: step, loss: 2.3 * exp(-Double(step) / 40) + 0.01) } // falls 100-fold
         curves.record(metric: "test accuracy", value: 91, unit: "%", at: 1)
         curves.record(metric: "test accuracy", value: 95, unit: "%", at: 2)
         curves.record(metric: "validation accuracy", value: 94, unit: "%", at: 2)

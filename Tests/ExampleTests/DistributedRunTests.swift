@@ -29,14 +29,16 @@ extension ExampleRunTests {
         let outPath = path("mpirun-stdout.txt"), errPath = path("mpirun-stderr.txt")
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)), err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath)),
+            err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         defer { try? out.close(); try? err.close() }
         (process.standardOutput, process.standardError) = (out, err)
         try process.run()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus,
-                   stdout: String(decoding: try Data(contentsOf: URL(fileURLWithPath: outPath)), as: UTF8.self),
-                   stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
+        return Run(
+            status: process.terminationStatus,
+            stdout: String(decoding: try Data(contentsOf: URL(fileURLWithPath: outPath)), as: UTF8.self),
+            stderr: String(decoding: try Data(contentsOf: URL(fileURLWithPath: errPath)), as: UTF8.self))
     }
 
     /// The tensors of a safetensors file, by name.
@@ -62,9 +64,12 @@ extension ExampleRunTests {
         let options = ["--epochs", "2", "--hidden", "16", "--threads", "1", "--batch", "16", "--data", data]
         let plain = try run("mnist-mlp", options + ["--save", path("plain.safetensors")])
         XCTAssertEqual(plain.status, 0, plain.stderr)
-        let two = try runOnRanks(2, "mnist-mlp", options + ["--distributed", "--save", path("two.safetensors"), "--checkpoint-dir", path("ckpt")])
+        let two = try runOnRanks(
+            2, "mnist-mlp", options + ["--distributed", "--save", path("two.safetensors"), "--checkpoint-dir", path("ckpt")])
         XCTAssertEqual(two.status, 0, two.stderr + two.stdout)
-        XCTAssertEqual(two.stdout.components(separatedBy: "distributed: 2 ranks, global batch 16 (about 8 per rank)").count, 2, "one rank prints:\n\(two.stdout)")
+        XCTAssertEqual(
+            two.stdout.components(separatedBy: "distributed: 2 ranks, global batch 16 (about 8 per rank)").count, 2,
+            "one rank prints:\n\(two.stdout)")
         XCTAssertEqual(two.stdout.components(separatedBy: "saved the model").count, 2, two.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("ckpt/epoch-002.safetensors")))
         // 8 steps of a global batch of 16 split 8 + 8: the single process's model, to rounding
@@ -77,10 +82,11 @@ extension ExampleRunTests {
     }
 
     func testDistributedRefusesBatchesSmallerThanTheRanks() throws {
-        let data = try writeMNIST(train: 65)                           // the last batch of 16 has 1 example
+        let data = try writeMNIST(train: 65) // the last batch of 16 has 1 example
         let result = try runOnRanks(2, "mnist-mlp", mlp + ["--batch", "16", "--data", data, "--distributed"])
         XCTAssertEqual(result.status, 2, result.stderr)
-        XCTAssertTrue(result.stderr.contains("--distributed on 2 ranks: --batch 16 gives a batch of 1 examples, fewer than the ranks"), result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("--distributed on 2 ranks: --batch 16 gives a batch of 1 examples, fewer than the ranks"), result.stderr)
     }
 
     func testConvnetHasDistributed() throws {

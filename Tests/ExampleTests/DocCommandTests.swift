@@ -9,7 +9,8 @@ extension ExampleRunTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         var paths = ["README.md"]
         let catalog = "Sources/Backprop/Backprop.docc"
-        for case let name as String in FileManager.default.enumerator(atPath: root + "/" + catalog)?.allObjects ?? [] where name.hasSuffix(".md") {
+        for case let name as String in FileManager.default.enumerator(atPath: root + "/" + catalog)?.allObjects ?? []
+        where name.hasSuffix(".md") {
             paths.append(catalog + "/" + name)
         }
         var commands: [(String, String)] = []
@@ -19,7 +20,9 @@ extension ExampleRunTests {
             for (number, line) in lines.enumerated() {
                 let trimmed = line.trimmingCharacters(in: .whitespaces)
                 if trimmed.hasPrefix("```") {
-                    if inCode { inCode = false; inShell = false } else {
+                    if inCode {
+                        inCode = false; inShell = false
+                    } else {
                         inCode = true
                         inShell = ["```", "```sh", "```bash", "```console", "```shell"].contains(trimmed)
                     }
@@ -47,15 +50,18 @@ extension ExampleRunTests {
                 }
                 for option in words.dropFirst() where option.hasPrefix("--") {
                     let flag = option.components(separatedBy: "=")[0]
-                    XCTAssertTrue(helps[name]!.contains(flag + " ") || helps[name]!.contains(flag + "\n") || helps[name]!.contains(flag + ","),
-                                  "\(place): \(name) has no option \(flag) (its --help does not list it)")
+                    XCTAssertTrue(
+                        helps[name]!.contains(flag + " ") || helps[name]!.contains(flag + "\n") || helps[name]!.contains(flag + ","),
+                        "\(place): \(name) has no option \(flag) (its --help does not list it)")
                 }
                 checked += 1
             }
             // scripts named at the start of a line exist
             if let script = line.split(separator: " ").first, script.hasPrefix("Scripts/") {
-                let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-                XCTAssertTrue(FileManager.default.isExecutableFile(atPath: root + "/" + script), "\(place): \(script) is not an executable script")
+                let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                    .deletingLastPathComponent().path
+                XCTAssertTrue(
+                    FileManager.default.isExecutableFile(atPath: root + "/" + script), "\(place): \(script) is not an executable script")
             }
         }
         XCTAssertGreaterThan(checked, 5, "the documents should show how to run the examples")

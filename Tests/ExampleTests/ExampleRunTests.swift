@@ -30,8 +30,10 @@ final class ExampleRunTests: XCTestCase {
 
     /// Runs example `name` with `arguments` in the temporary folder; skips the test if the
     /// example was not built.
-    func run(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-             file: StaticString = #filePath, line: UInt = #line) throws -> Run {
+    func run(
+        _ name: String, _ arguments: [String], environment: [String: String] = [:],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> Run {
         let executable = (Self.buildFolder as NSString).appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw XCTSkip("\(name) is not built in \(Self.buildFolder): run `swift build --build-tests` first")
@@ -59,8 +61,9 @@ final class ExampleRunTests: XCTestCase {
         process.waitUntilExit()
         let outData = try Data(contentsOf: URL(fileURLWithPath: outPath))
         let errData = try Data(contentsOf: URL(fileURLWithPath: errPath))
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// This process's environment without what Open MPI put there: the one-rank
@@ -97,7 +100,8 @@ final class ExampleRunTests: XCTestCase {
             }
             let images = bigEndian([0x803, count, side, side]) + pixels
             let labels = bigEndian([0x801, count]) + (0..<count).map { UInt8($0 % 10) }
-            for (file, bytes) in [("\(split)-images-idx3-ubyte", images), ("\(split)-labels-idx1-ubyte", labels)] where !skip.contains(file) {
+            for (file, bytes) in [("\(split)-images-idx3-ubyte", images), ("\(split)-labels-idx1-ubyte", labels)] where !skip.contains(file)
+            {
                 try Data(bytes).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(file)))
             }
         }
@@ -125,14 +129,16 @@ final class ExampleRunTests: XCTestCase {
         let result = try run("mnist-mlp", mlp + ["--data", partial], environment: ["MNIST_DIR": path("good")])
         assertFails(result, status: 2, "--data \(partial)", "missing t10k-labels-idx1-ubyte")
         XCTAssertFalse(result.stderr.contains("train-labels-idx1-ubyte[.gz]"), "only the missing file is named: \(result.stderr)")
-        assertFails(try run("mnist-mlp", mlp + ["--data", path("nowhere")]), status: 2, "--data \(path("nowhere")): the folder does not exist")
+        assertFails(
+            try run("mnist-mlp", mlp + ["--data", path("nowhere")]), status: 2, "--data \(path("nowhere")): the folder does not exist")
     }
 
     func testFallbackFolderIsPrinted() throws {
         let directory = try writeMNIST()
         let result = try run("mnist-mlp", mlp, environment: ["MNIST_DIR": directory])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.contains("MNIST from \(directory) ($MNIST_DIR): train-images-idx3-ubyte, train-labels-idx1-ubyte"), result.stdout)
+        XCTAssertTrue(
+            result.stdout.contains("MNIST from \(directory) ($MNIST_DIR): train-images-idx3-ubyte, train-labels-idx1-ubyte"), result.stdout)
         let none = try run("mnist-mlp", mlp)
         assertFails(none, status: 1, "MNIST was not found", "Data/mnist: missing train-images-idx3-ubyte[.gz]")
     }
@@ -153,9 +159,18 @@ final class ExampleRunTests: XCTestCase {
             (["--save", ""], "--save needs a non-empty value"),
             (["--save", "/dev/null"], "--save /dev/null: it is a character device, not a regular file"),
             (["--save", folder], "is a directory"),
-            (["--save", path("missing-folder/m.safetensors")], "--save \(path("missing-folder/m.safetensors")): the folder \(path("missing-folder")) does not exist"),
-            (["--save", old.path, "--predictions", path("old.safetensors/p")], "--predictions \(path("old.safetensors/p")): \(old.path) is not a folder"),
-            (["--save", old.path, "--checkpoint-dir", path("old.safetensors/ckpt")], "--checkpoint-dir \(path("old.safetensors/ckpt")): '\(old.path)' exists and is not a directory"),
+            (
+                ["--save", path("missing-folder/m.safetensors")],
+                "--save \(path("missing-folder/m.safetensors")): the folder \(path("missing-folder")) does not exist"
+            ),
+            (
+                ["--save", old.path, "--predictions", path("old.safetensors/p")],
+                "--predictions \(path("old.safetensors/p")): \(old.path) is not a folder"
+            ),
+            (
+                ["--save", old.path, "--checkpoint-dir", path("old.safetensors/ckpt")],
+                "--checkpoint-dir \(path("old.safetensors/ckpt")): '\(old.path)' exists and is not a directory"
+            )
         ]
         for (arguments, message) in cases {
             let result = try run("mnist-mlp", mlp + ["--data", data] + arguments)
@@ -163,26 +178,34 @@ final class ExampleRunTests: XCTestCase {
             XCTAssertFalse(result.stdout.contains("epoch 1/1"), "\(arguments) trained before failing:\n\(result.stdout)")
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: old.path)), old.bytes, "\(arguments) changed \(old.path)")
         }
-        assertFails(try run("autoencoder", ["--data", data, "--out", path("old.safetensors/figures")]), status: 2,
-                    "--out \(path("old.safetensors/figures")): '\(old.path)' exists and is not a directory")
+        assertFails(
+            try run("autoencoder", ["--data", data, "--out", path("old.safetensors/figures")]), status: 2,
+            "--out \(path("old.safetensors/figures")): '\(old.path)' exists and is not a directory")
     }
 
     func testFailedFigureStillSavesTheModel() throws {
         let data = try writeMNIST()
         // the figure's name is taken by a folder: the figure cannot be written, the model can
         try FileManager.default.createDirectory(atPath: path("figures/autoencoder-plain-filters.png"), withIntermediateDirectories: true)
-        let result = try run("autoencoder", ["--data", data, "--kind", "plain", "--hidden", "8", "--epochs", "1", "--threads", "1",
-                                             "--out", path("figures"), "--save", path("ae.safetensors")])
+        let result = try run(
+            "autoencoder",
+            [
+                "--data", data, "--kind", "plain", "--hidden", "8", "--epochs", "1", "--threads", "1",
+                "--out", path("figures"), "--save", path("ae.safetensors")
+            ])
         assertFails(result, status: 1, "figure \(path("figures/autoencoder-plain-filters.png")) not written", "could not be written")
         XCTAssertTrue(result.stdout.contains("saved the model to \(path("ae.safetensors"))"), result.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("ae.safetensors")))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: path("figures/autoencoder-plain-reconstructions.png")), "the other figure is still drawn")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: path("figures/autoencoder-plain-reconstructions.png")), "the other figure is still drawn"
+        )
     }
 
     func testFailedCheckpointIsReportedAndTrainingGoesOn() throws {
         let data = try writeMNIST()
         try FileManager.default.createDirectory(atPath: path("ckpt/epoch-001.safetensors"), withIntermediateDirectories: true)
-        let result = try run("mnist-mlp", mlp + ["--epochs", "2", "--data", data, "--checkpoint-dir", path("ckpt"), "--save", path("m.safetensors")])
+        let result = try run(
+            "mnist-mlp", mlp + ["--epochs", "2", "--data", data, "--checkpoint-dir", path("ckpt"), "--save", path("m.safetensors")])
         assertFails(result, status: 1, "checkpoint not written (training goes on)")
         XCTAssertTrue(result.stdout.contains("epoch 2/2"), result.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("ckpt/epoch-002.safetensors")))
@@ -191,12 +214,17 @@ final class ExampleRunTests: XCTestCase {
 
     func testSmallImagesDoNotCrashTheFigures() throws {
         let data = try writeMNIST(side: 8)
-        let result = try run("stacked-autoencoder", ["--data", data, "--sizes", "64,16", "--pretrain-epochs", "1", "--epochs", "1",
-                                                     "--threads", "1", "--out", path("figures")])
+        let result = try run(
+            "stacked-autoencoder",
+            [
+                "--data", data, "--sizes", "64,16", "--pretrain-epochs", "1", "--epochs", "1",
+                "--threads", "1", "--out", path("figures")
+            ])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("figures/stacked-autoencoder-filters.png")))
-        let odd = try writeMNIST("odd", side: 28)      // and a wrong --sizes is a message, not a crash
-        assertFails(try run("stacked-autoencoder", ["--data", odd, "--sizes", "64,16"]), status: 1, "--sizes must start with the image size 784")
+        let odd = try writeMNIST("odd", side: 28) // and a wrong --sizes is a message, not a crash
+        assertFails(
+            try run("stacked-autoencoder", ["--data", odd, "--sizes", "64,16"]), status: 1, "--sizes must start with the image size 784")
     }
 
     // MARK: Options
@@ -219,7 +247,7 @@ final class ExampleRunTests: XCTestCase {
             ("stacked-autoencoder", ["--sizes", "784,,10"], "--sizes '784,,10': item 2 is empty"),
             ("char-lstm", ["--steps", "-5"], "--steps must be in"),
             ("backprop-bench", ["--seconds", "inf"], "--seconds expects a finite number"),
-            ("backprop-bench", ["nosuchworkload"], "unknown workload 'nosuchworkload'"),
+            ("backprop-bench", ["nosuchworkload"], "unknown workload 'nosuchworkload'")
         ]
         for (program, arguments, message) in cases {
             assertFails(try run(program, ["--data", data] + arguments), status: 2, message)
@@ -235,17 +263,23 @@ final class ExampleRunTests: XCTestCase {
     func testResNetSavesAndLoadsBatchNormStatistics() throws {
         let data = try writeMNIST(train: 16, test: 8)
         let common = ["--data", data, "--batch", "8", "--threads", "1"]
-        let trained = try run("mnist-resnet", common + ["--epochs", "1", "--shift", "1", "--save", path("r.safetensors"),
-                                                        "--predictions", path("trained.safetensors")])
+        let trained = try run(
+            "mnist-resnet",
+            common + [
+                "--epochs", "1", "--shift", "1", "--save", path("r.safetensors"),
+                "--predictions", path("trained.safetensors")
+            ])
         XCTAssertEqual(trained.status, 0, trained.stderr)
         let file = try SafeTensors(contentsOf: path("r.safetensors"))
-        for name in ["0.weight", "1.running_var", "3.body.0.weight", "3.body.4.running_mean", "7.shortcut.0.weight",
-                     "11.shortcut.1.bias", "13.body.4.weight", "17.weight", "17.bias"] {
+        for name in [
+            "0.weight", "1.running_var", "3.body.0.weight", "3.body.4.running_mean", "7.shortcut.0.weight",
+            "11.shortcut.1.bias", "13.body.4.weight", "17.weight", "17.bias"
+        ] {
             XCTAssertTrue(file.contains(name), "\(name) missing from \(file.names)")
         }
         XCTAssertFalse(file.contains("0.bias"), "the convolutions have no bias")
-        XCTAssertEqual(file.names.count, 92, "\(file.names)")                   // as PyTorch's state_dict of the twin
-        XCTAssertEqual(try file.integers("7.shortcut.1.num_batches_tracked"), [2])  // 16 images in batches of 8
+        XCTAssertEqual(file.names.count, 92, "\(file.names)") // as PyTorch's state_dict of the twin
+        XCTAssertEqual(try file.integers("7.shortcut.1.num_batches_tracked"), [2]) // 16 images in batches of 8
         XCTAssertNotEqual(try file.tensor("1.running_mean", as: Float.self).scalars, [Float](repeating: 0, count: 16))
 
         let loaded = try run("mnist-resnet", common + ["--load", path("r.safetensors"), "--predictions", path("loaded.safetensors")])
@@ -264,8 +298,9 @@ final class ExampleRunTests: XCTestCase {
         let old = try writeOldModel()
         let diverging = mlp + ["--epochs", "3", "--data", data, "--lr", "1e20", "--save", old.path]
         let result = try run("mnist-mlp", diverging)
-        assertFails(result, status: 1, "training diverged: the loss is", "epoch", "step", "the learning rate --lr 1e+20 is probably too high",
-                    "--save-anyway")
+        assertFails(
+            result, status: 1, "training diverged: the loss is", "epoch", "step", "the learning rate --lr 1e+20 is probably too high",
+            "--save-anyway")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: old.path)), old.bytes, "a diverged model replaced \(old.path)")
 
         let anyway = try run("mnist-mlp", diverging + ["--save-anyway"])
@@ -276,11 +311,13 @@ final class ExampleRunTests: XCTestCase {
     func testAbsurdCheckpointCountersAreRefused() throws {
         let data = try writeMNIST()
         // the model and optimizer of `mnist-mlp --hidden 16`, with counters near Int.max
-        let model = Sequential<Float> { Linear<Float>(784, 16); ReLU<Float>(); Linear<Float>(16, 10) }
+        let model = Sequential<Float> {
+            Linear<Float>(784, 16); ReLU<Float>(); Linear<Float>(16, 10)
+        }
         let optimizer = SGD(model.parameters, learningRate: 0.05, momentum: 0.9)
         let state = TrainingState(epoch: 1, step: 1, generators: ["shuffle": Random(seed: 2)])
         var file = Checkpoint.file(model: model, optimizer: optimizer, state: state)
-        file.metadata["epoch"] = String(Int.max - 1)              // as a damaged or hand-edited file would say
+        file.metadata["epoch"] = String(Int.max - 1) // as a damaged or hand-edited file would say
         try file.write(to: path("absurd.safetensors"))
         let result = try run("mnist-mlp", mlp + ["--data", data, "--resume", path("absurd.safetensors")])
         assertFails(result, status: 1, "cannot resume from \(path("absurd.safetensors"))", "'epoch' is '\(Int.max - 1)'")
@@ -292,9 +329,12 @@ final class ExampleRunTests: XCTestCase {
         let text = String(repeating: "To be, or not to be: that is the question. ", count: 70).prefix(3000)
         try Data(text.utf8).write(to: URL(fileURLWithPath: path("short.txt")))
         let result = try run("char-lstm", ["--text", path("short.txt"), "--steps", "1"])
-        assertFails(result, status: 1, "is too short for these options: it has 3000 characters",
-                    "--batch 32 streams of --seq 100 characters need 3201 training characters")
-        assertFails(try run("char-lstm", ["--text", path("nothing.txt")]), status: 2, "--text: cannot open '\(path("nothing.txt"))': No such file or directory")
+        assertFails(
+            result, status: 1, "is too short for these options: it has 3000 characters",
+            "--batch 32 streams of --seq 100 characters need 3201 training characters")
+        assertFails(
+            try run("char-lstm", ["--text", path("nothing.txt")]), status: 2,
+            "--text: cannot open '\(path("nothing.txt"))': No such file or directory")
     }
 
     // MARK: word2vec
@@ -315,8 +355,12 @@ final class ExampleRunTests: XCTestCase {
             text += "the \(animals[Int(rng.next() % 4)]) \(verbs[Int(rng.next() % 3)]) and the king's men sing. "
         }
         try Data(text.utf8).write(to: URL(fileURLWithPath: path("words.txt")))
-        let result = try run("word2vec", ["--text", path("words.txt"), "--epochs", "1", "--dim", "8", "--threads", "2",
-                                          "--words", "cat,zebra", "--out", path("w2v")])
+        let result = try run(
+            "word2vec",
+            [
+                "--text", path("words.txt"), "--epochs", "1", "--dim", "8", "--threads", "2",
+                "--words", "cat,zebra", "--out", path("w2v")
+            ])
         XCTAssertEqual(result.status, 0, result.stderr + result.stdout)
         XCTAssertTrue(result.stdout.contains("12 words seen at least 5 times"), result.stdout)
         XCTAssertTrue(result.stdout.contains("zebra: not in the vocabulary"), result.stdout)
@@ -347,7 +391,9 @@ final class ExampleRunTests: XCTestCase {
     func testRealMNISTFolderAndFilesArePrinted() throws {
         let directory = try requireRealMNIST()
         // a model file given to --resume: the data is read (and reported), then refused
-        let model = Sequential<Float> { Linear<Float>(784, 16); ReLU<Float>(); Linear<Float>(16, 10) }
+        let model = Sequential<Float> {
+            Linear<Float>(784, 16); ReLU<Float>(); Linear<Float>(16, 10)
+        }
         try model.save(to: path("model.safetensors"))
         let result = try run("mnist-mlp", mlp + ["--data", directory, "--resume", path("model.safetensors")])
         assertFails(result, status: 1, "is a model file, not a training checkpoint")

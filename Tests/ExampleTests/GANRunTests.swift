@@ -12,9 +12,11 @@ extension ExampleRunTests {
     func testGANHelpListsItsOptions() throws {
         let help = try run("gan", ["--help"])
         XCTAssertEqual(help.status, 0, help.stderr)
-        for option in ["--epochs", "--batch", "--lr", "--seed", "--threads", "--out", "--save-generator",
-                       "--save-discriminator", "--load-generator", "--classifier", "--samples", "--checkpoint-dir", "--save-classifier", "--no-score",
-                       "--init", "--real-label", "--g-steps"] {
+        for option in [
+            "--epochs", "--batch", "--lr", "--seed", "--threads", "--out", "--save-generator",
+            "--save-discriminator", "--load-generator", "--classifier", "--samples", "--checkpoint-dir", "--save-classifier", "--no-score",
+            "--init", "--real-label", "--g-steps"
+        ] {
             XCTAssertTrue(help.stdout.contains(option), "\(option) missing from --help:\n\(help.stdout)")
         }
     }
@@ -35,7 +37,7 @@ extension ExampleRunTests {
             (["--init", "xavier"], "--init must be dcgan or pytorch"),
             (["--real-label", "0.2"], "--real-label must be in"),
             (["--g-steps", "0"], "--g-steps must be in"),
-            (["--no-such-option", "1"], "no-such-option"),
+            (["--no-such-option", "1"], "no-such-option")
         ]
         try Data("x".utf8).write(to: URL(fileURLWithPath: path("g.safetensors")))
         try Data("x".utf8).write(to: URL(fileURLWithPath: path("c.safetensors")))
@@ -43,15 +45,20 @@ extension ExampleRunTests {
             assertFails(try run("gan", ["--data", data] + arguments), status: 2, message)
         }
         // a file that is not a generator: status 1, naming the file
-        assertFails(try run("gan", ["--data", data, "--load-generator", path("g.safetensors"), "--no-score"]), status: 1,
-                    "cannot load the generator \(path("g.safetensors"))")
+        assertFails(
+            try run("gan", ["--data", data, "--load-generator", path("g.safetensors"), "--no-score"]), status: 1,
+            "cannot load the generator \(path("g.safetensors"))")
     }
 
     func testGANTrainsSavesAndLoadsItsGenerator() throws {
         let data = try writeMNIST(train: 16, test: 8)
-        let trained = try run("gan", ["--data", data, "--out", path("out"), "--save-generator", path("g.safetensors"),
-                                      "--save-discriminator", path("d.safetensors"), "--save-classifier", path("c.safetensors"),
-                                      "--checkpoint-dir", path("ck")] + tinyGAN)
+        let trained = try run(
+            "gan",
+            [
+                "--data", data, "--out", path("out"), "--save-generator", path("g.safetensors"),
+                "--save-discriminator", path("d.safetensors"), "--save-classifier", path("c.safetensors"),
+                "--checkpoint-dir", path("ck")
+            ] + tinyGAN)
         XCTAssertEqual(trained.status, 0, trained.stderr)
         for figure in ["gan-epoch-001.png", "gan-samples.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path("out/" + figure)), "\(figure) not written:\n\(trained.stdout)")
@@ -68,23 +75,31 @@ extension ExampleRunTests {
         }
         XCTAssertEqual(try g.tensor("4.weight", as: Float.self).shape, [128, 64, 4, 4])
         XCTAssertEqual(try d.tensor("6.weight", as: Float.self).shape, [1, 6272])
-        XCTAssertEqual(try g.integers("1.num_batches_tracked"), [2])            // 16 digits in batches of 8
+        XCTAssertEqual(try g.integers("1.num_batches_tracked"), [2]) // 16 digits in batches of 8
         for file in ["ck/generator-epoch-001.safetensors", "ck/discriminator-epoch-001.safetensors"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path(file)), "\(file) not written:\n\(trained.stdout)")
         }
         XCTAssertTrue(try SafeTensors(contentsOf: path("c.safetensors")).contains("9.weight"), "the lecture convnet's last Linear")
 
         // loaded back: the same generator draws the same grid from the fixed codes, bit for bit
-        let loaded = try run("gan", ["--data", data, "--out", path("again"), "--load-generator", path("g.safetensors"),
-                                     "--classifier", path("c.safetensors"), "--samples", "16", "--threads", "1"])
+        let loaded = try run(
+            "gan",
+            [
+                "--data", data, "--out", path("again"), "--load-generator", path("g.safetensors"),
+                "--classifier", path("c.safetensors"), "--samples", "16", "--threads", "1"
+            ])
         XCTAssertEqual(loaded.status, 0, loaded.stderr)
         XCTAssertFalse(loaded.stdout.contains("epoch 1"), "a loaded generator is not trained:\n\(loaded.stdout)")
         // and the same classifier gives the same table (the scores are in the lines after the header)
-        let table = { (run: Run) in run.stdout.split(separator: "\n").filter { line in
-            ["generated digits", "real test digits", " training digits"].contains { line.contains($0) } }.map(String.init) }
+        let table = { (run: Run) in
+            run.stdout.split(separator: "\n").filter { line in
+                ["generated digits", "real test digits", " training digits"].contains { line.contains($0) }
+            }.map(String.init)
+        }
         XCTAssertEqual(table(loaded).count, 3, loaded.stdout)
         XCTAssertEqual(table(loaded), table(trained))
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("again/gan-samples.png"))),
-                       try Data(contentsOf: URL(fileURLWithPath: path("out/gan-samples.png"))))
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: path("again/gan-samples.png"))),
+            try Data(contentsOf: URL(fileURLWithPath: path("out/gan-samples.png"))))
     }
 }

@@ -10,8 +10,10 @@ final class OptionsTests: XCTestCase {
         return options.problems
     }
 
-    private func assertProblem(_ arguments: [String], contains text: String, _ declare: (Options) -> Void,
-                               file: StaticString = #filePath, line: UInt = #line) {
+    private func assertProblem(
+        _ arguments: [String], contains text: String, _ declare: (Options) -> Void,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let found = problems(arguments, declare)
         XCTAssertEqual(found.count, 1, "\(arguments): \(found)", file: file, line: line)
         XCTAssertTrue(found.first?.contains(text) ?? false, "\(arguments): expected '\(text)' in \(found)", file: file, line: line)
@@ -35,7 +37,7 @@ final class OptionsTests: XCTestCase {
 
     func testNegativeSeedIsRejected() {
         let options = Options("test", "", arguments: ["--seed", "-1"])
-        XCTAssertEqual(options.seed(1, ""), 1)                  // no crash: the default, and an error
+        XCTAssertEqual(options.seed(1, ""), 1) // no crash: the default, and an error
         XCTAssertEqual(options.problems.count, 1)
         XCTAssertTrue(options.problems[0].contains("--seed must be a non-negative integer, got -1"), "\(options.problems)")
     }
@@ -49,7 +51,9 @@ final class OptionsTests: XCTestCase {
     }
 
     func testRangesNameTheOption() {
-        assertProblem(["--batch", "0"], contains: "--batch must be in 1...65536, got 0") { _ = $0.int("batch", 1, "", range: Limits.batchSize) }
+        assertProblem(["--batch", "0"], contains: "--batch must be in 1...65536, got 0") {
+            _ = $0.int("batch", 1, "", range: Limits.batchSize)
+        }
         assertProblem(["--threads", "5000"], contains: "--threads must be in 1...1024, got 5000") { _ = $0.threads() }
         assertProblem(["--seconds", "1e9"], contains: "--seconds must be in") { _ = $0.double("seconds", 1, "", range: 0.001...86_400) }
         assertProblem(["--hidden", "100000000000"], contains: "--hidden: every size must be in 1...1048576, got 100000000000") {
@@ -65,13 +69,19 @@ final class OptionsTests: XCTestCase {
 
     func testEmptyPathsAndBadOutputsAreRejected() {
         assertProblem(["--save", ""], contains: "--save needs a non-empty value") { _ = $0.outputFile("save", "") }
-        assertProblem(["--save", "/dev/null"], contains: "--save /dev/null: it is a character device, not a regular file") { _ = $0.outputFile("save", "") }
-        assertProblem(["--save", "/"], contains: "names a folder, not a file") { _ = $0.outputFile("save", "") }
-        assertProblem(["--save", "/tmp"], contains: "--save /tmp: it is a directory") { _ = $0.outputFile("save", "") }
-        assertProblem(["--save", "/no-such-folder-here/m.safetensors"], contains: "--save /no-such-folder-here/m.safetensors: the folder /no-such-folder-here does not exist") {
+        assertProblem(["--save", "/dev/null"], contains: "--save /dev/null: it is a character device, not a regular file") {
             _ = $0.outputFile("save", "")
         }
-        assertProblem(["--out", "/etc/passwd/figures"], contains: "--out /etc/passwd/figures: '/etc/passwd' exists and is not a directory") {
+        assertProblem(["--save", "/"], contains: "names a folder, not a file") { _ = $0.outputFile("save", "") }
+        assertProblem(["--save", "/tmp"], contains: "--save /tmp: it is a directory") { _ = $0.outputFile("save", "") }
+        assertProblem(
+            ["--save", "/no-such-folder-here/m.safetensors"],
+            contains: "--save /no-such-folder-here/m.safetensors: the folder /no-such-folder-here does not exist"
+        ) {
+            _ = $0.outputFile("save", "")
+        }
+        assertProblem(["--out", "/etc/passwd/figures"], contains: "--out /etc/passwd/figures: '/etc/passwd' exists and is not a directory")
+        {
             _ = $0.outputDirectory("out", ".", "")
         }
         assertProblem(["--load", "/no-such-file"], contains: "--load: cannot open '/no-such-file': No such file or directory") {

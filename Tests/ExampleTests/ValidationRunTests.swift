@@ -8,25 +8,31 @@ extension ExampleRunTests {
         for name in ["mnist-mlp", "mnist-convnet"] {
             let help = try run(name, ["--help"])
             XCTAssertEqual(help.status, 0, help.stderr)
-            for option in ["--validation", "--early-stopping", "--augment"] { XCTAssert(help.stdout.contains(option), "\(name): \(option) in\n\(help.stdout)") }
+            for option in ["--validation", "--early-stopping", "--augment"] {
+                XCTAssert(help.stdout.contains(option), "\(name): \(option) in\n\(help.stdout)")
+            }
         }
         XCTAssert(try run("mnist-mlp", ["--help"]).stdout.contains("--recipe"))
     }
 
     func testValidationOptionsAreCheckedUpFront() throws {
         let data = try writeMNIST()
-        assertFails(try run("mnist-mlp", mlp + ["--data", data, "--early-stopping", "2"]), status: 2,
-                    "--early-stopping 2 needs a validation set: give --validation N")
-        assertFails(try run("mnist-mlp", mlp + ["--data", data, "--validation", "64"]), status: 2,
-                    "--validation 64 must be less than the 64 training digits")
-        assertFails(try run("mnist-mlp", mlp + ["--data", data, "--recipe", "strong"]), status: 2,
-                    "--recipe expects plain or regularized, got 'strong'")
+        assertFails(
+            try run("mnist-mlp", mlp + ["--data", data, "--early-stopping", "2"]), status: 2,
+            "--early-stopping 2 needs a validation set: give --validation N")
+        assertFails(
+            try run("mnist-mlp", mlp + ["--data", data, "--validation", "64"]), status: 2,
+            "--validation 64 must be less than the 64 training digits")
+        assertFails(
+            try run("mnist-mlp", mlp + ["--data", data, "--recipe", "strong"]), status: 2,
+            "--recipe expects plain or regularized, got 'strong'")
         assertFails(try run("mnist-convnet", ["--data", data, "--validation", "-3"]), status: 2, "--validation must be in 0...")
     }
 
     func testMLPWithValidationEarlyStoppingAndAugmentation() throws {
         let data = try writeMNIST()
-        let result = try run("mnist-mlp", mlp + ["--data", data, "--epochs", "4", "--validation", "16", "--early-stopping", "1", "--augment"])
+        let result = try run(
+            "mnist-mlp", mlp + ["--data", data, "--epochs", "4", "--validation", "16", "--early-stopping", "1", "--augment"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssert(result.stdout.contains("16 of the 64 training digits held out (stratified), 48 left to train on"), result.stdout)
         XCTAssert(result.stdout.contains("validation loss "), result.stdout)
@@ -36,8 +42,12 @@ extension ExampleRunTests {
 
     func testRegularizedRecipeRuns() throws {
         let data = try writeMNIST()
-        let result = try run("mnist-mlp", ["--data", data, "--recipe", "regularized", "--hidden", "16,16", "--epochs", "2",
-                                           "--validation", "10", "--threads", "1", "--save", path("reg.safetensors")])
+        let result = try run(
+            "mnist-mlp",
+            [
+                "--data", data, "--recipe", "regularized", "--hidden", "16,16", "--epochs", "2",
+                "--validation", "10", "--threads", "1", "--save", path("reg.safetensors")
+            ])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssert(result.stdout.contains("Dropout(0.3)") && result.stdout.contains("Dropout(0.1)"), result.stdout)
         XCTAssert(result.stdout.contains("validation loss "), result.stdout)
@@ -49,8 +59,12 @@ extension ExampleRunTests {
 
     func testConvnetWithAugmentationAndValidation() throws {
         let data = try writeMNIST()
-        let result = try run("mnist-convnet", ["--data", data, "--epochs", "1", "--augment", "--validation", "10", "--early-stopping", "1",
-                                               "--threads", "1", "--out", path(".")])
+        let result = try run(
+            "mnist-convnet",
+            [
+                "--data", data, "--epochs", "1", "--augment", "--validation", "10", "--early-stopping", "1",
+                "--threads", "1", "--out", path(".")
+            ])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssert(result.stdout.contains("validation loss "), result.stdout)
         XCTAssert(result.stdout.contains("early stopping: restored the weights of epoch 1"), result.stdout)

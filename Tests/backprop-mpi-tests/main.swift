@@ -43,69 +43,26 @@ func check(_ passed: Bool, _ what: String, _ detail: @autoclosure () -> String =
     }
 }
 
-/// ‖a − b‖∞ / ‖b‖∞ (0 when both are zero).
-func relativeError<S: TensorScalar>(_ a: Tensor<S>, _ b: Tensor<S>) -> Double {
-    let diff = zip(a.scalars, b.scalars).map { abs(Double($0) - Double($1)) }.max() ?? 0
-    let norm = b.scalars.map { abs(Double($0)) }.max() ?? 0
-    return norm == 0 ? diff : diff / norm
-}
-
-/// A small network with several layers (so several buckets with a small bucket size).
-func smallNetwork<S: TensorScalar>(seed: UInt64, hidden: Int = 16, batchNorm: Bool = false) -> Sequential<S> {
-    Random.global = Random(seed: seed)
-    let model = Sequential<S> { Linear<S>(12, hidden); Tanh<S>() }
-    if batchNorm { model.add(BatchNorm1d<S>(hidden)) }
-    model.add(Linear<S>(hidden, hidden)); model.add(ReLU<S>())
-    model.add(Linear<S>(hidden, 5))
-    return model
-}
-
-/// Synthetic labelled data: `count` rows of 12 features, labels 0..<5.
-func syntheticData<S: TensorScalar>(_ count: Int, seed: UInt64) -> LabeledImages<S> {
-    var rng = Random(seed: seed)
-    let images = Tensor<S>.normal([count, 12], using: &rng)
-    let labels = (0..<count).map { _ in Int(rng.next() % 5) }
-    return LabeledImages(images: images, labels: labels, classCount: 5)
-}
-
-
-/// The data-parallel step emulated in one process: the batch cut into the ranks' parts,
-/// each part's gradient times its weight, summed in rank order, then one optimizer step.
-/// On 2 ranks the sum of two numbers does not depend on the order, so a 2-rank run must
-/// match this bit for bit.
-func emulatedStep<S: TensorScalar>(_ model: Sequential<S>, _ sgd: SGD<S>, _ images: Tensor<S>, _ labels: [Int], ranks: Int) {
-    let loss = CrossEntropyLoss<S>()
-    var sums: [Tensor<S>] = []
-    for r in 0..<ranks {
-        let rows = DataParallel<Sequential<S>>.shardRows(count: labels.count, rank: r, size: ranks)
-        let x = images[rows: rows], y = Array(labels[rows])
-        let scores = model.fprop(x)
-        _ = loss.forward(scores, y)
-        model.zeroGrad()
-        model.grad(x, loss.backward(scores, y))
-        let weight = S(Double(rows.count) / Double(labels.count))
-        let parts = model.parameters.map { $0.grad * weight }
-        sums = sums.isEmpty ? parts : zip(sums, parts).map { $0 + $1 }
-    }
-    for (p, g) in zip(model.parameters, sums) { p.grad = g }
-    sgd.step()
-}
-
 // Timings first: --bench and --allreduce run only them (the functions are further down).
 if let workload = argument("bench") {
     let threads = Int(argument("threads") ?? "1")!, steps = Int(argument("steps") ?? "40")!
     let bucketBytes = Int(Double(argument("bucket-mb") ?? "25")! * 1_048_576)
     Threads.count = threads
     Random.global = Random(seed: 1)
-    let (model, batch, shape): (Sequential<Float>, Int, [Int]) = workload == "mlp"
+    let (model, batch, shape): (Sequential<Float>, Int, [Int]) =
+        workload == "mlp"
         ? (perceptron([784, 1024, 1024, 10]), 128, [784])
         : (lectureConvnet(), 64, [1, 32, 32])
     let overlap = !arguments.contains("--after-backward")
     let result = try bench(model, batch: batch, inputShape: shape, steps: steps, bucketBytes: bucketBytes, overlap: overlap)
-    say(String(format: "%@: %d rank(s) × %d thread(s), global batch %d: %.2f ms per step (median of %d; %.0f samples/s; fastest %.2f ms), MPI %.2f ms per step (rank 0), %d bucket(s) %@",
-               workload, world.size, threads, batch, result.step * 1e3, steps, Double(batch) / result.step, result.fastest * 1e3, result.communication * 1e3,
-               try DataParallel(model, world: world, bucketBytes: bucketBytes).layout.buckets.count,
-               overlap ? "started during backward" : "reduced after backward"))
+    say(
+        String(
+            format:
+                "%@: %d rank(s) × %d thread(s), global batch %d: %.2f ms per step (median of %d; %.0f samples/s; fastest %.2f ms), MPI %.2f ms per step (rank 0), %d bucket(s) %@",
+            workload, world.size, threads, batch, result.step * 1e3, steps, Double(batch) / result.step, result.fastest * 1e3,
+            result.communication * 1e3,
+            try DataParallel(model, world: world, bucketBytes: bucketBytes).layout.buckets.count,
+            overlap ? "started during backward" : "reduced after backward"))
     exit(0)
 }
 
@@ -116,12 +73,14 @@ if let bytesText = argument("allreduce") {
     for i in 0..<(steps + 3) {
         world.barrier()
         let clock = DispatchTime.now().uptimeNanoseconds
-        world.sum(&buffer)                                             // MPI_Allreduce, in place
+        world.sum(&buffer) // MPI_Allreduce, in place
         if i >= 3 { times.append(Double(DispatchTime.now().uptimeNanoseconds - clock) * 1e-9) }
     }
     times.sort()
-    say(String(format: "allreduce of %.2f MB of Float on %d ranks: median %.2f ms, min %.2f ms, max %.2f ms (%d runs)",
-               Double(count * 4) / 1e6, world.size, times[times.count / 2] * 1e3, times[0] * 1e3, times.last! * 1e3, times.count))
+    say(
+        String(
+            format: "allreduce of %.2f MB of Float on %d ranks: median %.2f ms, min %.2f ms, max %.2f ms (%d runs)",
+            Double(count * 4) / 1e6, world.size, times[times.count / 2] * 1e3, times[0] * 1e3, times.last! * 1e3, times.count))
     exit(0)
 }
 
@@ -138,9 +97,11 @@ if let stepsText = argument("drift") {
     Random.global = Random(seed: 1)
     let whole: Sequential<Float> = perceptron([784, 1024, 1024, 10])
     let parallel = try DataParallel(model, world: world)
-    let (sgd, sgdEmulated, sgdWhole) = (SGD(model.parameters, learningRate: 0.05, momentum: 0.9),
-                                        SGD(emulated.parameters, learningRate: 0.05, momentum: 0.9),
-                                        SGD(whole.parameters, learningRate: 0.05, momentum: 0.9))
+    let (sgd, sgdEmulated, sgdWhole) = (
+        SGD(model.parameters, learningRate: 0.05, momentum: 0.9),
+        SGD(emulated.parameters, learningRate: 0.05, momentum: 0.9),
+        SGD(whole.parameters, learningRate: 0.05, momentum: 0.9)
+    )
     let loss = CrossEntropyLoss<Float>()
     var shuffle = Random(seed: 2), step = 0
     func difference(_ a: Sequential<Float>, _ b: Sequential<Float>) -> Double {
@@ -158,8 +119,10 @@ if let stepsText = argument("drift") {
             emulatedStep(whole, sgdWhole, images, labels, ranks: 1)
             step += 1
             if step % 25 == 0 || step == steps {
-                say(String(format: "step %4d: ranks vs emulated %.1e, ranks vs whole batches %.1e, emulated vs whole %.1e",
-                           step, difference(model, emulated), difference(model, whole), difference(emulated, whole)))
+                say(
+                    String(
+                        format: "step %4d: ranks vs emulated %.1e, ranks vs whole batches %.1e, emulated vs whole %.1e",
+                        step, difference(model, emulated), difference(model, whole), difference(emulated, whole)))
             }
             if step == steps { break epochs }
         }
@@ -174,10 +137,12 @@ if let stepsText = argument("drift") {
 /// side, a single-process reference on the whole batch. Both gradients and weights after
 /// the step must agree to `tolerance` (normwise, relative).
 func checkOneStep<S: TensorScalar>(_: S.Type, batch: Int, bucketBytes: Int, overlapped: Bool, tolerance: Double) {
-    let model: Sequential<S> = smallNetwork(seed: 7 &+ UInt64(world.rank))     // different on each rank before the broadcast
-    let reference: Sequential<S> = smallNetwork(seed: 7)                        // rank 0's weights, everywhere
+    let model: Sequential<S> = smallNetwork(seed: 7 &+ UInt64(world.rank)) // different on each rank before the broadcast
+    let reference: Sequential<S> = smallNetwork(seed: 7) // rank 0's weights, everywhere
     let parallel: DataParallel<Sequential<S>>
-    do { parallel = try DataParallel(model, world: world, bucketBytes: bucketBytes) } catch { check(false, "DataParallel init", "\(error)"); return }
+    do { parallel = try DataParallel(model, world: world, bucketBytes: bucketBytes) } catch {
+        check(false, "DataParallel init", "\(error)"); return
+    }
     let data: LabeledImages<S> = syntheticData(batch, seed: 11)
     let loss = CrossEntropyLoss<S>()
     let sgd = SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
@@ -205,10 +170,14 @@ func checkOneStep<S: TensorScalar>(_: S.Type, batch: Int, bucketBytes: Int, over
     sgd.step()
     referenceSGD.step()
     let weightError = pairs.map { relativeError($0.0.parameter.value, $0.1.parameter.value) }.max()!
-    let how = overlapped ? "forward/backward, \(parallel.layout.buckets.count) bucket(s) started during backward" : "model.grad + averageGradients, \(parallel.layout.buckets.count) bucket(s)"
-    check(gradientError <= tolerance && weightError <= tolerance,
-          "one step, global batch \(batch) on \(world.size) ranks = one process (\(S.self), \(how)): gradients \(String(format: "%.1e", gradientError)), weights \(String(format: "%.1e", weightError)) ≤ \(tolerance)",
-          "gradient error \(gradientError), weight error \(weightError), tolerance \(tolerance)")
+    let how =
+        overlapped
+        ? "forward/backward, \(parallel.layout.buckets.count) bucket(s) started during backward"
+        : "model.grad + averageGradients, \(parallel.layout.buckets.count) bucket(s)"
+    check(
+        gradientError <= tolerance && weightError <= tolerance,
+        "one step, global batch \(batch) on \(world.size) ranks = one process (\(S.self), \(how)): gradients \(String(format: "%.1e", gradientError)), weights \(String(format: "%.1e", weightError)) ≤ \(tolerance)",
+        "gradient error \(gradientError), weight error \(weightError), tolerance \(tolerance)")
 }
 
 checkOneStep(Float.self, batch: 8, bucketBytes: 25 << 20, overlapped: true, tolerance: 1e-5)
@@ -223,7 +192,8 @@ do {
     let model: Sequential<Float> = smallNetwork(seed: 5 &+ UInt64(world.rank))
     let emulated: Sequential<Float> = smallNetwork(seed: 5)
     let parallel = try DataParallel(model, world: world, bucketBytes: 300)
-    let sgd = SGD(model.parameters, learningRate: 0.1, momentum: 0.9), sgdEmulated = SGD(emulated.parameters, learningRate: 0.1, momentum: 0.9)
+    let sgd = SGD(model.parameters, learningRate: 0.1, momentum: 0.9),
+        sgdEmulated = SGD(emulated.parameters, learningRate: 0.1, momentum: 0.9)
     let data: LabeledImages<Float> = syntheticData(61, seed: 12)
     let loss = CrossEntropyLoss<Float>()
     var shuffle = Random(seed: 13), steps = 0
@@ -240,19 +210,22 @@ do {
         }
     }
     let same = zip(model.parameters, emulated.parameters).allSatisfy { $0.0.value.scalars == $0.1.value.scalars }
-    check(same || world.size > 2, "\(steps) steps on \(world.size) ranks = the same steps emulated in one process (parts, weights, sum), bit for bit (Float)",
-          "largest difference \(zip(model.parameters, emulated.parameters).map { relativeError($0.0.value, $0.1.value) }.max()!)")
+    check(
+        same || world.size > 2,
+        "\(steps) steps on \(world.size) ranks = the same steps emulated in one process (parts, weights, sum), bit for bit (Float)",
+        "largest difference \(zip(model.parameters, emulated.parameters).map { relativeError($0.0.value, $0.1.value) }.max()!)")
 } catch {
     check(false, "k steps against the emulation", "\(error)")
 }
-
 
 // MARK: - 2. Identical weights on all ranks after k steps
 
 /// `epochs` epochs of SGD with momentum on a network with batch norm, the buffers averaged
 /// after each epoch; returns the model and its DataParallel.
-func train(epochs: ClosedRange<Int>, model: Sequential<Double>, parallel: DataParallel<Sequential<Double>>, optimizer: SGD<Double>,
-           shuffle: inout Random, data: LabeledImages<Double>, batch: Int, checkpointAfter: Int? = nil, path: String? = nil) throws {
+func train(
+    epochs: ClosedRange<Int>, model: Sequential<Double>, parallel: DataParallel<Sequential<Double>>, optimizer: SGD<Double>,
+    shuffle: inout Random, data: LabeledImages<Double>, batch: Int, checkpointAfter: Int? = nil, path: String? = nil
+) throws {
     let loss = CrossEntropyLoss<Double>()
     for epoch in epochs {
         for (images, labels) in data.batches(size: batch, using: &shuffle) {
@@ -265,7 +238,8 @@ func train(epochs: ClosedRange<Int>, model: Sequential<Double>, parallel: DataPa
         }
         parallel.synchronizeBuffers()
         if epoch == checkpointAfter, let path {
-            try parallel.saveCheckpoint(optimizer: optimizer, state: TrainingState(epoch: epoch, step: 0, generators: ["shuffle": shuffle]), to: path)
+            try parallel.saveCheckpoint(
+                optimizer: optimizer, state: TrainingState(epoch: epoch, step: 0, generators: ["shuffle": shuffle]), to: path)
         }
     }
 }
@@ -275,11 +249,15 @@ do {
     let parallel = try DataParallel(model, world: world, bucketBytes: 1000)
     let optimizer = SGD(model.parameters, learningRate: 0.05, momentum: 0.9)
     var shuffle = Random(seed: 21)
-    try train(epochs: 1...3, model: model, parallel: parallel, optimizer: optimizer, shuffle: &shuffle,
-              data: syntheticData(52, seed: 5), batch: 8)
+    try train(
+        epochs: 1...3, model: model, parallel: parallel, optimizer: optimizer, shuffle: &shuffle,
+        data: syntheticData(52, seed: 5), batch: 8)
     var identical = true, detail = ""
     do { try parallel.checkReplicas() } catch { identical = false; detail = "\(error)" }
-    check(identical, "weights and batch-norm buffers bit-identical on all ranks after 3 epochs (21 steps of 8, the last of 4, \(parallel.layout.buckets.count) buckets)", detail)
+    check(
+        identical,
+        "weights and batch-norm buffers bit-identical on all ranks after 3 epochs (21 steps of 8, the last of 4, \(parallel.layout.buckets.count) buckets)",
+        detail)
 
     // the check can fail: change one weight on the last rank
     if world.rank == world.size - 1 { model.parameters[0].value.withUnsafeMutablePointer { $0[0] += 1 } }
@@ -295,8 +273,9 @@ do {
 do {
     let count = 1003, batch = 64
     // the images are the example indices, so a shard's images say which examples it holds
-    let data = LabeledImages(images: Tensor<Double>(shape: [count, 1], scalars: (0..<count).map(Double.init)),
-                             labels: Array(repeating: 0, count: count), classCount: 1)
+    let data = LabeledImages(
+        images: Tensor<Double>(shape: [count, 1], scalars: (0..<count).map(Double.init)),
+        labels: Array(repeating: 0, count: count), classCount: 1)
     let parallel = try DataParallel(Sequential<Double> { Linear<Double>(1, 1) }, world: world)
     var shuffle = Random(seed: 8)
     var good = true, detail = ""
@@ -311,10 +290,13 @@ do {
             mine += indices
         }
         let everyone = world.allGather(mine.map(String.init).joined(separator: ",")).flatMap { $0.split(separator: ",").map { Int($0)! } }
-        if everyone.sorted() != Array(0..<count) { good = false; detail = "epoch \(epoch): \(everyone.count) examples seen, \(Set(everyone).count) distinct, of \(count)" }
+        if everyone.sorted() != Array(0..<count) {
+            good = false; detail = "epoch \(epoch): \(everyone.count) examples seen, \(Set(everyone).count) distinct, of \(count)"
+        }
         if world.size > 1 && mine.count >= count { good = false; detail = "rank \(world.rank) saw the whole epoch" }
     }
-    check(good, "sharding: each of \(count) examples exactly once per epoch over the \(world.size) ranks (batch \(batch), 2 epochs)", detail)
+    check(
+        good, "sharding: each of \(count) examples exactly once per epoch over the \(world.size) ranks (batch \(batch), 2 epochs)", detail)
 } catch {
     check(false, "sharding", "\(error)")
 }
@@ -336,25 +318,29 @@ do {
     let parallel = try DataParallel(model, world: world, bucketBytes: 800)
     let optimizer = SGD(model.parameters, learningRate: 0.05, momentum: 0.9)
     var shuffle = Random(seed: 31)
-    try train(epochs: 1...4, model: model, parallel: parallel, optimizer: optimizer, shuffle: &shuffle, data: data, batch: 10,
-              checkpointAfter: 2, path: path)
+    try train(
+        epochs: 1...4, model: model, parallel: parallel, optimizer: optimizer, shuffle: &shuffle, data: data, batch: 10,
+        checkpointAfter: 2, path: path)
 
-    let resumed: Sequential<Double> = smallNetwork(seed: 40 &+ UInt64(world.rank), batchNorm: true)   // other weights
+    let resumed: Sequential<Double> = smallNetwork(seed: 40 &+ UInt64(world.rank), batchNorm: true) // other weights
     let resumedParallel = try DataParallel(resumed, world: world, bucketBytes: 800)
     let resumedOptimizer = SGD(resumed.parameters, learningRate: 0.05, momentum: 0.9)
     let state = try Checkpoint.restore(model: resumed, optimizer: resumedOptimizer, from: path)
     try resumedParallel.checkReplicas()
     var resumedShuffle = state.generators["shuffle"]!
-    try train(epochs: (state.epoch + 1)...4, model: resumed, parallel: resumedParallel, optimizer: resumedOptimizer,
-              shuffle: &resumedShuffle, data: data, batch: 10)
+    try train(
+        epochs: (state.epoch + 1)...4, model: resumed, parallel: resumedParallel, optimizer: resumedOptimizer,
+        shuffle: &resumedShuffle, data: data, batch: 10)
     let uninterruptedState: [(name: String, value: Tensor<Double>)] = model.stateDict
     let resumedState: [(name: String, value: Tensor<Double>)] = resumed.stateDict
-    let same = uninterruptedState.count == resumedState.count
+    let same =
+        uninterruptedState.count == resumedState.count
         && zip(uninterruptedState, resumedState).allSatisfy { (a, b) in a.name == b.name && a.value.scalars == b.value.scalars }
     let written = world.allGather(FileManager.default.fileExists(atPath: path) ? "1" : "0")
-    check(same && written.allSatisfy { $0 == "1" },
-          "resume after epoch 2 of 4 (checkpoint written by rank 0, restored by all) = the uninterrupted \(world.size)-rank run, bit for bit",
-          same ? "checkpoint missing" : "weights differ")
+    check(
+        same && written.allSatisfy { $0 == "1" },
+        "resume after epoch 2 of 4 (checkpoint written by rank 0, restored by all) = the uninterrupted \(world.size)-rank run, bit for bit",
+        same ? "checkpoint missing" : "weights differ")
     world.barrier()
     if world.isRoot { try? FileManager.default.removeItem(atPath: directory) }
 } catch {
@@ -370,10 +356,14 @@ do {
     do { _ = try DataParallel(model, world: world) } catch let error as DataParallelError where error.kind == .modelMismatch {
         message = error.message
     }
-    let expected = world.size == 1 || (message.contains("0.weight") && message.contains("[16, 12]") && message.contains("[17, 12]")
-                                       && message.contains("rank \(world.size - 1)"))
-    check(expected, "a wider layer on rank \(world.size - 1): every rank throws modelMismatch naming 0.weight, 0.bias, 2.weight and both shapes",
-          message.isEmpty ? "no error" : message)
+    let expected =
+        world.size == 1
+        || (message.contains("0.weight") && message.contains("[16, 12]") && message.contains("[17, 12]")
+            && message.contains("rank \(world.size - 1)"))
+    check(
+        expected,
+        "a wider layer on rank \(world.size - 1): every rank throws modelMismatch naming 0.weight, 0.bias, 2.weight and both shapes",
+        message.isEmpty ? "no error" : message)
     if world.isRoot && !message.isEmpty { print("      (the message: " + message.replacingOccurrences(of: "\n", with: "\n       ") + ")") }
 }
 
@@ -382,7 +372,9 @@ do {
 /// Seconds per step of `model` on global batches of `batch` (the benchmark's workloads),
 /// the median and the fastest of `steps` after 5 warm-up steps (each the slowest rank's);
 /// and rank 0's mean time in MPI (starting, progressing and waiting for the allreduces).
-func bench(_ model: Sequential<Float>, batch: Int, inputShape: [Int], steps: Int, bucketBytes: Int, overlap: Bool) throws -> (step: Double, fastest: Double, communication: Double) {
+func bench(_ model: Sequential<Float>, batch: Int, inputShape: [Int], steps: Int, bucketBytes: Int, overlap: Bool) throws -> (
+    step: Double, fastest: Double, communication: Double
+) {
     let parallel = try DataParallel(model, world: world, bucketBytes: bucketBytes)
     let loss = CrossEntropyLoss<Float>()
     let sgd = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
@@ -399,14 +391,14 @@ func bench(_ model: Sequential<Float>, batch: Int, inputShape: [Int], steps: Int
             let scores = parallel.forward(part.images)
             _ = loss.forward(scores, part.labels)
             parallel.backward(part.images, loss.backward(scores, part.labels), weight: part.weight)
-        } else {                                                        // --after-backward
+        } else { // --after-backward
             let scores = model.fprop(part.images)
             _ = loss.forward(scores, part.labels)
             model.grad(part.images, loss.backward(scores, part.labels))
             parallel.averageGradients(weight: part.weight)
         }
         sgd.step()
-        let seconds = world.sum([Double(DispatchTime.now().uptimeNanoseconds - clock) * 1e-9]).first!   // (not timed)
+        let seconds = world.sum([Double(DispatchTime.now().uptimeNanoseconds - clock) * 1e-9]).first! // (not timed)
         if i >= 5 { times.append(seconds); communication += parallel.lastCommunicationSeconds }
     }
     // the slowest rank's step: gather each step's time on every rank and take the max

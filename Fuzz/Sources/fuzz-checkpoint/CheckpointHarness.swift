@@ -61,9 +61,12 @@ func writeSeeds(to directory: String) throws {
     let model = smallModel()
     let sgd = SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
     train(model, sgd)
-    try Checkpoint.save(model: model, optimizer: sgd, state: TrainingState(epoch: 2, step: 3, generators: ["shuffle": Random(seed: 3)],
-                                                                      info: ["run": "seed"]),
-                        to: "\(directory)/sgd.safetensors")
+    try Checkpoint.save(
+        model: model, optimizer: sgd,
+        state: TrainingState(
+            epoch: 2, step: 3, generators: ["shuffle": Random(seed: 3)],
+            info: ["run": "seed"]),
+        to: "\(directory)/sgd.safetensors")
     let other = smallModel()
     let adam = Adam(other.parameters, learningRate: 0.01)
     train(other, adam)

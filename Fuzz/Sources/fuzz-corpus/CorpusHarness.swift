@@ -10,7 +10,7 @@ import Foundation
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCorpus(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard size >= 4, let data else { return 0 }
-    let fraction = Double(data[0]) / 256                 // in [0, 1)
+    let fraction = Double(data[0]) / 256 // in [0, 1)
     let lengthByte = Int(data[1]), batchByte = Int(data[2]), control = data[3]
     let body = UnsafeBufferPointer(start: data + 4, count: size - 4)
     let text = String(decoding: body, as: UTF8.self)
@@ -23,8 +23,9 @@ public func fuzzCorpus(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         fatalError("CharacterCorpus threw something other than a DataError: \(error)")
     }
     // Everything encodes, and decodes back to the text.
-    precondition(corpus.decode(corpus.train + corpus.validation).unicodeScalars.elementsEqual(text.unicodeScalars),
-                 "decode(encode(text)) is not the text")
+    precondition(
+        corpus.decode(corpus.train + corpus.validation).unicodeScalars.elementsEqual(text.unicodeScalars),
+        "decode(encode(text)) is not the text")
     precondition((try? corpus.encode(text)) == corpus.train + corpus.validation)
 
     let split: CharacterCorpus.Split = control & 1 == 0 || corpus.validation.isEmpty ? .train : .validation

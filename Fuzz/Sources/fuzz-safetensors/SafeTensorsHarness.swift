@@ -61,11 +61,12 @@ func writeSeeds(to directory: String) throws {
     try mixed.write(to: "\(directory)/mixed.safetensors")
     try SafeTensors().write(to: "\(directory)/empty.safetensors")
     // The library writes F32 and F64 only: F16, BF16 and integer tensors by hand.
-    let header = #"{"h":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[3],"data_offsets":[8,14]},"# +
-        #""i":{"dtype":"I64","shape":[1],"data_offsets":[14,22]},"__metadata__":{"format":"pt"}}"#
+    let header =
+        #"{"h":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[3],"data_offsets":[8,14]},"#
+        + #""i":{"dtype":"I64","shape":[1],"data_offsets":[14,22]},"__metadata__":{"format":"pt"}}"#
     var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian, Array.init) + Array(header.utf8)
-    bytes += [0x00, 0x3C, 0x00, 0xC0, 0x00, 0x7C, 0x01, 0x00]        // F16 1, -2, inf, a subnormal
-    bytes += [0x80, 0x3F, 0xC0, 0x7F, 0x80, 0xFF]                    // BF16 1, NaN, -inf
+    bytes += [0x00, 0x3C, 0x00, 0xC0, 0x00, 0x7C, 0x01, 0x00] // F16 1, -2, inf, a subnormal
+    bytes += [0x80, 0x3F, 0xC0, 0x7F, 0x80, 0xFF] // BF16 1, NaN, -inf
     bytes += [1, 0, 0, 0, 0, 0, 0, 0]
     try AtomicFile.write(bytes, to: "\(directory)/half.safetensors")
 }

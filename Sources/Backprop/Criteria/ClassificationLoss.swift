@@ -44,7 +44,7 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Criterion {
     public func backward(_ input: Tensor<Scalar>, _ target: [Int]) -> Tensor<Scalar> {
         let (rows, cols) = checkTargets("CrossEntropyLoss", input, target)
         let scale: Scalar = reduction.scale(input, examples: rows)
-        var g = logSoftmax(input).mapped(Scalar.exp)          // softmax
+        var g = logSoftmax(input).mapped(Scalar.exp) // softmax
         g.withUnsafeMutablePointer { gp in
             for r in 0..<rows {
                 // p_y − 1 = −Σ_{j≠y} p_j, summed from the small terms (no cancellation)
@@ -62,8 +62,9 @@ public struct CrossEntropyLoss<Scalar: TensorScalar>: Criterion {
 /// Checks class targets against scores `[rows, cols]`: one target per row, each in 0..<cols.
 func checkTargets<Scalar>(_ what: String, _ input: Tensor<Scalar>, _ target: [Int]) -> (rows: Int, cols: Int) {
     let (rows, cols) = input.matrixShape
-    require(input.rank >= 1 && target.count == rows,
-                 "\(what): input of shape \(input.shape) has \(rows) rows but \(target.count) targets were given")
+    require(
+        input.rank >= 1 && target.count == rows,
+        "\(what): input of shape \(input.shape) has \(rows) rows but \(target.count) targets were given")
     if let bad = target.firstIndex(where: { $0 < 0 || $0 >= cols }) {
         requireFailure("\(what): target[\(bad)] = \(target[bad]) is not a class index in 0..<\(cols) (input shape \(input.shape))")
     }

@@ -38,10 +38,13 @@ public struct ContrastiveLoss<Scalar: TensorScalar>: Criterion {
 
     /// The pairs' sizes: (N, D) for input [2N, D] and target [N].
     private func pairShape(_ input: Tensor<Scalar>, _ target: Tensor<Scalar>) -> (pairs: Int, width: Int) {
-        require(input.shape.count == 2 && input.shape[0] % 2 == 0,
-                "ContrastiveLoss: input must be [2N, D] (the first members, then the second members), got shape \(input.shape)")
+        require(
+            input.shape.count == 2 && input.shape[0] % 2 == 0,
+            "ContrastiveLoss: input must be [2N, D] (the first members, then the second members), got shape \(input.shape)")
         let pairs = input.shape[0] / 2
-        require(target.shape == [pairs], "ContrastiveLoss: input \(input.shape) holds \(pairs) pairs, but the target has shape \(target.shape) (expected [\(pairs)])")
+        require(
+            target.shape == [pairs],
+            "ContrastiveLoss: input \(input.shape) holds \(pairs) pairs, but the target has shape \(target.shape) (expected [\(pairs)])")
         return (pairs, input.shape[1])
     }
 

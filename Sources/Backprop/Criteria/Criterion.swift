@@ -64,8 +64,11 @@ public struct BCELoss<Scalar: TensorScalar>: Criterion {
 
     public func forward(_ input: Tensor<Scalar>, _ target: Tensor<Scalar>) -> Scalar {
         checkSameShape("BCELoss", input, target)
-        return input.withUnsafePointer { p in target.withUnsafePointer { t in
-            Scalar.binaryCrossEntropy(p, t, input.count) } } * reduction.scale(input)
+        return input.withUnsafePointer { p in
+            target.withUnsafePointer { t in
+                Scalar.binaryCrossEntropy(p, t, input.count)
+            }
+        } * reduction.scale(input)
     }
     public func backward(_ input: Tensor<Scalar>, _ target: Tensor<Scalar>) -> Tensor<Scalar> {
         checkSameShape("BCELoss", input, target)
@@ -82,8 +85,11 @@ public struct BCEWithLogitsLoss<Scalar: TensorScalar>: Criterion {
 
     public func forward(_ input: Tensor<Scalar>, _ target: Tensor<Scalar>) -> Scalar {
         checkSameShape("BCEWithLogitsLoss", input, target)
-        return input.withUnsafePointer { x in target.withUnsafePointer { t in
-            Scalar.binaryCrossEntropyWithLogits(x, t, input.count) } } * reduction.scale(input)
+        return input.withUnsafePointer { x in
+            target.withUnsafePointer { t in
+                Scalar.binaryCrossEntropyWithLogits(x, t, input.count)
+            }
+        } * reduction.scale(input)
     }
     public func backward(_ input: Tensor<Scalar>, _ target: Tensor<Scalar>) -> Tensor<Scalar> {
         checkSameShape("BCEWithLogitsLoss", input, target)

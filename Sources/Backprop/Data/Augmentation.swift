@@ -36,14 +36,17 @@ public struct ImageWarp: Equatable, Sendable {
     func affine(height: Int, width: Int) -> [Double] {
         let theta = rotation * .pi / 180
         // exact for the right angles, so that rotations by 90° are permutations of pixels
-        let (c, s): (Double, Double) = rotation.truncatingRemainder(dividingBy: 90) == 0
+        let (c, s): (Double, Double) =
+            rotation.truncatingRemainder(dividingBy: 90) == 0
             ? [(1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0)][((Int(rotation / 90) % 4) + 4) % 4]
             : (Foundation.cos(theta), Foundation.sin(theta))
         let cx = Double(width - 1) / 2, cy = Double(height - 1) / 2
         let ox = -Double(shift.x) - cx, oy = -Double(shift.y) - cy
         // sx = cx + c·(x + ox) − s·(y + oy),  sy = cy + s·(x + ox) + c·(y + oy)
-        return [c, -s, cx + c * ox - s * oy,
-                s, c, cy + s * ox + c * oy]
+        return [
+            c, -s, cx + c * ox - s * oy,
+            s, c, cy + s * ox + c * oy
+        ]
     }
 }
 
@@ -127,8 +130,10 @@ public struct ImageAugmentation: Sendable {
     /// shape of `images`. `batch` picks the random numbers (pass the step number). Images
     /// are done in parallel on `Threads.count` threads, or on the calling thread alone with
     /// `threads: 1`; the result is the same.
-    public func callAsFunction<Scalar: TensorScalar>(_ images: Tensor<Scalar>, batch: Int, imageShape: [Int]? = nil,
-                                                     threads: Int? = nil) -> Tensor<Scalar> {
+    public func callAsFunction<Scalar: TensorScalar>(
+        _ images: Tensor<Scalar>, batch: Int, imageShape: [Int]? = nil,
+        threads: Int? = nil
+    ) -> Tensor<Scalar> {
         let (_, c, h, w) = ImageAugmentation.imageGeometry(images.shape, imageShape, "ImageAugmentation")
         return ImageAugmentation.warped(images, channels: c, height: h, width: w, threads: threads) { i in
             warp(batch: batch, image: i, height: h, width: w)
@@ -136,8 +141,10 @@ public struct ImageAugmentation: Sendable {
     }
 
     /// `images` with image `i` resampled through `warps[i]` (shapes as for `callAsFunction`).
-    public static func apply<Scalar: TensorScalar>(_ warps: [ImageWarp], to images: Tensor<Scalar>, imageShape: [Int]? = nil,
-                                                   threads: Int? = nil) -> Tensor<Scalar> {
+    public static func apply<Scalar: TensorScalar>(
+        _ warps: [ImageWarp], to images: Tensor<Scalar>, imageShape: [Int]? = nil,
+        threads: Int? = nil
+    ) -> Tensor<Scalar> {
         let (n, c, h, w) = imageGeometry(images.shape, imageShape, "ImageAugmentation.apply")
         require(warps.count == n, "ImageAugmentation.apply: \(warps.count) warps for \(n) images of shape \(images.shape)")
         return warped(images, channels: c, height: h, width: w, threads: threads) { warps[$0] }
@@ -148,20 +155,26 @@ public struct ImageAugmentation: Sendable {
         let n = shape.first ?? 0
         let image: [Int]
         if let imageShape {
-            require(imageShape.count == 2 || imageShape.count == 3,
-                    "\(caller): imageShape must be [C, H, W] or [H, W], got \(imageShape)")
+            require(
+                imageShape.count == 2 || imageShape.count == 3,
+                "\(caller): imageShape must be [C, H, W] or [H, W], got \(imageShape)")
             image = imageShape.count == 2 ? [1] + imageShape : imageShape
-            require(image.allSatisfy { $0 > 0 } && image.reduce(1, *) * n == shape.reduce(1, *) && shape.count >= 2,
-                    "\(caller): images of shape \(shape) are not \(n) images of imageShape \(imageShape)")
+            require(
+                image.allSatisfy { $0 > 0 } && image.reduce(1, *) * n == shape.reduce(1, *) && shape.count >= 2,
+                "\(caller): images of shape \(shape) are not \(n) images of imageShape \(imageShape)")
         } else {
-            require(shape.count == 4, "\(caller): images must be [N, C, H, W], got \(shape); for flattened images [N, features] pass imageShape, e.g. [28, 28]")
+            require(
+                shape.count == 4,
+                "\(caller): images must be [N, C, H, W], got \(shape); for flattened images [N, features] pass imageShape, e.g. [28, 28]")
             image = Array(shape.dropFirst())
         }
         return (n, image[0], image[1], image[2])
     }
 
-    static func warped<Scalar: TensorScalar>(_ images: Tensor<Scalar>, channels c: Int, height h: Int, width w: Int,
-                                             threads: Int?, _ warpOf: (Int) -> ImageWarp) -> Tensor<Scalar> {
+    static func warped<Scalar: TensorScalar>(
+        _ images: Tensor<Scalar>, channels c: Int, height h: Int, width w: Int,
+        threads: Int?, _ warpOf: (Int) -> ImageWarp
+    ) -> Tensor<Scalar> {
         let n = images.shape.first ?? 0, size = c * h * w
         return images.withUnsafePointer { src in
             Tensor(shape: images.shape) { out in
@@ -172,12 +185,14 @@ public struct ImageAugmentation: Sendable {
                         if let field = warp.displacement {
                             require(field.count == 2 * h * w, "ImageWarp: displacement holds \(field.count) values, expected 2·\(h)·\(w)")
                             field.withUnsafeBufferPointer { d in
-                                Scalar.warpBilinear(src + i * size, out + i * size, channels: c, height: h, width: w,
-                                                    affine: affine, dx: d.baseAddress!, dy: d.baseAddress! + h * w)
+                                Scalar.warpBilinear(
+                                    src + i * size, out + i * size, channels: c, height: h, width: w,
+                                    affine: affine, dx: d.baseAddress!, dy: d.baseAddress! + h * w)
                             }
                         } else {
-                            Scalar.warpBilinear(src + i * size, out + i * size, channels: c, height: h, width: w,
-                                                affine: affine, dx: nil, dy: nil)
+                            Scalar.warpBilinear(
+                                src + i * size, out + i * size, channels: c, height: h, width: w,
+                                affine: affine, dx: nil, dy: nil)
                         }
                     }
                 }
@@ -202,14 +217,14 @@ func elasticField(height h: Int, width w: Int, _ elastic: ImageAugmentation.Elas
     var noise = [Double](repeating: 0, count: h * w), rows = noise
     for k in 0..<2 {
         for p in 0..<(h * w) { noise[p] = 2 * rng.nextUnit() - 1 }
-        for y in 0..<h {                                              // along x
+        for y in 0..<h { // along x
             for x in 0..<w {
                 var s = 0.0
                 for t in max(-radius, -x)...min(radius, w - 1 - x) { s += kernel[t + radius] * noise[y * w + x + t] }
                 rows[y * w + x] = s
             }
         }
-        for y in 0..<h {                                              // along y
+        for y in 0..<h { // along y
             for x in 0..<w {
                 var s = 0.0
                 for t in max(-radius, -y)...min(radius, h - 1 - y) { s += kernel[t + radius] * rows[(y + t) * w + x] }
@@ -227,13 +242,16 @@ public protocol AugmentationKernels {
     /// sx = a[0]·x + a[1]·y + a[2] + dx[y·W + x], sy = a[3]·x + a[4]·y + a[5] + dy[y·W + x];
     /// out[c, y, x] = image[c] bilinearly interpolated at (sx, sy), pixels outside the image
     /// counting as 0. `dx`, `dy` both nil: no displacement.
-    static func warpBilinear(_ image: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, channels: Int, height: Int, width: Int,
-                             affine: [Double], dx: UnsafePointer<Double>?, dy: UnsafePointer<Double>?)
+    static func warpBilinear(
+        _ image: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, channels: Int, height: Int, width: Int,
+        affine: [Double], dx: UnsafePointer<Double>?, dy: UnsafePointer<Double>?)
 }
 
 extension AugmentationKernels where Self: TensorScalar {
-    public static func warpBilinear(_ image: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, channels: Int, height: Int, width: Int,
-                                    affine a: [Double], dx: UnsafePointer<Double>?, dy: UnsafePointer<Double>?) {
+    public static func warpBilinear(
+        _ image: UnsafePointer<Self>, _ out: UnsafeMutablePointer<Self>, channels: Int, height: Int, width: Int,
+        affine a: [Double], dx: UnsafePointer<Double>?, dy: UnsafePointer<Double>?
+    ) {
         // image [C, H, W] → out [C, H, W]
         let plane = height * width
         for y in 0..<height {
@@ -266,8 +284,10 @@ extension AugmentationKernels where Self: TensorScalar {
 /// `Float`'s resampling loop: `bp_warp_bilinear_f32` in Sources/CKernels/augmentation.c,
 /// compiled for AVX-512, AVX2 and the baseline and picked for the CPU at load time.
 extension Float {
-    public static func warpBilinear(_ image: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int,
-                                    affine: [Double], dx: UnsafePointer<Double>?, dy: UnsafePointer<Double>?) {
+    public static func warpBilinear(
+        _ image: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int,
+        affine: [Double], dx: UnsafePointer<Double>?, dy: UnsafePointer<Double>?
+    ) {
         // image [C, H, W] → out [C, H, W]
         require(affine.count == 6, "warpBilinear: affine needs 6 coefficients, got \(affine.count)")
         affine.withUnsafeBufferPointer { bp_warp_bilinear_f32(image, out, channels, height, width, $0.baseAddress!, dx, dy) }

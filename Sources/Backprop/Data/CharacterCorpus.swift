@@ -38,11 +38,15 @@ public struct CharacterCorpus {
     /// regular file (a directory, a FIFO, a device), unreadable, empty, not UTF-8, or too
     /// short to split.
     public init(contentsOf path: String, validationFraction: Double = 0.1) throws {
-        if let problem = regularFileProblem(path) { throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem) }
+        if let problem = regularFileProblem(path) {
+            throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem)
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError(.unreadable, file: path, "cannot be read") }
         guard !data.isEmpty else { throw DataError(.empty, file: path, "is empty: a corpus needs some text") }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DataError(.notUTF8, file: path, "is not valid UTF-8 text: the byte at offset \(CharacterCorpus.firstInvalidUTF8(data)) (of \(data.count)) does not decode")
+            throw DataError(
+                .notUTF8, file: path,
+                "is not valid UTF-8 text: the byte at offset \(CharacterCorpus.firstInvalidUTF8(data)) (of \(data.count)) does not decode")
         }
         try self.init(text: text, validationFraction: validationFraction, source: path)
     }
@@ -73,7 +77,9 @@ public struct CharacterCorpus {
         let validationCount = Int((Double(encoded.count) * validationFraction).rounded())
         let trainCount = encoded.count - validationCount
         guard trainCount >= 2 && (validationFraction == 0 || validationCount >= 2) else {
-            throw DataError(.tooShort, file: source, "is too short: \(encoded.count) characters cannot be split into training and validation parts of at least 2 each")
+            throw DataError(
+                .tooShort, file: source,
+                "is too short: \(encoded.count) characters cannot be split into training and validation parts of at least 2 each")
         }
         self.vocabulary = vocabulary
         self.indexOf = indexOf
@@ -90,7 +96,9 @@ public struct CharacterCorpus {
     public func encode(_ text: String) throws -> [Int] {
         try text.unicodeScalars.map { c in
             guard let k = indexOf[c] else {
-                throw DataError(.unknownCharacter, file: source, "character \(c.debugDescription) (U+\(String(c.value, radix: 16, uppercase: true))) is not in the corpus's vocabulary")
+                throw DataError(
+                    .unknownCharacter, file: source,
+                    "character \(c.debugDescription) (U+\(String(c.value, radix: 16, uppercase: true))) is not in the corpus's vocabulary")
             }
             return k
         }
@@ -111,8 +119,10 @@ public struct CharacterCorpus {
     /// `Embedding`) and targets, the character following each input position, flattened
     /// in the same order (`length · batchSize` of them, to match an output `[T, N, V]`).
     /// The sizes must pass `checkRandomBatches` (else the program stops with its message).
-    public func randomBatch<Scalar: TensorScalar>(from split: Split = .train, length: Int, batchSize: Int,
-                                                  using rng: inout Random) -> (inputs: Tensor<Scalar>, targets: [Int]) {
+    public func randomBatch<Scalar: TensorScalar>(
+        from split: Split = .train, length: Int, batchSize: Int,
+        using rng: inout Random
+    ) -> (inputs: Tensor<Scalar>, targets: [Int]) {
         do { try checkRandomBatches(from: split, length: length, batchSize: batchSize) } catch { requireFailure("randomBatch: \(error)") }
         let text = self[split]
         let starts = (0..<batchSize).map { _ in Int(rng.next() % UInt64(text.count - length)) }
@@ -125,11 +135,16 @@ public struct CharacterCorpus {
     /// least `length + 1` characters.
     public func checkRandomBatches(from split: Split = .train, length: Int, batchSize: Int) throws {
         guard length >= 1 && batchSize >= 1 else {
-            throw DataError(.invalidArgument, file: source, "the window length and batch size must be positive, got length \(length), batch size \(batchSize)")
+            throw DataError(
+                .invalidArgument, file: source,
+                "the window length and batch size must be positive, got length \(length), batch size \(batchSize)")
         }
         let count = self[split].count
         guard length < count else {
-            throw DataError(.tooShort, file: source, "the \(split) split has \(count) characters; a window of \(length) characters and its next-character targets need \(length == .max ? "more" : "at least \(length + 1)")")
+            throw DataError(
+                .tooShort, file: source,
+                "the \(split) split has \(count) characters; a window of \(length) characters and its next-character targets need \(length == .max ? "more" : "at least \(length + 1)")"
+            )
         }
     }
 
@@ -141,8 +156,10 @@ public struct CharacterCorpus {
     /// from a zero state instead. A different `offset` each epoch moves the windows'
     /// boundaries, so that the epochs do not repeat the same windows. The sizes must pass
     /// `checkStreamBatches` (else the program stops with its message).
-    public func streamBatches<Scalar: TensorScalar>(from split: Split, length: Int, batchSize: Int,
-                                                    offset: Int = 0) -> StreamBatches<Scalar> {
+    public func streamBatches<Scalar: TensorScalar>(
+        from split: Split, length: Int, batchSize: Int,
+        offset: Int = 0
+    ) -> StreamBatches<Scalar> {
         do { try checkStreamBatches(from: split, length: length, batchSize: batchSize, offset: offset) } catch {
             requireFailure("streamBatches: \(error)")
         }
@@ -158,7 +175,9 @@ public struct CharacterCorpus {
     /// plus the last target).
     public func checkStreamBatches(from split: Split, length: Int, batchSize: Int, offset: Int = 0) throws {
         guard length >= 1 && batchSize >= 1 else {
-            throw DataError(.invalidArgument, file: source, "the window length and batch size must be positive, got length \(length), batch size \(batchSize)")
+            throw DataError(
+                .invalidArgument, file: source,
+                "the window length and batch size must be positive, got length \(length), batch size \(batchSize)")
         }
         let count = self[split].count
         guard offset >= 0 && offset < count else {
@@ -167,7 +186,10 @@ public struct CharacterCorpus {
         let (windows, overflow) = batchSize.multipliedReportingOverflow(by: length)
         guard !overflow && windows < count - offset else {
             let need = overflow || windows > Int.max - offset - 1 ? "more than \(Int.max)" : "at least \(offset + windows + 1)"
-            throw DataError(.tooShort, file: source, "the \(split) split has \(count) characters; \(batchSize) streams of windows of \(length) characters from offset \(offset) need \(need) (\(batchSize) × \(length) + 1\(offset > 0 ? " + \(offset)" : ""))")
+            throw DataError(
+                .tooShort, file: source,
+                "the \(split) split has \(count) characters; \(batchSize) streams of windows of \(length) characters from offset \(offset) need \(need) (\(batchSize) × \(length) + 1\(offset > 0 ? " + \(offset)" : ""))"
+            )
         }
     }
 

@@ -97,7 +97,9 @@ public struct IDXArray {
     /// overflow or exceed `maxBytes`, corrupt gzip data, and data shorter or longer than the
     /// header says.
     public init(contentsOf path: String, maxBytes: Int = IDXArray.defaultMaxBytes) throws {
-        if let problem = regularFileProblem(path) { throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem) }
+        if let problem = regularFileProblem(path) {
+            throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem)
+        }
         guard let gz = gzopen(path, "rb") else {
             throw DataError(.unreadable, file: path, "cannot be opened for reading: \(String(cString: strerror(errno)))")
         }
@@ -147,11 +149,16 @@ public struct IDXArray {
             if n < want { break }
         }
         guard payload.count == payloadBytes else {
-            throw DataError(.truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(payloadBytes) bytes), file has \(payload.count)\(endsEarly())")
+            throw DataError(
+                .truncated, file: file,
+                "truncated data: header says \(shape) \(type) elements (\(payloadBytes) bytes), file has \(payload.count)\(endsEarly())")
         }
         var extra: UInt8 = 0
         if try withUnsafeMutableBytes(of: &extra, read) > 0 {
-            throw DataError(.trailingData, file: file, "more data than the header declares: \(shape) \(type) elements are \(payloadBytes) bytes after the \(header.count)-byte header, but the \(compressed ? "decompressed stream" : "file") goes on (reading stopped at byte \(gztell(gz)))")
+            throw DataError(
+                .trailingData, file: file,
+                "more data than the header declares: \(shape) \(type) elements are \(payloadBytes) bytes after the \(header.count)-byte header, but the \(compressed ? "decompressed stream" : "file") goes on (reading stopped at byte \(gztell(gz)))"
+            )
         }
         self.elementType = type
         self.shape = shape
@@ -165,10 +172,14 @@ public struct IDXArray {
         let headerSize = 4 + 4 * rank
         let available = data.count - headerSize
         guard available >= expected else {
-            throw DataError(.truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(expected) bytes), file has \(available)")
+            throw DataError(
+                .truncated, file: file, "truncated data: header says \(shape) \(type) elements (\(expected) bytes), file has \(available)")
         }
         guard available == expected else {
-            throw DataError(.trailingData, file: file, "more data than the header declares: \(available - expected) unexpected bytes after the \(shape) \(type) elements (\(expected) bytes)")
+            throw DataError(
+                .trailingData, file: file,
+                "more data than the header declares: \(available - expected) unexpected bytes after the \(shape) \(type) elements (\(expected) bytes)"
+            )
         }
         self.elementType = type
         self.shape = shape
@@ -180,9 +191,13 @@ public struct IDXArray {
     /// `maxBytes`. `suffix` is added to a truncation message.
     static func parseHeader(_ header: [UInt8], file: String, maxBytes: Int, suffix: String = "") throws -> (ElementType, [Int], Int) {
         require(maxBytes >= 0, "IDXArray: maxBytes must not be negative, got \(maxBytes)")
-        guard header.count >= 4 else { throw DataError(.truncated, file: file, "too short for an IDX header (\(header.count) bytes)\(suffix)") }
+        guard header.count >= 4 else {
+            throw DataError(.truncated, file: file, "too short for an IDX header (\(header.count) bytes)\(suffix)")
+        }
         guard header[0] == 0, header[1] == 0 else {
-            throw DataError(.notIDX, file: file, String(format: "not an IDX file: magic number starts 0x%02X%02X, expected 0x0000", header[0], header[1]))
+            throw DataError(
+                .notIDX, file: file,
+                String(format: "not an IDX file: magic number starts 0x%02X%02X, expected 0x0000", header[0], header[1]))
         }
         guard let type = ElementType(rawValue: header[2]) else {
             throw DataError(.notIDX, file: file, String(format: "unknown IDX element type 0x%02X", header[2]))
@@ -190,7 +205,8 @@ public struct IDXArray {
         let rank = Int(header[3])
         let headerSize = 4 + 4 * rank
         guard header.count >= headerSize else {
-            throw DataError(.truncated, file: file, "truncated header: \(rank) dimensions need \(headerSize) bytes, file has \(header.count)\(suffix)")
+            throw DataError(
+                .truncated, file: file, "truncated header: \(rank) dimensions need \(headerSize) bytes, file has \(header.count)\(suffix)")
         }
         let shape = (0..<rank).map { d -> Int in
             let o = 4 + 4 * d
@@ -200,12 +216,15 @@ public struct IDXArray {
         for extent in shape {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
             guard !overflow else {
-                throw DataError(.tooLarge, file: file, "the header's dimensions \(shape) of \(type) overflow: their byte size is more than \(Int.max)")
+                throw DataError(
+                    .tooLarge, file: file, "the header's dimensions \(shape) of \(type) overflow: their byte size is more than \(Int.max)")
             }
             bytes = product
         }
         guard bytes <= maxBytes else {
-            throw DataError(.tooLarge, file: file, "the header's dimensions \(shape) of \(type) need \(bytes) bytes, more than the limit of \(maxBytes) (maxBytes)")
+            throw DataError(
+                .tooLarge, file: file,
+                "the header's dimensions \(shape) of \(type) need \(bytes) bytes, more than the limit of \(maxBytes) (maxBytes)")
         }
         return (type, shape, bytes)
     }
@@ -242,7 +261,9 @@ public struct IDXArray {
     public func integers(file: String = "<memory>") throws -> [Int] {
         try (0..<count).map { i in
             let v = value(at: i)
-            guard v == v.rounded(), abs(v) < 1e15 else { throw DataError(.badValue, file: file, "element \(i) = \(v) is not an integer label") }
+            guard v == v.rounded(), abs(v) < 1e15 else {
+                throw DataError(.badValue, file: file, "element \(i) = \(v) is not an integer label")
+            }
             return Int(v)
         }
     }

@@ -12,8 +12,9 @@ public struct LabeledImages<Scalar: TensorScalar> {
 
     /// A data set; `images` has one row (first extent) per label.
     public init(images: Tensor<Scalar>, labels: [Int], classCount: Int) {
-        require(images.shape.first == labels.count,
-                     "LabeledImages: \(images.shape.first ?? 0) images but \(labels.count) labels")
+        require(
+            images.shape.first == labels.count,
+            "LabeledImages: \(images.shape.first ?? 0) images but \(labels.count) labels")
         self.images = images
         self.labels = labels
         self.classCount = classCount
@@ -97,19 +98,25 @@ public struct MNIST<Scalar: TensorScalar> {
     /// anything malformed: a label out of range (with its index and value), an empty split,
     /// images of no pixels, image and label counts that differ, or training and test
     /// images of different sizes.
-    public init(directory: String, layout: Layout = .flat, classes: Int = 10,
-                maxBytes: Int = IDXArray.defaultMaxBytes) throws {
+    public init(
+        directory: String, layout: Layout = .flat, classes: Int = 10,
+        maxBytes: Int = IDXArray.defaultMaxBytes
+    ) throws {
         require(classes >= 1, "MNIST: classes must be at least 1, got \(classes)")
         let missing = MNIST.missingFiles(in: directory)
         guard missing.isEmpty else {
-            throw DataError(.missingFile, file: directory, "\(missing.count) of the 4 MNIST files \(missing.count == 1 ? "is" : "are") missing (each may be raw or .gz): "
-                            + missing.map { "\($0)[.gz]: no such file" }.joined(separator: "; "))
+            throw DataError(
+                .missingFile, file: directory,
+                "\(missing.count) of the 4 MNIST files \(missing.count == 1 ? "is" : "are") missing (each may be raw or .gz): "
+                    + missing.map { "\($0)[.gz]: no such file" }.joined(separator: "; "))
         }
         let (trainSet, trainSize) = try MNIST.load(directory, "train", layout, classes, maxBytes)
         let (testSet, testSize) = try MNIST.load(directory, "t10k", layout, classes, maxBytes)
         // compared as height × width: 2×2 and 1×4 images both flatten to 4 features
         guard trainSize == testSize else {
-            throw DataError(.mismatch, file: directory, "training images are \(trainSize[0])×\(trainSize[1]) pixels but test images are \(testSize[0])×\(testSize[1])")
+            throw DataError(
+                .mismatch, file: directory,
+                "training images are \(trainSize[0])×\(trainSize[1]) pixels but test images are \(testSize[0])×\(testSize[1])")
         }
         train = trainSet
         test = testSet
@@ -129,7 +136,9 @@ public struct MNIST<Scalar: TensorScalar> {
         return [base + ".gz", base].first { FileManager.default.fileExists(atPath: $0) }
     }
 
-    static func load(_ directory: String, _ split: String, _ layout: Layout, _ classes: Int, _ maxBytes: Int) throws -> (LabeledImages<Scalar>, size: [Int]) {
+    static func load(_ directory: String, _ split: String, _ layout: Layout, _ classes: Int, _ maxBytes: Int) throws -> (
+        LabeledImages<Scalar>, size: [Int]
+    ) {
         func path(_ name: String) throws -> String {
             guard let p = locate(directory, name) else {
                 throw DataError(.missingFile, file: (directory as NSString).appendingPathComponent(name + "[.gz]"), "no such file")
@@ -146,8 +155,12 @@ public struct MNIST<Scalar: TensorScalar> {
             throw DataError(.badShape, file: labelPath, "expected labels [N], found shape \(labelArray.shape)")
         }
         let (n, h, w) = (images.shape[0], images.shape[1], images.shape[2])
-        guard n > 0 else { throw DataError(.empty, file: imagePath, "holds no images (shape \(images.shape)): the \(split) split is empty") }
-        guard h > 0 && w > 0 else { throw DataError(.empty, file: imagePath, "images of \(h)×\(w) pixels hold nothing (shape \(images.shape))") }
+        guard n > 0 else {
+            throw DataError(.empty, file: imagePath, "holds no images (shape \(images.shape)): the \(split) split is empty")
+        }
+        guard h > 0 && w > 0 else {
+            throw DataError(.empty, file: imagePath, "images of \(h)×\(w) pixels hold nothing (shape \(images.shape))")
+        }
         guard n == labelArray.shape[0] else {
             throw DataError(.mismatch, file: labelPath, "\(labelArray.shape[0]) labels for \(n) images in \(imagePath)")
         }

@@ -21,14 +21,18 @@ extension MiniBatches {
     /// GEMMs inside it run inline there and never take the thread pool, which stays free
     /// for the caller's training step on `Threads.count` threads (pass `threads: 1` to an
     /// augmentation, or let it find the pool busy; it gives the same result either way).
-    public func prefetched(startIndex: Int = 0,
-                           prepare: ((_ images: Tensor<Scalar>, _ index: Int) -> Tensor<Scalar>)? = nil) -> PrefetchedBatches<Scalar> {
+    public func prefetched(
+        startIndex: Int = 0,
+        prepare: ((_ images: Tensor<Scalar>, _ index: Int) -> Tensor<Scalar>)? = nil
+    ) -> PrefetchedBatches<Scalar> {
         PrefetchedBatches(batches: self, startIndex: startIndex, prepare: prepare)
     }
 
     /// Batch `k` (0-based) gathered, then `prepare(images, startIndex + k)` if given: what
     /// `prefetched` yields, computed on the calling thread.
-    func prepared(_ k: Int, startIndex: Int, _ prepare: ((Tensor<Scalar>, Int) -> Tensor<Scalar>)?) -> (images: Tensor<Scalar>, labels: [Int]) {
+    func prepared(_ k: Int, startIndex: Int, _ prepare: ((Tensor<Scalar>, Int) -> Tensor<Scalar>)?) -> (
+        images: Tensor<Scalar>, labels: [Int]
+    ) {
         let start = k * size, end = Swift.min(start + size, order.count)
         let (images, labels) = data.batch(Array(order[start..<end]))
         return (prepare.map { $0(images, startIndex + k) } ?? images, labels)
@@ -72,7 +76,7 @@ public struct PrefetchedBatches<Scalar: TensorScalar>: Sequence {
         }
 
         deinit {
-            if pending { shared.done.wait() }            // (no work left running behind us)
+            if pending { shared.done.wait() } // (no work left running behind us)
         }
 
         /// Starts preparing batch `k` on the worker, if there is one.

@@ -29,7 +29,10 @@ extension LabeledImages {
         switch validation {
         case .count(let n):
             guard (1..<count).contains(n) else {
-                throw DataError(.invalidArgument, file: source, "validation: .count(\(n)) is outside 1..<\(count) (the data set holds \(count) examples, and both the training and the validation set need at least one)")
+                throw DataError(
+                    .invalidArgument, file: source,
+                    "validation: .count(\(n)) is outside 1..<\(count) (the data set holds \(count) examples, and both the training and the validation set need at least one)"
+                )
             }
             held = n
         case .fraction(let f):
@@ -38,7 +41,10 @@ extension LabeledImages {
             }
             held = Int((f * Double(count)).rounded())
             guard (1..<count).contains(held) else {
-                throw DataError(.invalidArgument, file: source, "validation: .fraction(\(f)) of \(count) examples is \(held), outside 1..<\(count) (both sets need at least one example)")
+                throw DataError(
+                    .invalidArgument, file: source,
+                    "validation: .fraction(\(f)) of \(count) examples is \(held), outside 1..<\(count) (both sets need at least one example)"
+                )
             }
         }
         // the examples of each class, in a random order

@@ -84,14 +84,20 @@ public struct WordCorpus: Sendable {
     /// Reads a UTF-8 text file. Throws a `DataError` naming the file if it is missing, not a
     /// regular file, unreadable, not UTF-8, or has no word that occurs `minCount` times.
     public init(contentsOf path: String, minCount: Int = 5) throws {
-        if let problem = regularFileProblem(path) { throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem) }
+        if let problem = regularFileProblem(path) {
+            throw DataError(problem == "no such file" ? .missingFile : .notRegularFile, file: path, problem)
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError(.unreadable, file: path, "cannot be read") }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DataError(.notUTF8, file: path, "is not valid UTF-8 text: the byte at offset \(CharacterCorpus.firstInvalidUTF8(data)) (of \(data.count)) does not decode")
+            throw DataError(
+                .notUTF8, file: path,
+                "is not valid UTF-8 text: the byte at offset \(CharacterCorpus.firstInvalidUTF8(data)) (of \(data.count)) does not decode")
         }
         self.init(text: text, minCount: minCount, source: path)
         guard !words.isEmpty else {
-            throw DataError(.tooShort, file: path, "has no word that occurs at least \(minCount) times (\(rawTokenCount) tokens): give a longer text or a lower minimum count")
+            throw DataError(
+                .tooShort, file: path,
+                "has no word that occurs at least \(minCount) times (\(rawTokenCount) tokens): give a longer text or a lower minimum count")
         }
     }
 

@@ -2,11 +2,11 @@
 // on a save path before doing any work, and the cleanup of temporary files left by
 // killed processes.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 
@@ -62,7 +62,9 @@ public enum AtomicFile {
         }
         let folder = folder(of: path)
         guard stat(folder, &info) == 0 else {
-            throw fail(.missingFolder, "the folder \(folder) \(errno == ENOENT ? "does not exist" : "cannot be examined: \(String(cString: strerror(errno)))")")
+            throw fail(
+                .missingFolder,
+                "the folder \(folder) \(errno == ENOENT ? "does not exist" : "cannot be examined: \(String(cString: strerror(errno)))")")
         }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw fail(.missingFolder, "\(folder) is not a folder") }
         guard access(folder, W_OK | X_OK) == 0 else {
@@ -74,8 +76,10 @@ public enum AtomicFile {
     /// handed to `chunkWriter` at a time. Runs `checkWritable(path)` first and removes the
     /// stale temporary files of dead processes (see the type's documentation). Throws a
     /// `FileWriteError`; the file at `path`, if any, is then unchanged.
-    public static func write(_ bytes: [UInt8], to path: String, chunkSize: Int = 1 << 20,
-                             chunkWriter: ChunkWriter = posixWrite) throws {
+    public static func write(
+        _ bytes: [UInt8], to path: String, chunkSize: Int = 1 << 20,
+        chunkWriter: ChunkWriter = posixWrite
+    ) throws {
         require(chunkSize > 0, "AtomicFile.write: chunkSize must be positive, got \(chunkSize)")
         try checkWritable(path)
         removeStaleTemporaries(of: path)
@@ -89,7 +93,7 @@ public enum AtomicFile {
             try bytes.withUnsafeBytes { all in
                 var offset = 0
                 while offset < all.count {
-                    let chunk = UnsafeRawBufferPointer(rebasing: all[offset ..< min(offset + chunkSize, all.count)])
+                    let chunk = UnsafeRawBufferPointer(rebasing: all[offset..<min(offset + chunkSize, all.count)])
                     let n: Int
                     do { n = try chunkWriter(descriptor, chunk) } catch {
                         throw FileWriteError(path: path, reason: "write failed after \(offset) of \(all.count) bytes: \(error)")

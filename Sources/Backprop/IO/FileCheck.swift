@@ -2,11 +2,11 @@
 // FIFO (which would block forever), a directory or a device (/dev/zero, endless) given as
 // a data file fails at once with a message saying what the path really is.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What kind of file system object a `stat` mode describes ("a directory", "a FIFO", ...).

@@ -43,15 +43,21 @@ public enum PNG {
     /// Lays out `images` (`[N, H, W]`, `[N, 1, H, W]`, or `[N, H·W]` with `imageShape`) in a grid
     /// of `columns`, with a `border` of gray between them. Each image is scaled to its own
     /// range (min → black, max → white) unless `range` fixes one for all (e.g. `0...1`).
-    public static func grid<Scalar: TensorScalar>(_ images: Tensor<Scalar>, imageShape: (height: Int, width: Int)? = nil,
-                                                  columns: Int? = nil, border: Int = 1,
-                                                  range: ClosedRange<Double>? = nil) -> (width: Int, height: Int, pixels: [UInt8]) {
+    public static func grid<Scalar: TensorScalar>(
+        _ images: Tensor<Scalar>, imageShape: (height: Int, width: Int)? = nil,
+        columns: Int? = nil, border: Int = 1,
+        range: ClosedRange<Double>? = nil
+    ) -> (width: Int, height: Int, pixels: [UInt8]) {
         let n = images.shape.first ?? 0
         require(n > 0, "PNG.grid: no images in a tensor of shape \(images.shape)")
         let perImage = images.count / n
-        let (h, w): (Int, Int) = imageShape.map { ($0.height, $0.width) }
-            ?? (images.rank >= 3 ? (images.shape[images.rank - 2], images.shape[images.rank - 1])
-                : { let side = Int(Double(perImage).squareRoot()); return (side, side) }())
+        let (h, w): (Int, Int) =
+            imageShape.map { ($0.height, $0.width) }
+            ?? (images.rank >= 3
+                ? (images.shape[images.rank - 2], images.shape[images.rank - 1])
+                : {
+                    let side = Int(Double(perImage).squareRoot()); return (side, side)
+                }())
         require(h * w == perImage, "PNG.grid: images of \(perImage) values cannot be shown as \(h)×\(w) (tensor \(images.shape))")
         let cols = columns ?? Int(Double(n).squareRoot().rounded(.up))
         let rows = (n + cols - 1) / cols
@@ -74,9 +80,11 @@ public enum PNG {
     }
 
     /// Writes `grid(...)` of `images` to `path`.
-    public static func writeGrid<Scalar: TensorScalar>(_ images: Tensor<Scalar>, to path: String,
-                                                       imageShape: (height: Int, width: Int)? = nil, columns: Int? = nil,
-                                                       border: Int = 1, range: ClosedRange<Double>? = nil) throws {
+    public static func writeGrid<Scalar: TensorScalar>(
+        _ images: Tensor<Scalar>, to path: String,
+        imageShape: (height: Int, width: Int)? = nil, columns: Int? = nil,
+        border: Int = 1, range: ClosedRange<Double>? = nil
+    ) throws {
         let g = grid(images, imageShape: imageShape, columns: columns, border: border, range: range)
         try write(path, width: g.width, height: g.height, pixels: g.pixels)
     }

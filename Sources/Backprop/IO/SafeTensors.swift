@@ -92,8 +92,9 @@ public struct SafeTensors {
     /// tensor's own type, so nothing is rounded).
     public mutating func add<Scalar: TensorScalar>(_ name: String, _ tensor: Tensor<Scalar>, as dtype: DType? = nil) {
         let dtype = dtype ?? DType.of(Scalar.self)
-        require(dtype == .float32 || dtype == .float64,
-                     "SafeTensors.add(\(name)): can write F32 or F64, not \(dtype.rawValue)")
+        require(
+            dtype == .float32 || dtype == .float64,
+            "SafeTensors.add(\(name)): can write F32 or F64, not \(dtype.rawValue)")
         require(name != "__metadata__", "SafeTensors.add: '__metadata__' is reserved for the metadata map")
         let n = tensor.count
         let bytes = [UInt8](unsafeUninitializedCapacity: n * dtype.byteCount) { buffer, count in
@@ -113,8 +114,9 @@ public struct SafeTensors {
     /// Adds (or replaces) the integer tensor `name` of `shape`, stored as I64 (the type of
     /// PyTorch's counts, such as a batch norm's `num_batches_tracked`, shape `[]`).
     public mutating func add(_ name: String, int64 values: [Int64], shape: [Int]) {
-        require(values.count == shape.reduce(1, *),
-                "SafeTensors.add(\(name), int64:): \(values.count) values for shape \(shape)")
+        require(
+            values.count == shape.reduce(1, *),
+            "SafeTensors.add(\(name), int64:): \(values.count) values for shape \(shape)")
         require(name != "__metadata__", "SafeTensors.add: '__metadata__' is reserved for the metadata map")
         var bytes: [UInt8] = []
         bytes.reserveCapacity(values.count * 8)
@@ -140,8 +142,11 @@ public struct SafeTensors {
         var offset = 0
         for name in order {
             let entry = entries[name]!
-            header[name] = ["dtype": entry.dtype.rawValue, "shape": entry.shape,
-                            "data_offsets": [offset, offset + entry.bytes.count]] as [String: Any]
+            header[name] =
+                [
+                    "dtype": entry.dtype.rawValue, "shape": entry.shape,
+                    "data_offsets": [offset, offset + entry.bytes.count]
+                ] as [String: Any]
             offset += entry.bytes.count
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -173,7 +178,8 @@ public struct SafeTensors {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file (\(error.localizedDescription))" : "no such file"
+            let reason =
+                FileManager.default.fileExists(atPath: path) ? "cannot read the file (\(error.localizedDescription))" : "no such file"
             throw SafeTensorsError(.unreadable, source: path, reason)
         }
         try self.init(bytes: [UInt8](data), source: path)
@@ -192,7 +198,9 @@ public struct SafeTensors {
         }
         let headerLength = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(bytes.count - 8) else {
-            throw fail(.headerPastEnd, "the header length \(headerLength) runs past the end of the file (\(bytes.count - 8) bytes follow the length)")
+            throw fail(
+                .headerPastEnd,
+                "the header length \(headerLength) runs past the end of the file (\(bytes.count - 8) bytes follow the length)")
         }
         let headerEnd = 8 + Int(headerLength)
         let dataSize = bytes.count - headerEnd
@@ -220,7 +228,9 @@ public struct SafeTensors {
         var spans: [(name: String, range: Range<Int>)] = []
         for (name, raw) in header.entries {
             guard let dtype = DType(rawValue: raw.dtype) else {
-                throw fail(.unknownDType, "tensor '\(name)' has unknown dtype '\(raw.dtype)' (known: \(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw fail(
+                    .unknownDType,
+                    "tensor '\(name)' has unknown dtype '\(raw.dtype)' (known: \(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             guard raw.shape.allSatisfy({ $0 >= 0 }) else {
                 throw fail(.malformedHeader, "tensor '\(name)' has a negative extent in its shape \(raw.shape)")
@@ -247,7 +257,10 @@ public struct SafeTensors {
                 throw fail(.badOffsets, "tensor '\(name)' has data_offsets [\(begin), \(end)] past the end of the data (\(dataSize) bytes)")
             }
             guard end - begin == byteCount else {
-                throw fail(.badOffsets, "tensor '\(name)' has \(end - begin) bytes of data but \(dtype.rawValue) \(raw.shape) needs \(count) × \(dtype.byteCount) = \(byteCount)")
+                throw fail(
+                    .badOffsets,
+                    "tensor '\(name)' has \(end - begin) bytes of data but \(dtype.rawValue) \(raw.shape) needs \(count) × \(dtype.byteCount) = \(byteCount)"
+                )
             }
             spans.append((name, begin..<end))
             entries[name] = Entry(dtype: dtype, shape: raw.shape, bytes: [])
@@ -258,10 +271,14 @@ public struct SafeTensors {
         var covered = 0
         for (i, span) in spans.enumerated() {
             if span.range.lowerBound < covered {
-                throw fail(.badOffsets, "tensor '\(span.name)' (bytes \(span.range.lowerBound)..<\(span.range.upperBound)) overlaps tensor '\(spans[i - 1].name)' (bytes \(spans[i - 1].range.lowerBound)..<\(spans[i - 1].range.upperBound))")
+                throw fail(
+                    .badOffsets,
+                    "tensor '\(span.name)' (bytes \(span.range.lowerBound)..<\(span.range.upperBound)) overlaps tensor '\(spans[i - 1].name)' (bytes \(spans[i - 1].range.lowerBound)..<\(spans[i - 1].range.upperBound))"
+                )
             }
             if span.range.lowerBound > covered {
-                throw fail(.badOffsets, "bytes \(covered)..<\(span.range.lowerBound) of the data belong to no tensor (before '\(span.name)')")
+                throw fail(
+                    .badOffsets, "bytes \(covered)..<\(span.range.lowerBound) of the data belong to no tensor (before '\(span.name)')")
             }
             covered = span.range.upperBound
         }
@@ -272,8 +289,9 @@ public struct SafeTensors {
         // 5. The bytes, now known to be in bounds.
         for span in spans {
             let old = entries[span.name]!
-            entries[span.name] = Entry(dtype: old.dtype, shape: old.shape,
-                                       bytes: Array(bytes[(headerEnd + span.range.lowerBound) ..< (headerEnd + span.range.upperBound)]))
+            entries[span.name] = Entry(
+                dtype: old.dtype, shape: old.shape,
+                bytes: Array(bytes[(headerEnd + span.range.lowerBound)..<(headerEnd + span.range.upperBound)]))
         }
         names = spans.map(\.name)
     }
@@ -281,11 +299,13 @@ public struct SafeTensors {
     /// The tensor `name` converted to `Scalar` (from F32, F64, F16 or BF16).
     public func tensor<Scalar: TensorScalar>(_ name: String, as _: Scalar.Type = Scalar.self) throws -> Tensor<Scalar> {
         guard let entry = entries[name] else {
-            throw SafeTensorsError(.missingTensor, source: source, "no tensor named '\(name)' (the file has: \(names.joined(separator: ", ")))")
+            throw SafeTensorsError(
+                .missingTensor, source: source, "no tensor named '\(name)' (the file has: \(names.joined(separator: ", ")))")
         }
         guard entry.dtype.isConvertible else {
-            throw SafeTensorsError(.unsupportedDType, source: source,
-                                   "tensor '\(name)' is \(entry.dtype.rawValue); only F32, F64, F16 and BF16 convert to \(Scalar.self)")
+            throw SafeTensorsError(
+                .unsupportedDType, source: source,
+                "tensor '\(name)' is \(entry.dtype.rawValue); only F32, F64, F16 and BF16 convert to \(Scalar.self)")
         }
         let n = entry.count
         return entry.bytes.withUnsafeBytes { raw in
@@ -312,11 +332,13 @@ extension SafeTensors {
     /// U8…U32). Floating-point tensors are refused: read them with `tensor(_:)`.
     public func integers(_ name: String) throws -> [Int64] {
         guard let entry = self[name] else {
-            throw SafeTensorsError(.missingTensor, source: source, "no tensor named '\(name)' (the file has: \(names.joined(separator: ", ")))")
+            throw SafeTensorsError(
+                .missingTensor, source: source, "no tensor named '\(name)' (the file has: \(names.joined(separator: ", ")))")
         }
         guard entry.dtype.isInteger else {
-            throw SafeTensorsError(.unsupportedDType, source: source,
-                                   "tensor '\(name)' is \(entry.dtype.rawValue); only I8, I16, I32, I64, U8, U16 and U32 read as integers")
+            throw SafeTensorsError(
+                .unsupportedDType, source: source,
+                "tensor '\(name)' is \(entry.dtype.rawValue); only I8, I16, I32, I64, U8, U16 and U32 read as integers")
         }
         return entry.bytes.withUnsafeBytes { raw in
             (0..<entry.count).map { i -> Int64 in
@@ -394,19 +416,27 @@ private struct Header: Decodable {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
             // Valid JSON (checked before) that JSONDecoder rejects as a whole: on Linux, a
             // number that is not a whole number fitting in an Int. Find which.
-            return SafeTensorsError(.malformedHeader, source: source, nonInteger(in: json)
-                ?? "the header does not decode (\(context.debugDescription))")
+            return SafeTensorsError(
+                .malformedHeader, source: source,
+                nonInteger(in: json)
+                    ?? "the header does not decode (\(context.debugDescription))")
         case let .typeMismatch(_, context) where context.codingPath.isEmpty:
             return SafeTensorsError(.malformedHeader, source: source, "the header is JSON but not an object mapping names to tensors")
         case let .typeMismatch(type, context):
-            return SafeTensorsError(.malformedHeader, source: source,
-                                    "in \(entryName(context.codingPath)): \(path(context.codingPath)) is not \(type == Int.self ? "an integer" : "of type \(type)")")
+            return SafeTensorsError(
+                .malformedHeader, source: source,
+                "in \(entryName(context.codingPath)): \(path(context.codingPath)) is not \(type == Int.self ? "an integer" : "of type \(type)")"
+            )
         case let .valueNotFound(_, context):
-            return SafeTensorsError(.malformedHeader, source: source, "in \(entryName(context.codingPath)): \(path(context.codingPath)) is null")
+            return SafeTensorsError(
+                .malformedHeader, source: source, "in \(entryName(context.codingPath)): \(path(context.codingPath)) is null")
         case let .keyNotFound(key, context):
-            return SafeTensorsError(.malformedHeader, source: source, "in \(entryName(context.codingPath)): the field '\(key.stringValue)' is missing")
+            return SafeTensorsError(
+                .malformedHeader, source: source, "in \(entryName(context.codingPath)): the field '\(key.stringValue)' is missing")
         case let .dataCorrupted(context):
-            return SafeTensorsError(.malformedHeader, source: source, "in \(entryName(context.codingPath)): \(path(context.codingPath)): \(context.debugDescription)")
+            return SafeTensorsError(
+                .malformedHeader, source: source,
+                "in \(entryName(context.codingPath)): \(path(context.codingPath)): \(context.debugDescription)")
         @unknown default:
             return SafeTensorsError(.malformedHeader, source: source, "\(error)")
         }

@@ -159,9 +159,10 @@ public struct StateDictError: Error, CustomStringConvertible {
         for u in unexpected { lines.append("  unexpected in the file: \(u.name) (file shape \(u.shape))") }
         for m in mismatched { lines.append("  shape mismatch: \(kind(m.name))\(m.name): model \(m.modelShape), file \(m.fileShape)") }
         for u in unconvertible {
-            lines.append(buffers.contains(u.name)
-                ? "  not a number type the buffer takes: \(u.name) is \(u.dtype)"
-                : "  not floating point: \(u.name) is \(u.dtype)")
+            lines.append(
+                buffers.contains(u.name)
+                    ? "  not a number type the buffer takes: \(u.name) is \(u.dtype)"
+                    : "  not floating point: \(u.name) is \(u.dtype)")
         }
         return lines.joined(separator: "\n")
     }

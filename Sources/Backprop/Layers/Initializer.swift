@@ -13,8 +13,10 @@ public enum Initializer: String, CaseIterable, Sendable {
     case zeros
 
     /// A tensor of `shape` drawn by this rule.
-    public func make<Scalar: TensorScalar>(_ shape: [Int], fanIn: Int, fanOut: Int,
-                                           using rng: inout Random) -> Tensor<Scalar> {
+    public func make<Scalar: TensorScalar>(
+        _ shape: [Int], fanIn: Int, fanOut: Int,
+        using rng: inout Random
+    ) -> Tensor<Scalar> {
         let fanIn = Double(max(fanIn, 1)), fanOut = Double(max(fanOut, 1))
         switch self {
         case .uniformFanIn:

@@ -116,10 +116,13 @@ extension Layer {
     public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] { [] }
     public var namedBuffers: [(name: String, buffer: Buffer<Scalar>)] { [] }
     /// Layers without a mode ignore it (containers forward it, see `Container`).
-    public var isTraining: Bool { get { false } set {} }
+    public var isTraining: Bool {
+        get { false }
+        set {}
+    }
 
     public func backward(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {
-        if hasTrainableParameters { grad(input, gradOutput) }      // (nothing to add for a frozen layer)
+        if hasTrainableParameters { grad(input, gradOutput) } // (nothing to add for a frozen layer)
         return bprop(input, gradOutput)
     }
 
@@ -169,8 +172,9 @@ extension Layer {
     /// Precondition that `gradOutput` has the shape `fprop` gives for `input`.
     public func checkGradOutput(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
         let expected = checkedOutputShape(input.shape)
-        require(gradOutput.shape == expected,
-                     "\(self): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(expected)")
+        require(
+            gradOutput.shape == expected,
+            "\(self): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(expected)")
     }
 }
 
@@ -226,7 +230,7 @@ public final class Parameter<Scalar: TensorScalar> {
         _modify {
             clearPendingZero()
             if isFrozen {
-                var discarded = storedGrad          // copied on first write, then dropped
+                var discarded = storedGrad // copied on first write, then dropped
                 yield &discarded
             } else {
                 yield &storedGrad
@@ -279,4 +283,3 @@ public final class Parameter<Scalar: TensorScalar> {
         }
     }
 }
-

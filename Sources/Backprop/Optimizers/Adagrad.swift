@@ -25,12 +25,16 @@ public final class Adagrad<Scalar: TensorScalar>: Optimizer {
     /// The sums of squared gradients (starting at `initialAccumulatorValue`), one per parameter.
     public var sums: [Tensor<Scalar>]
 
-    public init(_ parameters: [Parameter<Scalar>], learningRate: Double = 0.01, lrDecay: Double = 0, weightDecay: Double = 0,
-                initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10,
-                schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil) {
+    public init(
+        _ parameters: [Parameter<Scalar>], learningRate: Double = 0.01, lrDecay: Double = 0, weightDecay: Double = 0,
+        initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10,
+        schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil
+    ) {
         validateOptimizer("Adagrad", learningRate: learningRate, schedule: schedule, maxGradientNorm: maxGradientNorm, maxNorm: maxNorm)
-        require(lrDecay >= 0 && weightDecay >= 0 && initialAccumulatorValue >= 0 && epsilon >= 0,
-                "Adagrad: lrDecay, weightDecay, initialAccumulatorValue and epsilon must be >= 0, got \(lrDecay), \(weightDecay), \(initialAccumulatorValue), \(epsilon)")
+        require(
+            lrDecay >= 0 && weightDecay >= 0 && initialAccumulatorValue >= 0 && epsilon >= 0,
+            "Adagrad: lrDecay, weightDecay, initialAccumulatorValue and epsilon must be >= 0, got \(lrDecay), \(weightDecay), \(initialAccumulatorValue), \(epsilon)"
+        )
         self.parameters = distinct(parameters)
         self.learningRate = learningRate
         self.lrDecay = lrDecay

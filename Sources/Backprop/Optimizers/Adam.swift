@@ -32,9 +32,11 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     /// The largest second moments so far (amsgrad; empty without).
     public var maxSecondMoments: [Tensor<Scalar>]
 
-    public init(_ parameters: [Parameter<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9,
-                beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false,
-                schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil) {
+    public init(
+        _ parameters: [Parameter<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9,
+        beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false,
+        schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil
+    ) {
         validateOptimizer("Adam", learningRate: learningRate, schedule: schedule, maxGradientNorm: maxGradientNorm, maxNorm: maxNorm)
         require((0..<1).contains(beta1) && (0..<1).contains(beta2), "Adam: betas must be in [0, 1), got \(beta1), \(beta2)")
         require(epsilon >= 0 && weightDecay >= 0, "Adam: epsilon and weightDecay must be >= 0, got \(epsilon), \(weightDecay)")
@@ -54,16 +56,19 @@ public final class Adam<Scalar: TensorScalar>: Optimizer {
     }
 
     public func update(_ index: Int, learningRate rate: Scalar) {
-        adamUpdate(parameters[index], &firstMoments[index], &secondMoments[index], amsgrad ? index : nil, &maxSecondMoments,
-                   step: stepCount, rate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                   l2: parameters[index].decays ? weightDecay : 0, decoupled: 0)
+        adamUpdate(
+            parameters[index], &firstMoments[index], &secondMoments[index], amsgrad ? index : nil, &maxSecondMoments,
+            step: stepCount, rate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            l2: parameters[index].decays ? weightDecay : 0, decoupled: 0)
     }
 }
 
 /// One Adam or AdamW update of `p` (shared by both): `decoupled` is AdamW's λ (w ·= 1 − lr·λ).
-func adamUpdate<Scalar: TensorScalar>(_ p: Parameter<Scalar>, _ m: inout Tensor<Scalar>, _ v: inout Tensor<Scalar>,
-                                      _ maxIndex: Int?, _ maxMoments: inout [Tensor<Scalar>], step: Int, rate: Scalar,
-                                      beta1: Double, beta2: Double, epsilon: Double, l2: Double, decoupled: Double) {
+func adamUpdate<Scalar: TensorScalar>(
+    _ p: Parameter<Scalar>, _ m: inout Tensor<Scalar>, _ v: inout Tensor<Scalar>,
+    _ maxIndex: Int?, _ maxMoments: inout [Tensor<Scalar>], step: Int, rate: Scalar,
+    beta1: Double, beta2: Double, epsilon: Double, l2: Double, decoupled: Double
+) {
     let n = p.value.count
     let c1 = Scalar(1 - Foundation.pow(beta1, Double(step)))
     let c2 = Scalar(1 - Foundation.pow(beta2, Double(step)))
@@ -73,9 +78,10 @@ func adamUpdate<Scalar: TensorScalar>(_ p: Parameter<Scalar>, _ m: inout Tensor<
             m.withUnsafeMutablePointer { m in
                 v.withUnsafeMutablePointer { v in
                     func run(_ vMax: UnsafeMutablePointer<Scalar>?) {
-                        Scalar.adamStep(w, g, m, v, vMax, n, lr: rate, beta1: Scalar(beta1), beta2: Scalar(beta2),
-                                        oneMinusBeta1: Scalar(1 - beta1), oneMinusBeta2: Scalar(1 - beta2),
-                                        epsilon: Scalar(epsilon), l2: Scalar(l2), shrink: shrink, correction1: c1, correction2: c2)
+                        Scalar.adamStep(
+                            w, g, m, v, vMax, n, lr: rate, beta1: Scalar(beta1), beta2: Scalar(beta2),
+                            oneMinusBeta1: Scalar(1 - beta1), oneMinusBeta2: Scalar(1 - beta2),
+                            epsilon: Scalar(epsilon), l2: Scalar(l2), shrink: shrink, correction1: c1, correction2: c2)
                     }
                     if let maxIndex { maxMoments[maxIndex].withUnsafeMutablePointer { run($0) } } else { run(nil) }
                 }

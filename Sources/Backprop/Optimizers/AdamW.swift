@@ -33,9 +33,11 @@ public final class AdamW<Scalar: TensorScalar>: Optimizer {
     /// The largest second moments so far (amsgrad; empty without).
     public var maxSecondMoments: [Tensor<Scalar>]
 
-    public init(_ parameters: [Parameter<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9,
-                beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0.01, amsgrad: Bool = false,
-                schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil) {
+    public init(
+        _ parameters: [Parameter<Scalar>], learningRate: Double = 1e-3, beta1: Double = 0.9,
+        beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0.01, amsgrad: Bool = false,
+        schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil
+    ) {
         validateOptimizer("AdamW", learningRate: learningRate, schedule: schedule, maxGradientNorm: maxGradientNorm, maxNorm: maxNorm)
         require((0..<1).contains(beta1) && (0..<1).contains(beta2), "AdamW: betas must be in [0, 1), got \(beta1), \(beta2)")
         require(epsilon >= 0 && weightDecay >= 0, "AdamW: epsilon and weightDecay must be >= 0, got \(epsilon), \(weightDecay)")
@@ -55,8 +57,9 @@ public final class AdamW<Scalar: TensorScalar>: Optimizer {
     }
 
     public func update(_ index: Int, learningRate rate: Scalar) {
-        adamUpdate(parameters[index], &firstMoments[index], &secondMoments[index], amsgrad ? index : nil, &maxSecondMoments,
-                   step: stepCount, rate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                   l2: 0, decoupled: parameters[index].decays ? weightDecay : 0)
+        adamUpdate(
+            parameters[index], &firstMoments[index], &secondMoments[index], amsgrad ? index : nil, &maxSecondMoments,
+            step: stepCount, rate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            l2: 0, decoupled: parameters[index].decays ? weightDecay : 0)
     }
 }

@@ -75,8 +75,10 @@ extension Optimizer {
     /// free: `Divergence.check(gradientNorm:)`.
     @discardableResult
     public func step() -> Double? {
-        require(!schedule.isPerEpoch || (stepsPerEpoch ?? 0) > 0,
-                "\(Self.self): the schedule \(schedule) is per epoch: set stepsPerEpoch (batches per epoch) so that the optimizer can derive the epoch from its step count")
+        require(
+            !schedule.isPerEpoch || (stepsPerEpoch ?? 0) > 0,
+            "\(Self.self): the schedule \(schedule) is per epoch: set stepsPerEpoch (batches per epoch) so that the optimizer can derive the epoch from its step count"
+        )
         let norm = maxGradientNorm.map { clipGradients(maxNorm: $0) }
         let rate = Scalar(learningRate(forStep: stepCount))
         stepCount += 1

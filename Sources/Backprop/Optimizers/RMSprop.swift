@@ -34,9 +34,11 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
     /// Running averages of the gradient (empty unless centered).
     public var gradientAverages: [Tensor<Scalar>]
 
-    public init(_ parameters: [Parameter<Scalar>], learningRate: Double = 0.01, alpha: Double = 0.99, epsilon: Double = 1e-8,
-                weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false,
-                schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil) {
+    public init(
+        _ parameters: [Parameter<Scalar>], learningRate: Double = 0.01, alpha: Double = 0.99, epsilon: Double = 1e-8,
+        weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false,
+        schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil
+    ) {
         validateOptimizer("RMSprop", learningRate: learningRate, schedule: schedule, maxGradientNorm: maxGradientNorm, maxNorm: maxNorm)
         require(alpha >= 0 && alpha < 1, "RMSprop: alpha must be in [0, 1), got \(alpha)")
         require(momentum >= 0 && momentum < 1, "RMSprop: momentum must be in [0, 1), got \(momentum)")
@@ -65,9 +67,10 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
                 squareAverages[index].withUnsafeMutablePointer { s in
                     withOptionalPointer(&momentumBuffers, momentum > 0 ? index : nil) { b in
                         withOptionalPointer(&gradientAverages, centered ? index : nil) { a in
-                            Scalar.rmspropStep(w, g, s, b, a, n, lr: rate, alpha: Scalar(alpha), oneMinusAlpha: Scalar(1 - alpha),
-                                               epsilon: Scalar(epsilon),
-                                               l2: l2, momentum: Scalar(momentum))
+                            Scalar.rmspropStep(
+                                w, g, s, b, a, n, lr: rate, alpha: Scalar(alpha), oneMinusAlpha: Scalar(1 - alpha),
+                                epsilon: Scalar(epsilon),
+                                l2: l2, momentum: Scalar(momentum))
                         }
                     }
                 }
@@ -78,7 +81,9 @@ public final class RMSprop<Scalar: TensorScalar>: Optimizer {
 
 /// Calls `body` with a pointer to `tensors[index]`, or nil when `index` is nil (an
 /// optional state buffer that is off).
-func withOptionalPointer<Scalar: TensorScalar>(_ tensors: inout [Tensor<Scalar>], _ index: Int?,
-                                               _ body: (UnsafeMutablePointer<Scalar>?) -> Void) {
+func withOptionalPointer<Scalar: TensorScalar>(
+    _ tensors: inout [Tensor<Scalar>], _ index: Int?,
+    _ body: (UnsafeMutablePointer<Scalar>?) -> Void
+) {
     if let index { tensors[index].withUnsafeMutablePointer { body($0) } } else { body(nil) }
 }

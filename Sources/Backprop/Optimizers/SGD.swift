@@ -30,9 +30,11 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
     /// Momentum buffers, one per parameter (the optimizer's state in checkpoints).
     public var velocities: [Tensor<Scalar>]
 
-    public init(_ parameters: [Parameter<Scalar>], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
-                nesterov: Bool = false, weightDecay: Double = 0, l1: Double = 0,
-                schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil) {
+    public init(
+        _ parameters: [Parameter<Scalar>], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
+        nesterov: Bool = false, weightDecay: Double = 0, l1: Double = 0,
+        schedule: LearningRateSchedule = .constant, maxGradientNorm: Double? = nil, maxNorm: Double? = nil
+    ) {
         validateOptimizer("SGD", learningRate: learningRate, schedule: schedule, maxGradientNorm: maxGradientNorm, maxNorm: maxNorm)
         require(momentum >= 0 && momentum < 1, "SGD: momentum must be in [0, 1), got \(momentum)")
         require(dampening >= 0 && dampening <= 1, "SGD: dampening must be in [0, 1], got \(dampening)")
@@ -59,9 +61,10 @@ public final class SGD<Scalar: TensorScalar>: Optimizer {
         p.grad.withUnsafePointer { g in
             p.value.withUnsafeMutablePointer { w in
                 velocities[index].withUnsafeMutablePointer { v in
-                    Scalar.sgdStep(w, g, v, n, lr: rate, momentum: Scalar(momentum), oneMinusDampening: Scalar(1 - dampening),
-                                   l2: decays ? Scalar(weightDecay) : 0, l1: decays ? Scalar(l1) : 0,
-                                   nesterov: nesterov, first: first)
+                    Scalar.sgdStep(
+                        w, g, v, n, lr: rate, momentum: Scalar(momentum), oneMinusDampening: Scalar(1 - dampening),
+                        l2: decays ? Scalar(weightDecay) : 0, l1: decays ? Scalar(l1) : 0,
+                        nesterov: nesterov, first: first)
                 }
             }
         }

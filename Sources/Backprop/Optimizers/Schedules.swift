@@ -56,19 +56,28 @@ public enum LearningRateSchedule: Equatable, Sendable {
         switch self {
         case .constant: break
         case let .step(every, gamma):
-            require(every > 0 && gamma > 0 && gamma.isFinite, "\(owner): schedule .step needs every > 0 and gamma > 0, got every \(every), gamma \(gamma)")
+            require(
+                every > 0 && gamma > 0 && gamma.isFinite,
+                "\(owner): schedule .step needs every > 0 and gamma > 0, got every \(every), gamma \(gamma)")
         case let .exponential(gamma):
             require(gamma > 0 && gamma.isFinite, "\(owner): schedule .exponential needs gamma > 0, got \(gamma)")
         case let .cosine(epochs, minimum):
-            require(epochs > 0 && minimum >= 0, "\(owner): schedule .cosine needs epochs > 0 and minimum >= 0, got epochs \(epochs), minimum \(minimum)")
+            require(
+                epochs > 0 && minimum >= 0,
+                "\(owner): schedule .cosine needs epochs > 0 and minimum >= 0, got epochs \(epochs), minimum \(minimum)")
         case let .warmupCosine(warmup, total, minimum):
-            require(warmup >= 0 && total > warmup && minimum >= 0,
-                    "\(owner): schedule .warmupCosine needs 0 <= warmup < total and minimum >= 0, got warmup \(warmup), total \(total), minimum \(minimum)")
+            require(
+                warmup >= 0 && total > warmup && minimum >= 0,
+                "\(owner): schedule .warmupCosine needs 0 <= warmup < total and minimum >= 0, got warmup \(warmup), total \(total), minimum \(minimum)"
+            )
         case let .oneCycle(total, pctStart, divFactor, finalDivFactor):
-            require(total > 1 && pctStart > 0 && pctStart < 1 && divFactor > 0 && finalDivFactor > 0,
-                    "\(owner): schedule .oneCycle needs total > 1, 0 < pctStart < 1, divFactor > 0 and finalDivFactor > 0, got total \(total), pctStart \(pctStart), divFactor \(divFactor), finalDivFactor \(finalDivFactor)")
-            require(pctStart * Double(total) - 1 > 0 && pctStart * Double(total) < Double(total - 1),
-                    "\(owner): schedule .oneCycle: pctStart \(pctStart) of \(total) steps leaves a phase of no steps")
+            require(
+                total > 1 && pctStart > 0 && pctStart < 1 && divFactor > 0 && finalDivFactor > 0,
+                "\(owner): schedule .oneCycle needs total > 1, 0 < pctStart < 1, divFactor > 0 and finalDivFactor > 0, got total \(total), pctStart \(pctStart), divFactor \(divFactor), finalDivFactor \(finalDivFactor)"
+            )
+            require(
+                pctStart * Double(total) - 1 > 0 && pctStart * Double(total) < Double(total - 1),
+                "\(owner): schedule .oneCycle: pctStart \(pctStart) of \(total) steps leaves a phase of no steps")
         }
     }
 
@@ -160,8 +169,10 @@ public struct ReduceOnPlateau: Equatable, Sendable {
 
     /// PyTorch's defaults: mode min, factor 0.1, patience 10, relative threshold 1e-4, no
     /// cooldown, minimum 0.
-    public init(mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
-                thresholdMode: ThresholdMode = .relative, cooldown: Int = 0, minimum: Double = 0) {
+    public init(
+        mode: Mode = .min, factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
+        thresholdMode: ThresholdMode = .relative, cooldown: Int = 0, minimum: Double = 0
+    ) {
         require(factor > 0 && factor < 1, "ReduceOnPlateau: factor must be in (0, 1), got \(factor)")
         require(patience >= 0 && cooldown >= 0, "ReduceOnPlateau: patience and cooldown must be >= 0, got \(patience), \(cooldown)")
         require(threshold >= 0 && minimum >= 0, "ReduceOnPlateau: threshold and minimum must be >= 0, got \(threshold), \(minimum)")
@@ -201,15 +212,17 @@ public struct ReduceOnPlateau: Equatable, Sendable {
 
     /// The state as checkpoint scalars (`plateau.best`, …).
     var stateScalars: [String: String] {
-        ["plateau.best": String(best), "plateau.bad_epochs": String(badEpochs), "plateau.cooldown_counter": String(cooldownLeft),
-         "plateau.last_epoch": String(epochs), "plateau.scale": String(scale)]
+        [
+            "plateau.best": String(best), "plateau.bad_epochs": String(badEpochs), "plateau.cooldown_counter": String(cooldownLeft),
+            "plateau.last_epoch": String(epochs), "plateau.scale": String(scale)
+        ]
     }
 
     /// Restores what `stateScalars` wrote; keeps the state as it is when the scalars hold
     /// none of it (a checkpoint from before the plateau); throws if one is missing or malformed.
     mutating func restore(from scalars: [String: String]) throws {
         let keys = ["plateau.best", "plateau.bad_epochs", "plateau.cooldown_counter", "plateau.last_epoch", "plateau.scale"]
-        guard keys.contains(where: { scalars[$0] != nil }) else { return }     // an older checkpoint: start afresh
+        guard keys.contains(where: { scalars[$0] != nil }) else { return } // an older checkpoint: start afresh
         func number(_ key: String) throws -> Double {
             guard let text = scalars[key], let value = Double(text), !value.isNaN else {
                 throw OptimizerStateError("ReduceOnPlateau: the checkpoint's '\(key)' is \(scalars[key].map { "'\($0)'" } ?? "missing")")
@@ -218,7 +231,8 @@ public struct ReduceOnPlateau: Equatable, Sendable {
         }
         func count(_ key: String) throws -> Int {
             guard let text = scalars[key], let value = Int(text), value >= 0 else {
-                throw OptimizerStateError("ReduceOnPlateau: the checkpoint's '\(key)' is \(scalars[key].map { "'\($0)'" } ?? "missing"), not a count")
+                throw OptimizerStateError(
+                    "ReduceOnPlateau: the checkpoint's '\(key)' is \(scalars[key].map { "'\($0)'" } ?? "missing"), not a count")
             }
             return value
         }

@@ -73,8 +73,10 @@ public struct ChartFigure: Sendable {
 /// gets `colors[k % 10]`.
 public enum Palette {
     /// Blue, orange, green, red, purple, brown, pink, grey, olive, cyan.
-    public static let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    public static let colors = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"
+    ]
     /// The colour of series or class `index` (the palette repeats after 10).
     public static func color(_ index: Int) -> String { colors[((index % colors.count) + colors.count) % colors.count] }
 }
@@ -113,15 +115,20 @@ enum MarkerShape {
     case circle, square, triangle
     static func forIndex(_ index: Int) -> MarkerShape { [.circle, .square, .triangle][(index / 10) % 3] }
 
-    func draw(into canvas: inout SVGCanvas, at p: (x: Double, y: Double), radius r: Double, color: String,
-              opacity: Double, clipID: String?) {
+    func draw(
+        into canvas: inout SVGCanvas, at p: (x: Double, y: Double), radius r: Double, color: String,
+        opacity: Double, clipID: String?
+    ) {
         switch self {
         case .circle: canvas.circle(center: p, radius: r, fill: color, opacity: opacity, clipID: clipID)
-        case .square: canvas.polygon([(p.x - r, p.y - r), (p.x + r, p.y - r), (p.x + r, p.y + r), (p.x - r, p.y + r)],
-                                     fill: color, opacity: opacity, clipID: clipID)
+        case .square:
+            canvas.polygon(
+                [(p.x - r, p.y - r), (p.x + r, p.y - r), (p.x + r, p.y + r), (p.x - r, p.y + r)],
+                fill: color, opacity: opacity, clipID: clipID)
         case .triangle:
             let h = r * 1.3
-            canvas.polygon([(p.x, p.y - h), (p.x + h, p.y + h * 0.75), (p.x - h, p.y + h * 0.75)], fill: color, opacity: opacity, clipID: clipID)
+            canvas.polygon(
+                [(p.x, p.y - h), (p.x + h, p.y + h * 0.75), (p.x - h, p.y + h * 0.75)], fill: color, opacity: opacity, clipID: clipID)
         }
     }
 }
@@ -129,16 +136,18 @@ enum MarkerShape {
 /// The frame of a chart: the plot area in pixels, the axes' ticks, and the mapping from
 /// data to pixels. Both chart types lay themselves out with it.
 struct PlotFrame {
-    let left: Double, top: Double, right: Double, bottom: Double     // the plot area's edges, in pixels
+    let left: Double, top: Double, right: Double, bottom: Double // the plot area's edges, in pixels
     let x: AxisTicks, y: AxisTicks
 
     /// Lays out a chart of `width` × `height` for data in `xData` × `yData` (nil: no data,
     /// the axes then show 0…1). `reserveRight` is room kept right of the plot (a legend).
     /// With `exact`, the axes show exactly the given ranges (ticks inside them); otherwise
     /// they are widened to whole ticks. `minimumXStep`: the closest the x ticks may be.
-    init(width: Double, height: Double, title: String, xLabel: String, yLabel: String,
-         xData: ClosedRange<Double>?, yData: ClosedRange<Double>?, logY: Bool, exact: Bool = false, reserveRight: Double = 0,
-         minimumXStep: Double = 0) {
+    init(
+        width: Double, height: Double, title: String, xLabel: String, yLabel: String,
+        xData: ClosedRange<Double>?, yData: ClosedRange<Double>?, logY: Bool, exact: Bool = false, reserveRight: Double = 0,
+        minimumXStep: Double = 0
+    ) {
         let yTarget = max(2, Int(((height - 90) / 45).rounded()))
         let y: AxisTicks
         if logY, let yData, yData.lowerBound > 0 {
@@ -156,8 +165,10 @@ struct PlotFrame {
         // as many x ticks as fit without their labels touching
         var x = AxisTicks(covering: xData ?? 0...1, targetCount: 2)
         for target in stride(from: max(2, Int((right - left) / 60)), through: 2, by: -1) {
-            let candidate = exact && xData != nil ? AxisTicks(within: xData!, targetCount: target, minimumStep: minimumXStep)
-                                                  : AxisTicks(covering: xData ?? 0...1, targetCount: target, minimumStep: minimumXStep)
+            let candidate =
+                exact && xData != nil
+                ? AxisTicks(within: xData!, targetCount: target, minimumStep: minimumXStep)
+                : AxisTicks(covering: xData ?? 0...1, targetCount: target, minimumStep: minimumXStep)
             let widest = candidate.labels.map { Style.textWidth($0, size: Style.tickSize) }.max() ?? 0
             let spacing = (right - left) / (candidate.range.upperBound - candidate.range.lowerBound) * candidate.step
             if widest + 12 <= spacing || target == 2 { x = candidate; break }
@@ -211,7 +222,7 @@ struct PlotFrame {
             canvas.line(from: (px, bottom), to: (px, bottom + 4), stroke: Style.axis, crisp: true)
             canvas.text(label, at: (px, bottom + 6 + Style.tickSize), size: Style.tickSize, anchor: .middle, color: Style.text)
         }
-        var lastLabel = Double.infinity                          // (a label too close to the one below is left out)
+        var lastLabel = Double.infinity // (a label too close to the one below is left out)
         for (value, label) in zip(y.values, y.labels) {
             let py = yPixel(value)
             canvas.line(from: (left - 4, py), to: (left, py), stroke: Style.axis, crisp: true)
@@ -248,14 +259,17 @@ struct PlotFrame {
 
     /// Draws the legend at `placement`, choosing the emptiest corner for `.automatic`
     /// (`pixels`: the drawn data points, to count what each corner would hide).
-    func drawLegend(_ entries: [LegendEntry], placement: LegendPlacement, pixels: [(x: Double, y: Double)],
-                    into canvas: inout SVGCanvas) {
+    func drawLegend(
+        _ entries: [LegendEntry], placement: LegendPlacement, pixels: [(x: Double, y: Double)],
+        into canvas: inout SVGCanvas
+    ) {
         guard !entries.isEmpty, placement != .hidden else { return }
         let size = PlotFrame.legendSize(entries)
         let inset = 8.0
         let corners: [LegendPlacement: (x: Double, y: Double)] = [
             .topRight: (right - inset - size.width, top + inset), .topLeft: (left + inset, top + inset),
-            .bottomRight: (right - inset - size.width, bottom - inset - size.height), .bottomLeft: (left + inset, bottom - inset - size.height),
+            .bottomRight: (right - inset - size.width, bottom - inset - size.height),
+            .bottomLeft: (left + inset, bottom - inset - size.height)
         ]
         var origin: (x: Double, y: Double)
         switch placement {
@@ -268,23 +282,30 @@ struct PlotFrame {
             let best = order.min { a, b in
                 func hidden(_ corner: LegendPlacement) -> Int {
                     let o = corners[corner]!
-                    return sample.filter { $0.x >= o.x - 4 && $0.x <= o.x + size.width + 4 && $0.y >= o.y - 4 && $0.y <= o.y + size.height + 4 }.count
+                    return sample.filter {
+                        $0.x >= o.x - 4 && $0.x <= o.x + size.width + 4 && $0.y >= o.y - 4 && $0.y <= o.y + size.height + 4
+                    }.count
                 }
                 return hidden(a) < hidden(b)
             }!
             origin = corners[best]!
         default: origin = corners[placement]!
         }
-        canvas.rectangle(x: origin.x, y: origin.y, width: size.width, height: size.height, fill: "#ffffff",
-                         stroke: "#cccccc", opacity: 0.9)
+        canvas.rectangle(
+            x: origin.x, y: origin.y, width: size.width, height: size.height, fill: "#ffffff",
+            stroke: "#cccccc", opacity: 0.9)
         for (i, entry) in entries.enumerated() {
             let cy = origin.y + PlotFrame.legendPadding + Double(i) * PlotFrame.legendRow + 5
             let sx = origin.x + PlotFrame.legendPadding
             switch entry.swatch {
             case .line(let width, let opacity):
-                canvas.line(from: (sx, cy), to: (sx + PlotFrame.swatchWidth, cy), stroke: entry.color, width: max(width, 1.5), opacity: max(opacity, 0.35))
+                canvas.line(
+                    from: (sx, cy), to: (sx + PlotFrame.swatchWidth, cy), stroke: entry.color, width: max(width, 1.5),
+                    opacity: max(opacity, 0.35))
             case .marker(let shape, let opacity):
-                shape.draw(into: &canvas, at: (sx + PlotFrame.swatchWidth / 2, cy), radius: 4, color: entry.color, opacity: max(opacity, 0.8), clipID: nil)
+                shape.draw(
+                    into: &canvas, at: (sx + PlotFrame.swatchWidth / 2, cy), radius: 4, color: entry.color, opacity: max(opacity, 0.8),
+                    clipID: nil)
             }
             canvas.text(entry.name, at: (sx + PlotFrame.swatchWidth + 6, cy + Style.legendSize * 0.35), size: Style.legendSize)
         }

@@ -71,26 +71,34 @@ public struct LineChart: Chart {
 
     /// An empty chart of `width` × `height` pixels.
     public init(title: String = "", xLabel: String = "", yLabel: String = "", width: Double = 560, height: Double = 380) {
-        require(width >= 200 && height >= 150 && width.isFinite && height.isFinite,
-                "LineChart: the size must be at least 200×150 pixels, got \(width)×\(height)")
+        require(
+            width >= 200 && height >= 150 && width.isFinite && height.isFinite,
+            "LineChart: the size must be at least 200×150 pixels, got \(width)×\(height)")
         (self.title, self.xLabel, self.yLabel, self.width, self.height) = (title, xLabel, yLabel, width, height)
     }
 
     /// Adds a series named `name` (its legend entry). Its colour is the next of `Palette`
     /// unless `color` is given; `markers` draws a dot at each point; `inLegend: false`
     /// leaves it out of the legend (e.g. the raw series under a smoothed one).
-    public mutating func add(series name: String, points: [(x: Double, y: Double)], color: String? = nil,
-                             lineWidth: Double = 2, opacity: Double = 1, markers: Bool = false, inLegend: Bool = true) {
+    public mutating func add(
+        series name: String, points: [(x: Double, y: Double)], color: String? = nil,
+        lineWidth: Double = 2, opacity: Double = 1, markers: Bool = false, inLegend: Bool = true
+    ) {
         require(lineWidth > 0 && lineWidth.isFinite, "LineChart.add(series: \(name)): lineWidth must be positive, got \(lineWidth)")
         require((0...1).contains(opacity), "LineChart.add(series: \(name)): opacity must be in 0...1, got \(opacity)")
-        series.append(Series(name: name, points: points, color: color ?? Palette.color(series.count), lineWidth: lineWidth,
-                             opacity: opacity, markers: markers, inLegend: inLegend))
+        series.append(
+            Series(
+                name: name, points: points, color: color ?? Palette.color(series.count), lineWidth: lineWidth,
+                opacity: opacity, markers: markers, inLegend: inLegend))
     }
 
     /// Adds a series of `values` at x = 1, 2, 3, … (a value per step or per epoch).
-    public mutating func add(series name: String, values: [Double], color: String? = nil, lineWidth: Double = 2,
-                             opacity: Double = 1, markers: Bool = false, inLegend: Bool = true) {
-        add(series: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) }, color: color,
+    public mutating func add(
+        series name: String, values: [Double], color: String? = nil, lineWidth: Double = 2,
+        opacity: Double = 1, markers: Bool = false, inLegend: Bool = true
+    ) {
+        add(
+            series: name, points: values.enumerated().map { (Double($0.offset + 1), $0.element) }, color: color,
             lineWidth: lineWidth, opacity: opacity, markers: markers, inLegend: inLegend)
     }
 
@@ -101,13 +109,16 @@ public struct LineChart: Chart {
         let yData = yRange ?? (logarithmicY ? finiteRange(drawable.map(\.y)) : padded(finiteRange(drawable.map(\.y)), by: padding))
         let entries = legendEntries
         let reserve = legend == .outside && !entries.isEmpty ? PlotFrame.legendSize(entries).width + 12 : 0
-        return PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
-                         xData: drawable.isEmpty && xRange == nil ? nil : xData, yData: drawable.isEmpty && yRange == nil ? nil : yData,
-                         logY: logarithmicY, exact: ticksInside, reserveRight: reserve, minimumXStep: integerXTicks ? 1 : 0)
+        return PlotFrame(
+            width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
+            xData: drawable.isEmpty && xRange == nil ? nil : xData, yData: drawable.isEmpty && yRange == nil ? nil : yData,
+            logY: logarithmicY, exact: ticksInside, reserveRight: reserve, minimumXStep: integerXTicks ? 1 : 0)
     }
 
     private var legendEntries: [LegendEntry] {
-        series.filter(\.inLegend).map { LegendEntry(name: $0.name, color: $0.color, swatch: .line(width: $0.lineWidth, opacity: $0.opacity)) }
+        series.filter(\.inLegend).map {
+            LegendEntry(name: $0.name, color: $0.color, swatch: .line(width: $0.lineWidth, opacity: $0.opacity))
+        }
     }
 
     /// The pixel positions drawn for each series: one array per unbroken run of drawable
@@ -155,9 +166,10 @@ public struct LineChart: Chart {
         let frame = self.frame
         frame.drawAxes(into: &canvas, width: width, title: title, xLabel: xLabel, yLabel: yLabel, height: height)
         let clipID = idPrefix + "-plot"
-        let slack = xRange == nil && yRange == nil ? 5.0 : 0      // (dots on the frame are drawn whole)
-        canvas.clipRectangle(id: clipID, x: frame.left - slack, y: frame.top - slack,
-                             width: frame.right - frame.left + 2 * slack, height: frame.bottom - frame.top + 2 * slack)
+        let slack = xRange == nil && yRange == nil ? 5.0 : 0 // (dots on the frame are drawn whole)
+        canvas.clipRectangle(
+            id: clipID, x: frame.left - slack, y: frame.top - slack,
+            width: frame.right - frame.left + 2 * slack, height: frame.bottom - frame.top + 2 * slack)
         var drawn: [(x: Double, y: Double)] = []
         for s in series {
             for run in segments(s, in: frame) {

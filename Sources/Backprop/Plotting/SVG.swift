@@ -28,66 +28,87 @@ public struct SVGCanvas: Sendable {
     /// An empty document of `width` × `height` pixels, with a white background unless
     /// `background` is nil.
     public init(width: Double, height: Double, background: String? = "#ffffff") {
-        require(width > 0 && height > 0 && width.isFinite && height.isFinite,
-                "SVGCanvas: the size must be positive and finite, got \(width)×\(height)")
+        require(
+            width > 0 && height > 0 && width.isFinite && height.isFinite,
+            "SVGCanvas: the size must be positive and finite, got \(width)×\(height)")
         (self.width, self.height) = (width, height)
         if let background { rectangle(x: 0, y: 0, width: width, height: height, fill: background) }
     }
 
     /// A straight line; `crisp` asks for sharp pixel edges (grid lines and axes).
-    public mutating func line(from a: (x: Double, y: Double), to b: (x: Double, y: Double), stroke: String,
-                              width: Double = 1, opacity: Double = 1, dash: String? = nil, crisp: Bool = false) {
-        body.append("<line x1=\"\(n(a.x))\" y1=\"\(n(a.y))\" x2=\"\(n(b.x))\" y2=\"\(n(b.y))\" stroke=\"\(escaped(stroke))\""
-                    + " stroke-width=\"\(n(width))\"\(opacityAttribute("stroke-opacity", opacity))\(dash.map { " stroke-dasharray=\"\(escaped($0))\"" } ?? "")"
-                    + "\(crisp ? " shape-rendering=\"crispEdges\"" : "")/>")
+    public mutating func line(
+        from a: (x: Double, y: Double), to b: (x: Double, y: Double), stroke: String,
+        width: Double = 1, opacity: Double = 1, dash: String? = nil, crisp: Bool = false
+    ) {
+        body.append(
+            "<line x1=\"\(n(a.x))\" y1=\"\(n(a.y))\" x2=\"\(n(b.x))\" y2=\"\(n(b.y))\" stroke=\"\(escaped(stroke))\""
+                + " stroke-width=\"\(n(width))\"\(opacityAttribute("stroke-opacity", opacity))\(dash.map { " stroke-dasharray=\"\(escaped($0))\"" } ?? "")"
+                + "\(crisp ? " shape-rendering=\"crispEdges\"" : "")/>")
     }
 
     /// A connected line through `points` (nothing for fewer than 2; a single point is drawn
     /// as a dot of the line's width).
-    public mutating func polyline(_ points: [(x: Double, y: Double)], stroke: String, width: Double = 1.5,
-                                  opacity: Double = 1, clipID: String? = nil) {
+    public mutating func polyline(
+        _ points: [(x: Double, y: Double)], stroke: String, width: Double = 1.5,
+        opacity: Double = 1, clipID: String? = nil
+    ) {
         if points.count == 1 {
             circle(center: points[0], radius: width, fill: stroke, opacity: opacity, clipID: clipID)
             return
         }
         guard points.count >= 2 else { return }
         let coordinates = points.map { "\(n($0.x)),\(n($0.y))" }.joined(separator: " ")
-        body.append("<polyline points=\"\(coordinates)\" fill=\"none\" stroke=\"\(escaped(stroke))\" stroke-width=\"\(n(width))\""
-                    + " stroke-linejoin=\"round\" stroke-linecap=\"round\"\(opacityAttribute("stroke-opacity", opacity))\(clip(clipID))/>")
+        body.append(
+            "<polyline points=\"\(coordinates)\" fill=\"none\" stroke=\"\(escaped(stroke))\" stroke-width=\"\(n(width))\""
+                + " stroke-linejoin=\"round\" stroke-linecap=\"round\"\(opacityAttribute("stroke-opacity", opacity))\(clip(clipID))/>")
     }
 
     /// A rectangle, filled and/or outlined (`crisp`: sharp pixel edges).
-    public mutating func rectangle(x: Double, y: Double, width: Double, height: Double, fill: String? = nil,
-                                   stroke: String? = nil, strokeWidth: Double = 1, opacity: Double = 1, crisp: Bool = false) {
-        body.append("<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\""
-                    + " fill=\"\(escaped(fill ?? "none"))\"\(stroke.map { " stroke=\"\(escaped($0))\" stroke-width=\"\(n(strokeWidth))\"" } ?? "")"
-                    + "\(opacityAttribute("opacity", opacity))\(crisp ? " shape-rendering=\"crispEdges\"" : "")/>")
+    public mutating func rectangle(
+        x: Double, y: Double, width: Double, height: Double, fill: String? = nil,
+        stroke: String? = nil, strokeWidth: Double = 1, opacity: Double = 1, crisp: Bool = false
+    ) {
+        body.append(
+            "<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\""
+                + " fill=\"\(escaped(fill ?? "none"))\"\(stroke.map { " stroke=\"\(escaped($0))\" stroke-width=\"\(n(strokeWidth))\"" } ?? "")"
+                + "\(opacityAttribute("opacity", opacity))\(crisp ? " shape-rendering=\"crispEdges\"" : "")/>")
     }
 
     /// A filled circle (a scatter plot's marker).
-    public mutating func circle(center: (x: Double, y: Double), radius: Double, fill: String, opacity: Double = 1,
-                                stroke: String? = nil, clipID: String? = nil) {
-        body.append("<circle cx=\"\(n(center.x))\" cy=\"\(n(center.y))\" r=\"\(n(radius))\" fill=\"\(escaped(fill))\""
-                    + "\(stroke.map { " stroke=\"\(escaped($0))\" stroke-width=\"0.5\"" } ?? "")\(opacityAttribute("fill-opacity", opacity))\(clip(clipID))/>")
+    public mutating func circle(
+        center: (x: Double, y: Double), radius: Double, fill: String, opacity: Double = 1,
+        stroke: String? = nil, clipID: String? = nil
+    ) {
+        body.append(
+            "<circle cx=\"\(n(center.x))\" cy=\"\(n(center.y))\" r=\"\(n(radius))\" fill=\"\(escaped(fill))\""
+                + "\(stroke.map { " stroke=\"\(escaped($0))\" stroke-width=\"0.5\"" } ?? "")\(opacityAttribute("fill-opacity", opacity))\(clip(clipID))/>"
+        )
     }
 
     /// A filled polygon (square and triangle markers).
     public mutating func polygon(_ points: [(x: Double, y: Double)], fill: String, opacity: Double = 1, clipID: String? = nil) {
         let coordinates = points.map { "\(n($0.x)),\(n($0.y))" }.joined(separator: " ")
-        body.append("<polygon points=\"\(coordinates)\" fill=\"\(escaped(fill))\"\(opacityAttribute("fill-opacity", opacity))\(clip(clipID))/>")
+        body.append(
+            "<polygon points=\"\(coordinates)\" fill=\"\(escaped(fill))\"\(opacityAttribute("fill-opacity", opacity))\(clip(clipID))/>")
     }
 
     /// A text, escaped for XML; `rotation` in degrees, clockwise, around the text's point.
-    public mutating func text(_ string: String, at point: (x: Double, y: Double), size: Double = 12,
-                              anchor: TextAnchor = .start, color: String = "#222222", bold: Bool = false, rotation: Double = 0) {
+    public mutating func text(
+        _ string: String, at point: (x: Double, y: Double), size: Double = 12,
+        anchor: TextAnchor = .start, color: String = "#222222", bold: Bool = false, rotation: Double = 0
+    ) {
         let rotate = rotation == 0 ? "" : " transform=\"rotate(\(n(rotation)) \(n(point.x)) \(n(point.y)))\""
-        body.append("<text x=\"\(n(point.x))\" y=\"\(n(point.y))\" font-family=\"\(SVGCanvas.fontFamily)\" font-size=\"\(n(size))\""
-                    + " text-anchor=\"\(anchor.rawValue)\" fill=\"\(escaped(color))\"\(bold ? " font-weight=\"bold\"" : "")\(rotate)>\(escaped(string))</text>")
+        body.append(
+            "<text x=\"\(n(point.x))\" y=\"\(n(point.y))\" font-family=\"\(SVGCanvas.fontFamily)\" font-size=\"\(n(size))\""
+                + " text-anchor=\"\(anchor.rawValue)\" fill=\"\(escaped(color))\"\(bold ? " font-weight=\"bold\"" : "")\(rotate)>\(escaped(string))</text>"
+        )
     }
 
     /// Declares a rectangular clip region named `id`, for the shapes drawn with `clipID: id`.
     public mutating func clipRectangle(id: String, x: Double, y: Double, width: Double, height: Double) {
-        body.append("<defs><clipPath id=\"\(escaped(id))\"><rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\"/></clipPath></defs>")
+        body.append(
+            "<defs><clipPath id=\"\(escaped(id))\"><rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\"/></clipPath></defs>"
+        )
     }
 
     /// Starts a group whose contents are moved by (`dx`, `dy`); close it with `endGroup()`.

@@ -59,16 +59,18 @@ public struct ScatterPlot: Chart {
 
     /// An empty plot of `width` × `height` pixels.
     public init(title: String = "", xLabel: String = "", yLabel: String = "", width: Double = 640, height: Double = 480) {
-        require(width >= 200 && height >= 150 && width.isFinite && height.isFinite,
-                "ScatterPlot: the size must be at least 200×150 pixels, got \(width)×\(height)")
+        require(
+            width >= 200 && height >= 150 && width.isFinite && height.isFinite,
+            "ScatterPlot: the size must be at least 200×150 pixels, got \(width)×\(height)")
         (self.title, self.xLabel, self.yLabel, self.width, self.height) = (title, xLabel, yLabel, width, height)
     }
 
     /// Adds the group `name` of `points`, with a text per point if `labels` is given (as
     /// many as points), in `color` (default: the group's palette colour).
     public mutating func add(group name: String, points: [(x: Double, y: Double)], labels: [String]? = nil, color: String? = nil) {
-        require(labels == nil || labels!.count == points.count,
-                "ScatterPlot.add(group: \(name)): \(labels?.count ?? 0) labels for \(points.count) points")
+        require(
+            labels == nil || labels!.count == points.count,
+            "ScatterPlot.add(group: \(name)): \(labels?.count ?? 0) labels for \(points.count) points")
         groups.append(Group(name: name, points: points, labels: labels, color: color ?? Palette.color(groups.count), index: groups.count))
     }
 
@@ -77,7 +79,9 @@ public struct ScatterPlot: Chart {
     /// c in colour `Palette.color(c)`. `labels`, if given, is a text per point.
     public mutating func add(points: [(x: Double, y: Double)], classes: [Int], classNames: [String]? = nil, labels: [String]? = nil) {
         require(classes.count == points.count, "ScatterPlot.add(points:classes:): \(classes.count) classes for \(points.count) points")
-        require(labels == nil || labels!.count == points.count, "ScatterPlot.add(points:classes:): \(labels?.count ?? 0) labels for \(points.count) points")
+        require(
+            labels == nil || labels!.count == points.count,
+            "ScatterPlot.add(points:classes:): \(labels?.count ?? 0) labels for \(points.count) points")
         require(classes.allSatisfy { $0 >= 0 }, "ScatterPlot.add(points:classes:): classes must be non-negative")
         if let classNames, let top = classes.max() {
             require(top < classNames.count, "ScatterPlot.add(points:classes:): class \(top) but only \(classNames.count) class names")
@@ -86,15 +90,19 @@ public struct ScatterPlot: Chart {
         for (i, c) in classes.enumerated() { members[c, default: []].append(i) }
         for c in members.keys.sorted() {
             let indices = members[c]!
-            groups.append(Group(name: classNames?[c] ?? "\(c)", points: indices.map { points[$0] },
-                                labels: labels.map { all in indices.map { all[$0] } }, color: Palette.color(c), index: c))
+            groups.append(
+                Group(
+                    name: classNames?[c] ?? "\(c)", points: indices.map { points[$0] },
+                    labels: labels.map { all in indices.map { all[$0] } }, color: Palette.color(c), index: c))
         }
     }
 
     private var legendEntries: [LegendEntry] {
-        groups.count < 2 ? [] : groups.map {
-            LegendEntry(name: $0.name, color: $0.color, swatch: .marker(MarkerShape.forIndex($0.index), opacity: markerOpacity))
-        }
+        groups.count < 2
+            ? []
+            : groups.map {
+                LegendEntry(name: $0.name, color: $0.color, swatch: .marker(MarkerShape.forIndex($0.index), opacity: markerOpacity))
+            }
     }
 
     /// The frame the plot is drawn in (its axes and pixel mapping).
@@ -104,8 +112,9 @@ public struct ScatterPlot: Chart {
         let reserve = legend == .outside && !entries.isEmpty ? PlotFrame.legendSize(entries).width + 12 : 0
         var xData = finiteRange(drawable.map(\.x)), yData = finiteRange(drawable.map(\.y))
         guard equalScales, var xr = xData, var yr = yData else {
-            return PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
-                             xData: xData, yData: yData, logY: false, reserveRight: reserve)
+            return PlotFrame(
+                width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
+                xData: xData, yData: yData, logY: false, reserveRight: reserve)
         }
         func widened(_ r: ClosedRange<Double>) -> ClosedRange<Double> {
             let pad = r.upperBound > r.lowerBound ? (r.upperBound - r.lowerBound) * 0.05 : max(abs(r.lowerBound) * 0.1, 1)
@@ -118,15 +127,17 @@ public struct ScatterPlot: Chart {
             let c = (r.lowerBound + r.upperBound) / 2
             return (c - span / 2)...(c + span / 2)
         }
-        var frame = PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
-                              xData: xr, yData: yr, logY: false, exact: true, reserveRight: reserve)
+        var frame = PlotFrame(
+            width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
+            xData: xr, yData: yr, logY: false, exact: true, reserveRight: reserve)
         for _ in 0..<4 {
             let (pw, ph) = (frame.right - frame.left, frame.bottom - frame.top)
             let unit = max((xr.upperBound - xr.lowerBound) / pw, (yr.upperBound - yr.lowerBound) / ph)
             xData = centred(xr, unit * pw)
             yData = centred(yr, unit * ph)
-            frame = PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
-                              xData: xData, yData: yData, logY: false, exact: true, reserveRight: reserve)
+            frame = PlotFrame(
+                width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
+                xData: xData, yData: yData, logY: false, exact: true, reserveRight: reserve)
             if frame.right - frame.left == pw && frame.bottom - frame.top == ph { break }
         }
         return frame
@@ -136,9 +147,10 @@ public struct ScatterPlot: Chart {
         let frame = self.frame
         frame.drawAxes(into: &canvas, width: width, title: title, xLabel: xLabel, yLabel: yLabel, height: height)
         let clipID = idPrefix + "-plot"
-        let slack = markerSize * 1.3 + 1                        // (markers on the frame are drawn whole)
-        canvas.clipRectangle(id: clipID, x: frame.left - slack, y: frame.top - slack,
-                             width: frame.right - frame.left + 2 * slack, height: frame.bottom - frame.top + 2 * slack)
+        let slack = markerSize * 1.3 + 1 // (markers on the frame are drawn whole)
+        canvas.clipRectangle(
+            id: clipID, x: frame.left - slack, y: frame.top - slack,
+            width: frame.right - frame.left + 2 * slack, height: frame.bottom - frame.top + 2 * slack)
         var drawn: [(x: Double, y: Double)] = []
         for group in groups {
             let shape = MarkerShape.forIndex(group.index)

@@ -38,8 +38,9 @@ public struct AxisTicks: Equatable, Sendable {
             let pad = low == 0 ? 1 : abs(low) * 0.1
             (low, high) = (low - pad, high + pad)
         }
-        let step = max(AxisTicks.niceStep(atLeast: (high - low) / Double(targetCount)),
-                       minimumStep > 0 ? AxisTicks.niceStep(atLeast: minimumStep) : 0)
+        let step = max(
+            AxisTicks.niceStep(atLeast: (high - low) / Double(targetCount)),
+            minimumStep > 0 ? AxisTicks.niceStep(atLeast: minimumStep) : 0)
         // whole steps, with a little slack so that 0.30000000000000004 does not add a tick
         let first = (low / step + 1e-9).rounded(.down), last = (high / step - 1e-9).rounded(.up)
         let count = Int(last - first)
@@ -74,7 +75,8 @@ public struct AxisTicks: Equatable, Sendable {
     /// at 1, 2 and 5 × 10^k, and on a very short range (less than two of those inside) the
     /// linear axis's nice ticks.
     public init(logarithmic data: ClosedRange<Double>, targetCount: Int = 6) {
-        require(data.lowerBound > 0 && data.upperBound.isFinite, "AxisTicks: a logarithmic axis needs a positive, finite range, got \(data)")
+        require(
+            data.lowerBound > 0 && data.upperBound.isFinite, "AxisTicks: a logarithmic axis needs a positive, finite range, got \(data)")
         require(targetCount >= 1, "AxisTicks: targetCount must be at least 1, got \(targetCount)")
         var low = log10(data.lowerBound), high = log10(data.upperBound)
         if high - low < 1e-9 { (low, high) = (low - 0.5, high + 0.5) }
@@ -97,7 +99,9 @@ public struct AxisTicks: Equatable, Sendable {
         }
         if values.count < 2 {
             let linear = AxisTicks(within: range, targetCount: targetCount)
-            (self.range, self.values, self.labels, self.step, self.isLogarithmic, self.minorValues) = (range, linear.values, linear.labels, linear.step, true, [])
+            (self.range, self.values, self.labels, self.step, self.isLogarithmic, self.minorValues) = (
+                range, linear.values, linear.labels, linear.step, true, []
+            )
             return
         }
         if step == 1 && high - low <= 8 {

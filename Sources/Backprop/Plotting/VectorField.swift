@@ -49,20 +49,26 @@ public struct VectorField: Chart {
     private var pointsName = ""
 
     /// An empty field over `x` × `y`, of `width` × `height` pixels.
-    public init(title: String = "", xLabel: String = "", yLabel: String = "", x: ClosedRange<Double>, y: ClosedRange<Double>,
-                width: Double = 640, height: Double = 560) {
-        require(width >= 200 && height >= 150 && width.isFinite && height.isFinite,
-                "VectorField: the size must be at least 200×150 pixels, got \(width)×\(height)")
-        require(x.lowerBound < x.upperBound && y.lowerBound < y.upperBound && [x.lowerBound, x.upperBound, y.lowerBound, y.upperBound].allSatisfy(\.isFinite),
-                "VectorField: the ranges must be finite and not empty, got x \(x), y \(y)")
+    public init(
+        title: String = "", xLabel: String = "", yLabel: String = "", x: ClosedRange<Double>, y: ClosedRange<Double>,
+        width: Double = 640, height: Double = 560
+    ) {
+        require(
+            width >= 200 && height >= 150 && width.isFinite && height.isFinite,
+            "VectorField: the size must be at least 200×150 pixels, got \(width)×\(height)")
+        require(
+            x.lowerBound < x.upperBound && y.lowerBound < y.upperBound
+                && [x.lowerBound, x.upperBound, y.lowerBound, y.upperBound].allSatisfy(\.isFinite),
+            "VectorField: the ranges must be finite and not empty, got x \(x), y \(y)")
         (self.title, self.xLabel, self.yLabel, xRange, yRange, self.width, self.height) = (title, xLabel, yLabel, x, y, width, height)
     }
 
     /// Shades the background with `values` on a grid of `columns` × `rows` equal cells over
     /// the rectangle: value `r * columns + c` is cell (c, r), row 0 at the bottom (low y).
     public mutating func setBackground(values: [Double], columns: Int, rows: Int, label: String = "") {
-        require(columns >= 1 && rows >= 1 && values.count == columns * rows,
-                "VectorField.setBackground: \(values.count) values for a grid of \(columns) columns × \(rows) rows")
+        require(
+            columns >= 1 && rows >= 1 && values.count == columns * rows,
+            "VectorField.setBackground: \(values.count) values for a grid of \(columns) columns × \(rows) rows")
         (background, backgroundColumns, backgroundRows, backgroundLabel) = (values, columns, rows, label)
     }
 
@@ -78,7 +84,9 @@ public struct VectorField: Chart {
     /// The colour of fraction `t` in 0…1 of the background's range: from a light yellow to
     /// a mid blue (the lighter part of matplotlib's "YlGnBu", so dark arrows stay visible).
     static func shade(_ t: Double) -> String {
-        let stops: [(Double, Double, Double)] = [(255, 255, 217), (237, 248, 177), (199, 233, 180), (127, 205, 187), (65, 182, 196), (29, 145, 192)]
+        let stops: [(Double, Double, Double)] = [
+            (255, 255, 217), (237, 248, 177), (199, 233, 180), (127, 205, 187), (65, 182, 196), (29, 145, 192)
+        ]
         let u = min(max(t.isFinite ? t : 0, 0), 1) * Double(stops.count - 1)
         let i = min(Int(u), stops.count - 2), f = u - Double(i)
         let (a, b) = (stops[i], stops[i + 1])
@@ -90,8 +98,9 @@ public struct VectorField: Chart {
 
     /// The frame the field is drawn in: exactly the rectangle.
     var frame: PlotFrame {
-        PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
-                  xData: xRange, yData: yRange, logY: false, exact: true, reserveRight: colorBarWidth)
+        PlotFrame(
+            width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
+            xData: xRange, yData: yRange, logY: false, exact: true, reserveRight: colorBarWidth)
     }
 
     public func draw(into canvas: inout SVGCanvas, idPrefix: String) {
@@ -112,7 +121,9 @@ public struct VectorField: Chart {
                     let x0 = frame.xPixel(xRange.lowerBound + Double(c) * cw), x1 = frame.xPixel(xRange.lowerBound + Double(c + 1) * cw)
                     let y0 = frame.yPixel(yRange.lowerBound + Double(r + 1) * ch), y1 = frame.yPixel(yRange.lowerBound + Double(r) * ch)
                     // (a quarter pixel of overlap hides the seams between cells)
-                    canvas.rectangle(x: x0, y: y0, width: x1 - x0 + 0.25, height: y1 - y0 + 0.25, fill: VectorField.shade((value - low) / span), crisp: true)
+                    canvas.rectangle(
+                        x: x0, y: y0, width: x1 - x0 + 0.25, height: y1 - y0 + 0.25, fill: VectorField.shade((value - low) / span),
+                        crisp: true)
                 }
             }
         }
@@ -158,13 +169,17 @@ public struct VectorField: Chart {
             let x = frame.right + 14, barWidth = 14.0, top = frame.top, bottom = frame.bottom, steps = 40
             for k in 0..<steps {
                 let y0 = bottom - Double(k + 1) / Double(steps) * (bottom - top)
-                canvas.rectangle(x: x, y: y0, width: barWidth, height: (bottom - top) / Double(steps) + 0.25,
-                                 fill: VectorField.shade((Double(k) + 0.5) / Double(steps)), crisp: true)
+                canvas.rectangle(
+                    x: x, y: y0, width: barWidth, height: (bottom - top) / Double(steps) + 0.25,
+                    fill: VectorField.shade((Double(k) + 0.5) / Double(steps)), crisp: true)
             }
             canvas.rectangle(x: x, y: top, width: barWidth, height: bottom - top, stroke: Style.axis, crisp: true)
             if let range {
-                canvas.text(String(format: "%.3g", range.upperBound), at: (x + barWidth + 3, top + Style.tickSize * 0.7), size: Style.tickSize - 1, color: Style.text)
-                canvas.text(String(format: "%.3g", range.lowerBound), at: (x + barWidth + 3, bottom), size: Style.tickSize - 1, color: Style.text)
+                canvas.text(
+                    String(format: "%.3g", range.upperBound), at: (x + barWidth + 3, top + Style.tickSize * 0.7), size: Style.tickSize - 1,
+                    color: Style.text)
+                canvas.text(
+                    String(format: "%.3g", range.lowerBound), at: (x + barWidth + 3, bottom), size: Style.tickSize - 1, color: Style.text)
             }
             if !backgroundLabel.isEmpty {
                 canvas.text(backgroundLabel, at: (x + barWidth / 2, top - 6), size: Style.tickSize, anchor: .middle, color: Style.text)

@@ -25,8 +25,10 @@ extension Float {
         forEachChunk(n) { r in bp_relu_f32(x + r.lowerBound, y + r.lowerBound, r.count, slope) }
     }
 
-    public static func reluBackward(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>,
-                                    _ n: Int, slope: Float) {
+    public static func reluBackward(
+        _ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>,
+        _ n: Int, slope: Float
+    ) {
         // x, gy [n] → gx [n]
         forEachChunk(n) { r in bp_relu_backward_f32(x + r.lowerBound, gy + r.lowerBound, gx + r.lowerBound, r.count, slope) }
     }

@@ -66,7 +66,7 @@ public struct Random: RandomNumberGenerator, Equatable, Sendable {
 
     /// A standard normal number (Box–Muller; both values of a pair are returned).
     public mutating func nextNormalPair() -> (Double, Double) {
-        let u1 = 1 - nextUnit()                       // in (0, 1]: log is finite
+        let u1 = 1 - nextUnit() // in (0, 1]: log is finite
         let u2 = nextUnit()
         let r = (-2 * Foundation.log(u1)).squareRoot()
         return (r * Foundation.cos(2 * Double.pi * u2), r * Foundation.sin(2 * Double.pi * u2))
@@ -125,15 +125,18 @@ import Foundation
 /// VAE samples): static requirements of the scalar type, like every element loop.
 public protocol RandomKernels {
     /// mask[i] = `scale` with probability `keep`, else 0, one draw of `rng` per element.
-    static func bernoulliMask(_ mask: UnsafeMutablePointer<Self>, _ n: Int, keep: Double, scale: Self,
-                              using rng: inout Random)
+    static func bernoulliMask(
+        _ mask: UnsafeMutablePointer<Self>, _ n: Int, keep: Double, scale: Self,
+        using rng: inout Random)
     /// out[i] = std · N(0, 1), standard normals drawn from `rng` (Box–Muller pairs).
     static func normalFill(_ out: UnsafeMutablePointer<Self>, _ n: Int, std: Double, using rng: inout Random)
 }
 
 extension RandomKernels where Self: TensorScalar {
-    public static func bernoulliMask(_ mask: UnsafeMutablePointer<Self>, _ n: Int, keep: Double, scale: Self,
-                                     using rng: inout Random) {
+    public static func bernoulliMask(
+        _ mask: UnsafeMutablePointer<Self>, _ n: Int, keep: Double, scale: Self,
+        using rng: inout Random
+    ) {
         for i in 0..<n { mask[i] = rng.nextUnit() < keep ? scale : 0 }
     }
 

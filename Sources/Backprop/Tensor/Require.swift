@@ -7,8 +7,10 @@
 /// The check itself costs what `precondition` costs; the message is built only on failure.
 @inline(__always)
 @usableFromInline
-func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-             file: StaticString = #fileID, line: UInt = #line) {
+func require(
+    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     if _slowPath(!condition()) { requireFailure(message(), file: file, line: line) }
 }
 

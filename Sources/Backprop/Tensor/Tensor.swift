@@ -18,8 +18,9 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
     /// A tensor of the given shape holding `scalars` in row-major order.
     public init(shape: [Int], scalars: [Scalar]) {
         require(shape.allSatisfy { $0 >= 0 }, "Tensor: shape \(shape) has a negative extent")
-        require(shape.reduce(1, *) == scalars.count,
-                     "Tensor: shape \(shape) holds \(shape.reduce(1, *)) elements but \(scalars.count) scalars were given")
+        require(
+            shape.reduce(1, *) == scalars.count,
+            "Tensor: shape \(shape) holds \(shape.reduce(1, *)) elements but \(scalars.count) scalars were given")
         self.shape = shape
         self.scalars = scalars
     }
@@ -77,12 +78,14 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
         var resolved = newShape
         if let hole = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
-            require(known > 0 && count % known == 0,
-                         "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+            require(
+                known > 0 && count % known == 0,
+                "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
             resolved[hole] = count / known
         }
-        require(resolved.reduce(1, *) == count,
-                     "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        require(
+            resolved.reduce(1, *) == count,
+            "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         shape = resolved
     }
 
@@ -112,8 +115,9 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
 
     /// Rows `range` of the first axis (a mini-batch slice); a copy.
     public subscript(rows range: Range<Int>) -> Tensor {
-        require(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
-                     "Tensor rows: range \(range) is outside the first axis of shape \(shape)")
+        require(
+            rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+            "Tensor rows: range \(range) is outside the first axis of shape \(shape)")
         let stride = shape[0] == 0 ? 0 : count / shape[0]
         var newShape = shape
         newShape[0] = range.count
@@ -158,8 +162,10 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
 
     /// A tensor of the same shape, `out = f(self, other)` by a kernel `f(a, b, output, n)`.
     @inline(__always)
-    public func zipped(with other: Tensor, _ what: String,
-                       _ kernel: (UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void) -> Tensor {
+    public func zipped(
+        with other: Tensor, _ what: String,
+        _ kernel: (UnsafePointer<Scalar>, UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void
+    ) -> Tensor {
         require(shape == other.shape, "\(what): shapes \(shape) and \(other.shape) differ")
         return withUnsafePointer { a in other.withUnsafePointer { b in Tensor(shape: shape) { kernel(a, b, $0, count) } } }
     }
@@ -272,20 +278,26 @@ extension Tensor {
     /// `c` must already have the product's `[rows, cols]` element count.
     ///
     /// a `[m, k]` (or `[k, m]` transposed), b `[k, n]` (or `[n, k]` transposed), c `[m, n]`.
-    public static func gemm(_ a: Tensor, _ b: Tensor, transposeA transA: Bool = false, transposeB transB: Bool = false,
-                            alpha: Scalar = 1, beta: Scalar = 0, into c: inout Tensor) {
+    public static func gemm(
+        _ a: Tensor, _ b: Tensor, transposeA transA: Bool = false, transposeB transB: Bool = false,
+        alpha: Scalar = 1, beta: Scalar = 0, into c: inout Tensor
+    ) {
         let (ar, ac) = a.matrixShape, (br, bc) = b.matrixShape
         let (m, k) = transA ? (ac, ar) : (ar, ac)
         let (kb, n) = transB ? (bc, br) : (br, bc)
-        require(k == kb, "gemm: inner dimensions differ: op(a) is [\(m), \(k)] (a \(a.shape)\(transA ? "ᵀ" : "")), op(b) is [\(kb), \(n)] (b \(b.shape)\(transB ? "ᵀ" : ""))")
+        require(
+            k == kb,
+            "gemm: inner dimensions differ: op(a) is [\(m), \(k)] (a \(a.shape)\(transA ? "ᵀ" : "")), op(b) is [\(kb), \(n)] (b \(b.shape)\(transB ? "ᵀ" : ""))"
+        )
         require(c.count == m * n, "gemm: output of shape \(c.shape) cannot hold the [\(m), \(n)] product")
         if m == 0 || n == 0 { return }
         if k == 0 { if beta == 0 { c.zero() } else { c.scale(by: beta) }; return }
         a.withUnsafePointer { ap in
             b.withUnsafePointer { bp in
                 c.withUnsafeMutablePointer { cp in
-                    Scalar.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                                a: ap, lda: ac, b: bp, ldb: bc, beta: beta, c: cp, ldc: n)
+                    Scalar.gemm(
+                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                        a: ap, lda: ac, b: bp, ldb: bc, beta: beta, c: cp, ldc: n)
                 }
             }
         }
@@ -324,7 +336,7 @@ extension Tensor: CustomStringConvertible {
         func render(_ axis: Int, _ offset: Int) -> String {
             if axis == rank { return format(scalars[offset]) }
             let n = shape[axis], stride = shape[(axis + 1)...].reduce(1, *)
-            let shown: [Int] = n > 8 ? Array(0..<3) + [-1] + Array(n - 3 ..< n) : Array(0..<n)
+            let shown: [Int] = n > 8 ? Array(0..<3) + [-1] + Array(n - 3..<n) : Array(0..<n)
             let parts = shown.map { $0 < 0 ? "..." : render(axis + 1, offset + $0 * stride) }
             let separator = axis == rank - 1 ? ", " : ",\n" + String(repeating: " ", count: axis + 1)
             return "[" + parts.joined(separator: separator) + "]"

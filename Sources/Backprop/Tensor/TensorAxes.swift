@@ -14,8 +14,9 @@ public protocol AxisKernels {
     /// Copies `rows` blocks of `width` elements: row r of `src` (which starts at
     /// `src + r · srcStride`) to `dst + r · dstStride`. Source and destination must not overlap.
     /// src [rows, srcStride] (its first `width` columns), dst [rows, dstStride] (likewise).
-    static func copyRows(_ src: UnsafePointer<Self>, srcStride: Int,
-                         _ dst: UnsafeMutablePointer<Self>, dstStride: Int, width: Int, rows: Int)
+    static func copyRows(
+        _ src: UnsafePointer<Self>, srcStride: Int,
+        _ dst: UnsafeMutablePointer<Self>, dstStride: Int, width: Int, rows: Int)
     /// y[i] = sign(x[i]): 1 if x > 0, −1 if x < 0, x itself otherwise (0 stays 0, −0 stays
     /// −0, NaN stays NaN), as `torch.sign`. x [n], y [n]; y may alias x.
     static func sign(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int)
@@ -23,8 +24,10 @@ public protocol AxisKernels {
 
 extension AxisKernels where Self: TensorScalar {
     // src [rows, srcStride] → dst [rows, dstStride], `width` columns of each row
-    public static func copyRows(_ src: UnsafePointer<Self>, srcStride: Int,
-                                _ dst: UnsafeMutablePointer<Self>, dstStride: Int, width: Int, rows: Int) {
+    public static func copyRows(
+        _ src: UnsafePointer<Self>, srcStride: Int,
+        _ dst: UnsafeMutablePointer<Self>, dstStride: Int, width: Int, rows: Int
+    ) {
         guard width > 0 else { return }
         if srcStride == width && dstStride == width {
             copy(src, dst, rows * width)
@@ -69,8 +72,10 @@ extension Tensor {
             var s = t.shape, f = first.shape
             let sameRank = s.count == f.count
             if sameRank { s[a] = 0; f[a] = 0 }
-            require(sameRank && s == f,
-                    "Tensor.concatenated(_:along: \(axis)): tensor \(i) has shape \(t.shape) but tensor 0 has shape \(first.shape); all axes but \(a) must match (shapes \(tensors.map(\.shape)))")
+            require(
+                sameRank && s == f,
+                "Tensor.concatenated(_:along: \(axis)): tensor \(i) has shape \(t.shape) but tensor 0 has shape \(first.shape); all axes but \(a) must match (shapes \(tensors.map(\.shape)))"
+            )
         }
         if tensors.count == 1 { return first }
         let (outer, _, inner) = first.axisSplit(a)
@@ -97,8 +102,9 @@ extension Tensor {
     /// be negative (−1 is the last axis).
     public func slice(_ range: Range<Int>, along axis: Int) -> Tensor {
         let a = normalizedAxis(axis, "Tensor.slice(_:along:)")
-        require(range.lowerBound >= 0 && range.upperBound <= shape[a],
-                "Tensor.slice(\(range), along: \(axis)): range out of bounds for size \(shape[a]) of axis \(a) in shape \(shape)")
+        require(
+            range.lowerBound >= 0 && range.upperBound <= shape[a],
+            "Tensor.slice(\(range), along: \(axis)): range out of bounds for size \(shape[a]) of axis \(a) in shape \(shape)")
         let (outer, n, inner) = axisSplit(a)
         var newShape = shape
         newShape[a] = range.count
@@ -119,12 +125,14 @@ extension Tensor {
     /// is the tensor again.
     public func split(sizes: [Int], along axis: Int) -> [Tensor] {
         let a = normalizedAxis(axis, "Tensor.split(sizes:along:)")
-        require(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[a],
-                "Tensor.split(sizes: \(sizes), along: \(axis)): the sizes must be non-negative and sum to \(shape[a]), the size of axis \(a) in shape \(shape)")
+        require(
+            sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[a],
+            "Tensor.split(sizes: \(sizes), along: \(axis)): the sizes must be non-negative and sum to \(shape[a]), the size of axis \(a) in shape \(shape)"
+        )
         var start = 0
         return sizes.map { size in
             defer { start += size }
-            return slice(start ..< start + size, along: a)
+            return slice(start..<start + size, along: a)
         }
     }
 

@@ -13,18 +13,19 @@ import Foundation
 /// Pointer arguments follow BLAS conventions: `n` elements, row-major matrices
 /// `[rows, cols]`, outputs may alias inputs unless stated otherwise.
 public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
-    AxisKernels, ConversionKernels, RandomKernels,                      // Tensor/
-    ConvolutionKernels, NormalizationKernels, RecurrentKernels,         // Layers/<Family>/
+    AxisKernels, ConversionKernels, RandomKernels, // Tensor/
+    ConvolutionKernels, NormalizationKernels, RecurrentKernels, // Layers/<Family>/
     AutoencoderKernels, SymmetricEigenKernels,
-    SamplingKernels, AdversarialKernels, OptimizerKernels,              // Training/, Optimizers/
-    AugmentationKernels, SkipGramKernels                                // Data/, Layers/Recurrent/
+    SamplingKernels, AdversarialKernels, OptimizerKernels, // Training/, Optimizers/
+    AugmentationKernels, SkipGramKernels // Data/, Layers/Recurrent/
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
     /// C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C, row-major, through CBLAS.
-    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
-                     a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     /// y += alpha · x
     static func axpy(_ n: Int, _ alpha: Self, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>)
     /// x · y
@@ -89,15 +90,18 @@ where RawSignificand: FixedWidthInteger {
     /// Row-wise log-softmax of x [rows, cols]: x − max − log Σ exp(x − max).
     static func logSoftmaxRows(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, rows: Int, cols: Int)
     /// gx = y ⊙ (gy − Σ_row gy ⊙ y), for y = softmax(x)
-    static func softmaxBackwardRows(_ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int)
+    static func softmaxBackwardRows(
+        _ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int)
     /// gx = gy − exp(y) · Σ_row gy, for y = logSoftmax(x)
-    static func logSoftmaxBackwardRows(_ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int)
+    static func logSoftmaxBackwardRows(
+        _ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int)
 
     // losses
     /// Σ −[t log p + (1 − t) log(1 − p)], each log clamped at −100 (as PyTorch does).
     static func binaryCrossEntropy(_ p: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ n: Int) -> Self
     /// g = scale · (p − t) / max(p (1 − p), 1e-12)
-    static func binaryCrossEntropyBackward(_ p: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ g: UnsafeMutablePointer<Self>, _ n: Int, scale: Self)
+    static func binaryCrossEntropyBackward(
+        _ p: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ g: UnsafeMutablePointer<Self>, _ n: Int, scale: Self)
     /// Σ max(x, 0) − x t + log(1 + e^−|x|): binary cross-entropy of σ(x), without overflow.
     static func binaryCrossEntropyWithLogits(_ x: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ n: Int) -> Self
 }
@@ -105,13 +109,17 @@ where RawSignificand: FixedWidthInteger {
 // MARK: - Float and Double: BLAS and primitives
 
 extension Float: TensorScalar {
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         if GemmTrace.isRecording { GemmTrace.record(transA, transB, m, n, k, beta) }
-        Threads.splitGEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) { m, n, a, b, c in
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        Threads.splitGEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) {
+            m, n, a, b, c in
+            cblas_sgemm(
+                CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
     }
     public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -131,13 +139,17 @@ extension Float: TensorScalar {
 }
 
 extension Double: TensorScalar {
-    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-                            a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+    public static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+        a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
         if GemmTrace.isRecording { GemmTrace.record(transA, transB, m, n, k, beta) }
-        Threads.splitGEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) { m, n, a, b, c in
-            cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        Threads.splitGEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) {
+            m, n, a, b, c in
+            cblas_dgemm(
+                CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
     }
     public static func axpy(_ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
@@ -235,7 +247,9 @@ extension TensorScalar {
             forEachChunk(n) { r in for i in r { y[i] = x[i] > 0 ? x[i] : x[i] * slope } }
         }
     }
-    public static func reluBackward(_ x: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, _ n: Int, slope: Self) {
+    public static func reluBackward(
+        _ x: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, _ n: Int, slope: Self
+    ) {
         forEachChunk(n) { r in for i in r { gx[i] = x[i] > 0 ? gy[i] : gy[i] * slope } }
     }
     public static func sigmoid(_ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, _ n: Int) {
@@ -284,14 +298,18 @@ extension TensorScalar {
             for c in 0..<cols { yr[c] = xr[c] - shift }
         }
     }
-    public static func softmaxBackwardRows(_ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int) {
+    public static func softmaxBackwardRows(
+        _ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int
+    ) {
         for r in 0..<rows {
             let o = r * cols
             let inner = dot(cols, gy + o, y + o)
             for c in 0..<cols { gx[o + c] = y[o + c] * (gy[o + c] - inner) }
         }
     }
-    public static func logSoftmaxBackwardRows(_ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int) {
+    public static func logSoftmaxBackwardRows(
+        _ y: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int
+    ) {
         for r in 0..<rows {
             let o = r * cols
             let total = sum(gy + o, cols)
@@ -307,7 +325,9 @@ extension TensorScalar {
         }
         return total
     }
-    public static func binaryCrossEntropyBackward(_ p: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ g: UnsafeMutablePointer<Self>, _ n: Int, scale: Self) {
+    public static func binaryCrossEntropyBackward(
+        _ p: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ g: UnsafeMutablePointer<Self>, _ n: Int, scale: Self
+    ) {
         forEachChunk(n) { r in for i in r { g[i] = scale * (p[i] - t[i]) / Swift.max(p[i] * (1 - p[i]), 1e-12) } }
     }
     public static func binaryCrossEntropyWithLogits(_ x: UnsafePointer<Self>, _ t: UnsafePointer<Self>, _ n: Int) -> Self {

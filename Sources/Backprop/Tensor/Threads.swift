@@ -43,8 +43,10 @@ public enum Threads {
     /// Runs `body(chunk)` for chunks of `0..<n`, on up to `count` threads when the work is
     /// large enough (`n * costPerItem` at least `minimumWork`), else inline. Called from
     /// inside another parallel loop, it runs inline.
-    public static func parallelFor(_ n: Int, costPerItem: Int = 1, minimumWork: Int = 1 << 15,
-                                   _ body: (Range<Int>) -> Void) {
+    public static func parallelFor(
+        _ n: Int, costPerItem: Int = 1, minimumWork: Int = 1 << 15,
+        _ body: (Range<Int>) -> Void
+    ) {
         let threads = min(count, n)
         if threads <= 1 || n * costPerItem < minimumWork {
             if n > 0 { body(0..<n) }
@@ -62,9 +64,11 @@ public enum Threads {
         withoutActuallyEscaping(body) { body in
             var task = body
             withUnsafeMutablePointer(to: &task) { pointer in
-                bp_pool_run(tasks, Int32(count), { context, i in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i)
-                }, pointer)
+                bp_pool_run(
+                    tasks, Int32(count),
+                    { context, i in
+                        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i)
+                    }, pointer)
             }
         }
     }
@@ -73,10 +77,12 @@ public enum Threads {
     /// thread along the larger of m and n, so that only the smaller operand is packed by
     /// every part, and calls `gemm(m, n, a, b, c)` for each part (on one BLAS thread).
     /// Small products, and calls from inside a parallel loop, stay whole.
-    static func splitGEMM<S>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                             a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
-                             c: UnsafeMutablePointer<S>, ldc: Int,
-                             _ gemm: (Int, Int, UnsafePointer<S>, UnsafePointer<S>, UnsafeMutablePointer<S>) -> Void) {
+    static func splitGEMM<S>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int,
+        c: UnsafeMutablePointer<S>, ldc: Int,
+        _ gemm: (Int, Int, UnsafePointer<S>, UnsafePointer<S>, UnsafeMutablePointer<S>) -> Void
+    ) {
         let threads = count
         let splitRows = m >= n
         let length = splitRows ? m : n

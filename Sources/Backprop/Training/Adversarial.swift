@@ -17,8 +17,10 @@
 /// model.isTraining = false
 /// let g = inputGradient(model: model, criterion: CrossEntropyLoss<Float>(), input: images, target: labels)
 /// ```
-public func inputGradient<L: Layer, C: Criterion>(model: L, criterion: C, input: Tensor<L.Scalar>,
-                                                  target: C.Target) -> Tensor<L.Scalar> where C.Scalar == L.Scalar {
+public func inputGradient<L: Layer, C: Criterion>(
+    model: L, criterion: C, input: Tensor<L.Scalar>,
+    target: C.Target
+) -> Tensor<L.Scalar> where C.Scalar == L.Scalar {
     let buffers = model.namedBuffers.map { ($0.buffer, $0.buffer.value) }
     defer { for (buffer, value) in buffers { buffer.value = value } }
     let output = model.fprop(input)
@@ -46,12 +48,16 @@ public func inputGradient<L: Layer, C: Criterion>(model: L, criterion: C, input:
 /// let adversarial = fgsm(model: model, criterion: CrossEntropyLoss<Float>(), input: images, target: labels, epsilon: 0.25)
 /// let fooled = zip(model.fprop(adversarial).argmax(), labels).filter { $0 != $1 }.count
 /// ```
-public func fgsm<L: Layer, C: Criterion>(model: L, criterion: C, input: Tensor<L.Scalar>, target: C.Target,
-                                         epsilon: Double, clip: ClosedRange<Double>? = 0...1) -> Tensor<L.Scalar>
+public func fgsm<L: Layer, C: Criterion>(
+    model: L, criterion: C, input: Tensor<L.Scalar>, target: C.Target,
+    epsilon: Double, clip: ClosedRange<Double>? = 0...1
+) -> Tensor<L.Scalar>
 where C.Scalar == L.Scalar {
     require(epsilon >= 0 && epsilon.isFinite, "fgsm: epsilon must be finite and >= 0, got \(epsilon) (input \(input.shape))")
-    let gradient = epsilon == 0 ? Tensor<L.Scalar>.zeros(input.shape)
-                                : inputGradient(model: model, criterion: criterion, input: input, target: target)
+    let gradient =
+        epsilon == 0
+        ? Tensor<L.Scalar>.zeros(input.shape)
+        : inputGradient(model: model, criterion: criterion, input: input, target: target)
     return fgsm(input: input, gradient: gradient, epsilon: epsilon, clip: clip)
 }
 
@@ -63,8 +69,10 @@ where C.Scalar == L.Scalar {
 /// let g = inputGradient(model: model, criterion: loss, input: images, target: labels)
 /// for epsilon in [0.05, 0.1, 0.2] { let adversarial = fgsm(input: images, gradient: g, epsilon: epsilon) … }
 /// ```
-public func fgsm<Scalar: TensorScalar>(input: Tensor<Scalar>, gradient: Tensor<Scalar>, epsilon: Double,
-                                       clip: ClosedRange<Double>? = 0...1) -> Tensor<Scalar> {
+public func fgsm<Scalar: TensorScalar>(
+    input: Tensor<Scalar>, gradient: Tensor<Scalar>, epsilon: Double,
+    clip: ClosedRange<Double>? = 0...1
+) -> Tensor<Scalar> {
     require(epsilon >= 0 && epsilon.isFinite, "fgsm: epsilon must be finite and >= 0, got \(epsilon) (input \(input.shape))")
     require(gradient.shape == input.shape, "fgsm: the gradient has shape \(gradient.shape) but the input has shape \(input.shape)")
     let lower = clip.map { Scalar($0.lowerBound) } ?? -.infinity, upper = clip.map { Scalar($0.upperBound) } ?? .infinity
@@ -78,14 +86,17 @@ public func fgsm<Scalar: TensorScalar>(input: Tensor<Scalar>, gradient: Tensor<S
 public protocol AdversarialKernels {
     /// y[i] = min(max(x[i] + ε · sign(g[i]), lower), upper), sign as `Tensor.sign()` (0 at 0).
     /// x [n], g [n], y [n]; y may alias x.
-    static func signStep(_ x: UnsafePointer<Self>, _ g: UnsafePointer<Self>, epsilon: Self, lower: Self, upper: Self,
-                         _ y: UnsafeMutablePointer<Self>, _ n: Int)
+    static func signStep(
+        _ x: UnsafePointer<Self>, _ g: UnsafePointer<Self>, epsilon: Self, lower: Self, upper: Self,
+        _ y: UnsafeMutablePointer<Self>, _ n: Int)
 }
 
 extension AdversarialKernels where Self: TensorScalar {
     // x [n], g [n] → y [n]
-    public static func signStep(_ x: UnsafePointer<Self>, _ g: UnsafePointer<Self>, epsilon: Self, lower: Self, upper: Self,
-                                _ y: UnsafeMutablePointer<Self>, _ n: Int) {
+    public static func signStep(
+        _ x: UnsafePointer<Self>, _ g: UnsafePointer<Self>, epsilon: Self, lower: Self, upper: Self,
+        _ y: UnsafeMutablePointer<Self>, _ n: Int
+    ) {
         for i in 0..<n {
             let d = g[i] > 0 ? epsilon : (g[i] < 0 ? -epsilon : 0)
             y[i] = Swift.min(Swift.max(x[i] + d, lower), upper)

@@ -77,8 +77,10 @@ public enum Checkpoint {
     /// The checkpoint as a `SafeTensors` value (what `save` writes).
     public static func file<L: Layer, O: CheckpointableOptimizer>(model: L, optimizer: O, state: TrainingState) -> SafeTensors
     where O.Scalar == L.Scalar {
-        require((0...maxCount).contains(state.epoch) && (0...maxCount).contains(state.step) && (0...maxCount).contains(optimizer.stepCount),
-                "Checkpoint: epoch \(state.epoch), step \(state.step) and the optimizer's step count \(optimizer.stepCount) must lie in 0...2^53")
+        require(
+            (0...maxCount).contains(state.epoch) && (0...maxCount).contains(state.step) && (0...maxCount).contains(optimizer.stepCount),
+            "Checkpoint: epoch \(state.epoch), step \(state.step) and the optimizer's step count \(optimizer.stepCount) must lie in 0...2^53"
+        )
         var metadata: [String: String] = [
             "format": "pt",
             versionKey: "1",
@@ -86,7 +88,7 @@ public enum Checkpoint {
             "step": String(state.step),
             "optimizer": O.checkpointName,
             "optimizer.epoch": String(optimizer.epoch),
-            "optimizer.learning_rate": String(optimizer.learningRate),
+            "optimizer.learning_rate": String(optimizer.learningRate)
         ]
         for (key, value) in optimizer.checkpointScalars { metadata["optimizer." + key] = value }
         var generators = state.generators
@@ -149,7 +151,7 @@ public enum Checkpoint {
         }
         var scalars: [String: String] = [:]
         for (key, value) in file.metadata where key.hasPrefix("optimizer.") { scalars[String(key.dropFirst(10))] = value }
-        _ = try count("optimizer.epoch", in: file)                      // (derived from the step count now)
+        _ = try count("optimizer.epoch", in: file) // (derived from the step count now)
         let optimizerSteps = file.metadata["optimizer.step"] != nil ? try count("optimizer.step", in: file) : state.step
         var plateau = optimizer.plateau
         do {
@@ -174,16 +176,19 @@ public enum Checkpoint {
     /// The counters, generators and info of a checkpoint (no tensors are touched).
     public static func state(of file: SafeTensors) throws -> TrainingState {
         guard file.metadata[versionKey] == "1" else {
-            throw CheckpointError(file.source, file.metadata[versionKey] == nil
-                ? "not a training checkpoint (no '\(versionKey)' in the metadata; a model file loads with Layer.load(from:))"
-                : "checkpoint version '\(file.metadata[versionKey]!)' is not supported (this library writes version 1)")
+            throw CheckpointError(
+                file.source,
+                file.metadata[versionKey] == nil
+                    ? "not a training checkpoint (no '\(versionKey)' in the metadata; a model file loads with Layer.load(from:))"
+                    : "checkpoint version '\(file.metadata[versionKey]!)' is not supported (this library writes version 1)")
         }
         func integer(_ key: String) throws -> Int { try count(key, in: file) }
         var state = TrainingState(epoch: try integer("epoch"), step: try integer("step"))
         for (key, value) in file.metadata {
             if key.hasPrefix("random.") {
                 guard let generator = decode(value) else {
-                    throw CheckpointError(file.source, "the metadata '\(key)' = '\(value)' is not a generator state (four 64-bit hex words, not all zero)")
+                    throw CheckpointError(
+                        file.source, "the metadata '\(key)' = '\(value)' is not a generator state (four 64-bit hex words, not all zero)")
                 }
                 state.generators[String(key.dropFirst(7))] = generator
             } else if key.hasPrefix("info.") {
@@ -207,7 +212,8 @@ public enum Checkpoint {
         }
         guard value >= 0 else { throw CheckpointError(file.source, "the metadata '\(key)' is '\(text)', a negative count") }
         guard value <= maxCount else {
-            throw CheckpointError(file.source, "the metadata '\(key)' is '\(text)', more than the largest count a checkpoint holds (2^53 = \(maxCount))")
+            throw CheckpointError(
+                file.source, "the metadata '\(key)' is '\(text)', more than the largest count a checkpoint holds (2^53 = \(maxCount))")
         }
         return value
     }

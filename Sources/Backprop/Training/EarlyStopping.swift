@@ -67,10 +67,12 @@ public final class EarlyStopping<Scalar: TensorScalar> {
             bestEpoch = epochs
             epochsWithoutImprovement = 0
             if let checkpointPath {
-                try model.save(to: checkpointPath)                       // the model's own type: nothing rounded
+                try model.save(to: checkpointPath) // the model's own type: nothing rounded
             } else {
                 // copies of the storage (not shared): the optimizer then updates the model in place
-                saved = model.stateDict.map { ($0.name, Tensor(shape: $0.value.shape, scalars: $0.value.scalars.withUnsafeBufferPointer { Array($0) })) }
+                saved = model.stateDict.map {
+                    ($0.name, Tensor(shape: $0.value.shape, scalars: $0.value.scalars.withUnsafeBufferPointer { Array($0) }))
+                }
             }
         } else {
             epochsWithoutImprovement += 1

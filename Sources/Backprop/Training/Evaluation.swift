@@ -26,7 +26,9 @@ public func accuracy<L: Layer>(of model: L, on data: LabeledImages<L.Scalar>, ba
 /// ```
 public func loss<L: Layer, C: Criterion>(of model: L, on data: LabeledImages<L.Scalar>, criterion: C, batchSize: Int = 1000) -> Double
 where C.Scalar == L.Scalar, C.Target == [Int] {
-    require(data.count > 0, "loss(of:on:criterion:): the data set is empty (0 examples), so it has no mean loss; check the data before evaluating")
+    require(
+        data.count > 0,
+        "loss(of:on:criterion:): the data set is empty (0 examples), so it has no mean loss; check the data before evaluating")
     let wasTraining = model.isTraining
     model.isTraining = false
     defer { model.isTraining = wasTraining }

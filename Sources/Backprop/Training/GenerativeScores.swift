@@ -46,14 +46,16 @@ public struct GenerativeScores {
     public private(set) var count = 0
     /// Images whose most probable class is y, for each y.
     public private(set) var predictedCounts: [Int]
-    private var probabilitySums: [Double]          // Σₓ p(y|x)           [K]
-    private var negativeEntropySum = 0.0           // Σₓ Σ_y p log p
-    private var featureSums: [Double]              // Σₓ f                [d]
-    private var featureProducts: Tensor<Double>    // Σₓ f fᵀ             [d, d]
+    private var probabilitySums: [Double] // Σₓ p(y|x)           [K]
+    private var negativeEntropySum = 0.0 // Σₓ Σ_y p log p
+    private var featureSums: [Double] // Σₓ f                [d]
+    private var featureProducts: Tensor<Double> // Σₓ f fᵀ             [d, d]
 
     /// An empty accumulator for `classes` classes and `features` features per image.
     public init(classes: Int, features: Int) {
-        require(classes >= 1 && features >= 1, "GenerativeScores: needs at least 1 class and 1 feature, got classes \(classes), features \(features)")
+        require(
+            classes >= 1 && features >= 1,
+            "GenerativeScores: needs at least 1 class and 1 feature, got classes \(classes), features \(features)")
         classCount = classes
         featureCount = features
         predictedCounts = Array(repeating: 0, count: classes)
@@ -66,10 +68,12 @@ public struct GenerativeScores {
     /// logits) and `features` `[B, features]` (any trailing shape flattens to it).
     public mutating func add<Scalar: TensorScalar>(logits: Tensor<Scalar>, features: Tensor<Scalar>) {
         let b = logits.shape.first ?? 0
-        require(logits.rank == 2 && logits.shape[1] == classCount,
-                "GenerativeScores.add: logits must be [B, \(classCount)], got \(logits.shape)")
-        require(features.shape.first == b && features.count == b * featureCount,
-                "GenerativeScores.add: features must be [\(b), \(featureCount)] for logits \(logits.shape), got \(features.shape)")
+        require(
+            logits.rank == 2 && logits.shape[1] == classCount,
+            "GenerativeScores.add: logits must be [B, \(classCount)], got \(logits.shape)")
+        require(
+            features.shape.first == b && features.count == b * featureCount,
+            "GenerativeScores.add: features must be [\(b), \(featureCount)] for logits \(logits.shape), got \(features.shape)")
         let k = classCount, d = featureCount
         let z = logits.scalars, f = features.scalars.map { Double($0) }
         var p = [Double](repeating: 0, count: k)
@@ -108,11 +112,14 @@ public struct GenerativeScores {
 
     /// The output of module `featureLayer` of `classifier` and the classifier's output
     /// for `images`, in evaluation mode (restored after).
-    public static func featuresAndLogits<Scalar: TensorScalar>(_ classifier: Sequential<Scalar>, featureLayer: Int,
-                                                              _ images: Tensor<Scalar>) -> (features: Tensor<Scalar>, logits: Tensor<Scalar>) {
+    public static func featuresAndLogits<Scalar: TensorScalar>(
+        _ classifier: Sequential<Scalar>, featureLayer: Int,
+        _ images: Tensor<Scalar>
+    ) -> (features: Tensor<Scalar>, logits: Tensor<Scalar>) {
         let layers = classifier.layers
-        require(layers.indices.contains(featureLayer),
-                "GenerativeScores: featureLayer \(featureLayer) is not a module of a \(layers.count)-module classifier")
+        require(
+            layers.indices.contains(featureLayer),
+            "GenerativeScores: featureLayer \(featureLayer) is not a module of a \(layers.count)-module classifier")
         let wasTraining = classifier.isTraining
         classifier.isTraining = false
         defer { classifier.isTraining = wasTraining }
@@ -160,10 +167,12 @@ public struct GenerativeScores {
 
     /// The Fréchet distance between the Gaussian fits of this set's features and `other`'s.
     public func frechetDistance(to other: GenerativeScores) -> Double {
-        require(featureCount == other.featureCount,
-                "GenerativeScores.frechetDistance: \(featureCount) features against \(other.featureCount)")
-        return Backprop.frechetDistance(mean1: featureMean, covariance1: featureCovariance,
-                                        mean2: other.featureMean, covariance2: other.featureCovariance)
+        require(
+            featureCount == other.featureCount,
+            "GenerativeScores.frechetDistance: \(featureCount) features against \(other.featureCount)")
+        return Backprop.frechetDistance(
+            mean1: featureMean, covariance1: featureCovariance,
+            mean2: other.featureMean, covariance2: other.featureCovariance)
     }
 }
 
@@ -178,11 +187,15 @@ public struct GenerativeScores {
 /// can make eigenvalues of these semi-definite matrices slightly negative: they are
 /// clamped to 0. (This avoids the complex results a general `sqrtm` can give.)
 /// Means are `[d]`, covariances `[d, d]` and symmetric (only checked in shape).
-public func frechetDistance(mean1: Tensor<Double>, covariance1: Tensor<Double>,
-                            mean2: Tensor<Double>, covariance2: Tensor<Double>) -> Double {
+public func frechetDistance(
+    mean1: Tensor<Double>, covariance1: Tensor<Double>,
+    mean2: Tensor<Double>, covariance2: Tensor<Double>
+) -> Double {
     let d = mean1.count
-    require(mean2.count == d && covariance1.shape == [d, d] && covariance2.shape == [d, d],
-            "frechetDistance: means [\(d)] and [\(mean2.count)] need covariances [\(d), \(d)], got \(covariance1.shape) and \(covariance2.shape)")
+    require(
+        mean2.count == d && covariance1.shape == [d, d] && covariance2.shape == [d, d],
+        "frechetDistance: means [\(d)] and [\(mean2.count)] need covariances [\(d), \(d)], got \(covariance1.shape) and \(covariance2.shape)"
+    )
     let meanTerm = (mean1 - mean2).sumOfSquares()
     var trace1 = 0.0, trace2 = 0.0
     for i in 0..<d { trace1 += covariance1.scalars[i * d + i]; trace2 += covariance2.scalars[i * d + i] }
@@ -190,13 +203,13 @@ public func frechetDistance(mean1: Tensor<Double>, covariance1: Tensor<Double>,
     // Σ₁^{1/2} = Vᵀ diag(√σ) V, with the eigenvectors as the rows of V
     let (values1, vectors1) = covariance1.symmetricEigen()
     let v = vectors1!
-    let scaled = Tensor<Double>(shape: [d, d]) { out in                      // diag(√σ) V
+    let scaled = Tensor<Double>(shape: [d, d]) { out in // diag(√σ) V
         for i in 0..<d {
             let s = Swift.max(values1.scalars[i], 0).squareRoot()
             for j in 0..<d { out[i * d + j] = s * v.scalars[i * d + j] }
         }
     }
-    let root1 = Tensor.matmul(v, scaled, transposeA: true)                     // Vᵀ diag(√σ) V
+    let root1 = Tensor.matmul(v, scaled, transposeA: true) // Vᵀ diag(√σ) V
     // M = Σ₁^{1/2} Σ₂ Σ₁^{1/2}, made exactly symmetric before the eigensolver
     let m = Tensor.matmul(Tensor.matmul(root1, covariance2), root1)
     let symmetric = (m + m.transposed()) * 0.5

@@ -21,9 +21,11 @@
 /// ```
 public enum GradientCheck {
     /// Checks `bprop` (unless `checkInput` is false) and every parameter's `grad`.
-    public static func check<L: Layer>(_ layer: L, input: Tensor<Double>, gradOutput: Tensor<Double>? = nil,
-                                       epsilon: Double = 1e-6, checkInput: Bool = true,
-                                       tolerance: Tolerance = .init(), seed: UInt64 = 1) -> GradientCheckReport
+    public static func check<L: Layer>(
+        _ layer: L, input: Tensor<Double>, gradOutput: Tensor<Double>? = nil,
+        epsilon: Double = 1e-6, checkInput: Bool = true,
+        tolerance: Tolerance = .init(), seed: UInt64 = 1
+    ) -> GradientCheckReport
     where L.Scalar == Double {
         let output = layer.fprop(input)
         var rng = Random(seed: seed)
@@ -37,49 +39,57 @@ public enum GradientCheck {
         _ = layer.fprop(input)
         layer.grad(input, r)
         let gradInput = layer.bprop(input, r)
-        return compareAll(layer, input: input, gradInput: gradInput, checkInput: checkInput,
-                          epsilon: epsilon, tolerance: tolerance, objective: loss)
+        return compareAll(
+            layer, input: input, gradInput: gradInput, checkInput: checkInput,
+            epsilon: epsilon, tolerance: tolerance, objective: loss)
     }
 
     /// Compares `gradInput` (if `checkInput`) and every distinct parameter's accumulated
     /// `grad` with central differences of `objective`, the scalar being differentiated.
-    static func compareAll<L: Layer>(_ layer: L, input: Tensor<Double>, gradInput: Tensor<Double>, checkInput: Bool,
-                                     epsilon: Double, tolerance: Tolerance,
-                                     objective: (Tensor<Double>) -> Double) -> GradientCheckReport where L.Scalar == Double {
+    static func compareAll<L: Layer>(
+        _ layer: L, input: Tensor<Double>, gradInput: Tensor<Double>, checkInput: Bool,
+        epsilon: Double, tolerance: Tolerance,
+        objective: (Tensor<Double>) -> Double
+    ) -> GradientCheckReport where L.Scalar == Double {
         var report = GradientCheckReport(tolerance: tolerance)
         if checkInput {
             var x = input
-            report.entries.append(compare("input", analytic: gradInput, shape: input.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
-                let saved = x.scalars[i]
-                x.scalars[i] = saved + delta
-                defer { x.scalars[i] = saved }
-                return objective(x)
-            })
+            report.entries.append(
+                compare("input", analytic: gradInput, shape: input.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
+                    let saved = x.scalars[i]
+                    x.scalars[i] = saved + delta
+                    defer { x.scalars[i] = saved }
+                    return objective(x)
+                })
         }
         for (name, p) in layer.distinctNamedParameters {
-            report.entries.append(compare(name, analytic: p.grad, shape: p.value.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
-                let saved = p.value.scalars[i]
-                p.value.scalars[i] = saved + delta
-                defer { p.value.scalars[i] = saved }
-                return objective(input)
-            })
+            report.entries.append(
+                compare(name, analytic: p.grad, shape: p.value.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
+                    let saved = p.value.scalars[i]
+                    p.value.scalars[i] = saved + delta
+                    defer { p.value.scalars[i] = saved }
+                    return objective(input)
+                })
         }
         return report
     }
 
     /// Checks a criterion's `backward` against differences of its `forward`.
-    public static func check<C: Criterion>(_ criterion: C, input: Tensor<Double>, target: C.Target,
-                                           epsilon: Double = 1e-6, tolerance: Tolerance = .init()) -> GradientCheckReport
+    public static func check<C: Criterion>(
+        _ criterion: C, input: Tensor<Double>, target: C.Target,
+        epsilon: Double = 1e-6, tolerance: Tolerance = .init()
+    ) -> GradientCheckReport
     where C.Scalar == Double {
         let analytic = criterion.backward(input, target)
         var x = input
         var report = GradientCheckReport(tolerance: tolerance)
-        report.entries.append(compare("input", analytic: analytic, shape: input.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
-            let saved = x.scalars[i]
-            x.scalars[i] = saved + delta
-            defer { x.scalars[i] = saved }
-            return criterion.forward(x, target)
-        })
+        report.entries.append(
+            compare("input", analytic: analytic, shape: input.shape, epsilon: epsilon, tolerance: tolerance) { i, delta in
+                let saved = x.scalars[i]
+                x.scalars[i] = saved + delta
+                defer { x.scalars[i] = saved }
+                return criterion.forward(x, target)
+            })
         return report
     }
 
@@ -98,10 +108,13 @@ public enum GradientCheck {
 
     /// Compares one gradient tensor with central differences of `f(index, delta)`, the
     /// loss with element `index` moved by `delta`.
-    static func compare(_ name: String, analytic: Tensor<Double>, shape: [Int], epsilon: Double,
-                        tolerance: Tolerance, _ f: (Int, Double) -> Double) -> GradientCheckReport.Entry {
-        require(analytic.count == shape.reduce(1, *),
-                     "GradientCheck: gradient for \(name) has shape \(analytic.shape), expected \(shape)")
+    static func compare(
+        _ name: String, analytic: Tensor<Double>, shape: [Int], epsilon: Double,
+        tolerance: Tolerance, _ f: (Int, Double) -> Double
+    ) -> GradientCheckReport.Entry {
+        require(
+            analytic.count == shape.reduce(1, *),
+            "GradientCheck: gradient for \(name) has shape \(analytic.shape), expected \(shape)")
         var entry = GradientCheckReport.Entry(name: name, shape: shape)
         let center = f(0, 0)
         for i in 0..<analytic.count {
@@ -149,7 +162,9 @@ public struct GradientCheckReport: CustomStringConvertible {
         /// The worst index as one integer per axis.
         public var worstPosition: [Int] {
             var rest = worstIndex
-            return shape.reversed().map { n -> Int in defer { rest /= max(n, 1) }; return rest % max(n, 1) }.reversed()
+            return shape.reversed().map { n -> Int in
+                defer { rest /= max(n, 1) }; return rest % max(n, 1)
+            }.reversed()
         }
     }
 

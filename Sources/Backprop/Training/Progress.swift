@@ -37,15 +37,19 @@ public final class ProgressLine {
         lastDraw = Date()
         let fraction = Double(done) / Double(max(total, 1))
         let width = 24, filled = min(width, Int(fraction * Double(width)))
-        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
+        let bar =
+            String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
         let eta = rate > 0 ? Double(total - done) / rate : 0
-        let line = "\(title)  [\(bar)] \(Int(fraction * 100))%  loss \(String(format: "%.4f", meanLoss))  \(Int(rate)) samples/s  ETA \(Int(eta.rounded()))s"
+        let line =
+            "\(title)  [\(bar)] \(Int(fraction * 100))%  loss \(String(format: "%.4f", meanLoss))  \(Int(rate)) samples/s  ETA \(Int(eta.rounded()))s"
         FileHandle.standardOutput.write(("\r" + line + "\u{1B}[K").data(using: .utf8)!)
     }
 
     /// Ends the line with `extra` (e.g. the test accuracy) appended.
     public func finish(_ extra: String = "") {
-        let line = "\(title)  loss \(String(format: "%.4f", meanLoss))  \(Int(rate)) samples/s  \(String(format: "%.1f", elapsed))s" + (extra.isEmpty ? "" : "  " + extra)
+        let line =
+            "\(title)  loss \(String(format: "%.4f", meanLoss))  \(Int(rate)) samples/s  \(String(format: "%.1f", elapsed))s"
+            + (extra.isEmpty ? "" : "  " + extra)
         if interactive { FileHandle.standardOutput.write(("\r\u{1B}[K").data(using: .utf8)!) }
         FileHandle.standardOutput.write((line + "\n").data(using: .utf8)!)
     }

@@ -10,8 +10,10 @@ import Foundation
 /// let scores = model.fprop(x)                                    // [1, 1, V]
 /// let next = sampleFromLogits(scores, temperature: 0.8, using: &rng)[0]
 /// ```
-public func sampleFromLogits<Scalar: TensorScalar>(_ logits: Tensor<Scalar>, temperature: Double = 1,
-                                                   using rng: inout Random) -> [Int] {
+public func sampleFromLogits<Scalar: TensorScalar>(
+    _ logits: Tensor<Scalar>, temperature: Double = 1,
+    using rng: inout Random
+) -> [Int] {
     require(temperature >= 0 && temperature.isFinite, "sampleFromLogits: temperature must be finite and >= 0, got \(temperature)")
     let (rows, cols) = logits.matrixShape
     require(cols > 0, "sampleFromLogits: logits of shape \(logits.shape) have no classes")
@@ -46,6 +48,6 @@ extension SamplingKernels where Self: TensorScalar {
             threshold -= Foundation.exp((Double(logits[k]) - top) / temperature)
             if threshold < 0 { return k }
         }
-        return best        // rounding left a sliver at the end: give it to the likeliest class
+        return best // rounding left a sliver at the end: give it to the likeliest class
     }
 }

@@ -12,7 +12,8 @@ final class ContrastiveLossTests: XCTestCase {
         let similar = Tensor<Double>([1, 0, 1, 0, 0, 1])
         for reduction in [Reduction.mean, .sum, .batchMean] {
             for margin in [0.5, 2.0, 4.0] {
-                assertGradientsMatch(ContrastiveLoss(margin: margin, reduction: reduction), input: codes, target: similar, "margin \(margin) \(reduction)")
+                assertGradientsMatch(
+                    ContrastiveLoss(margin: margin, reduction: reduction), input: codes, target: similar, "margin \(margin) \(reduction)")
             }
         }
     }
@@ -44,7 +45,9 @@ final class ContrastiveLossTests: XCTestCase {
     /// are those of the loss of both passes (central differences of the whole objective).
     func testTwoPassesThroughOneTowerAddTheirGradients() {
         var rng = Random(seed: 3)
-        let tower = Sequential<Double> { Linear<Double>(4, 3, using: &rng); Tanh<Double>(); Linear<Double>(3, 2, using: &rng) }
+        let tower = Sequential<Double> {
+            Linear<Double>(4, 3, using: &rng); Tanh<Double>(); Linear<Double>(3, 2, using: &rng)
+        }
         let a = Tensor<Double>.normal([5, 4], using: &rng), b = Tensor<Double>.normal([5, 4], using: &rng)
         let y = Tensor<Double>([1, 0, 0, 1, 0])
         let loss = ContrastiveLoss<Double>(margin: 1.5)

@@ -39,7 +39,7 @@ final class CriterionTests: XCTestCase {
         func bce(_ p: Double, _ t: Double) -> Double { -(t * Foundation.log(p) + (1 - t) * Foundation.log(1 - p)) }
         let p = Tensor<Double>(shape: [2], scalars: [0.2, 0.9]), pt = Tensor<Double>(shape: [2], scalars: [0, 1])
         XCTAssertEqual(BCELoss().forward(p, pt), (bce(0.2, 0) + bce(0.9, 1)) / 2, accuracy: 1e-14)
-        let logits = Tensor<Double>(shape: [2], scalars: [-1.3862943611198906, 2.1972245773362196])  // σ⁻¹(0.2), σ⁻¹(0.9)
+        let logits = Tensor<Double>(shape: [2], scalars: [-1.3862943611198906, 2.1972245773362196]) // σ⁻¹(0.2), σ⁻¹(0.9)
         XCTAssertEqual(BCEWithLogitsLoss().forward(logits, pt), BCELoss().forward(p, pt), accuracy: 1e-12)
     }
 
@@ -48,7 +48,7 @@ final class CriterionTests: XCTestCase {
         let x = Tensor<Float>(shape: [2, 3], scalars: [1000, -1000, 0, -5000, 4000, 3000])
         let loss = CrossEntropyLoss<Float>().forward(x, [0, 2])
         XCTAssertTrue(loss.isFinite)
-        XCTAssertEqual(loss, 500, accuracy: 1e-3)        // (0 + 1000) / 2
+        XCTAssertEqual(loss, 500, accuracy: 1e-3) // (0 + 1000) / 2
         XCTAssertTrue(CrossEntropyLoss<Float>().backward(x, [0, 2]).scalars.allSatisfy(\.isFinite))
         let z = Tensor<Float>([1000, -1000]), t = Tensor<Float>([0, 1])
         XCTAssertEqual(BCEWithLogitsLoss<Float>().forward(z, t), 1000, accuracy: 1e-3)
@@ -62,7 +62,8 @@ final class CriterionTests: XCTestCase {
     func testCrossEntropyOnSequences() {
         let x = Tensor<Double>.normal([3, 2, 4], using: &rng)
         assertGradientsMatch(CrossEntropyLoss(), input: x, target: [0, 1, 2, 3, 0, 1])
-        XCTAssertEqual(CrossEntropyLoss().forward(x, [0, 1, 2, 3, 0, 1]),
-                       CrossEntropyLoss().forward(x.reshaped([6, 4]), [0, 1, 2, 3, 0, 1]), accuracy: 1e-15)
+        XCTAssertEqual(
+            CrossEntropyLoss().forward(x, [0, 1, 2, 3, 0, 1]),
+            CrossEntropyLoss().forward(x.reshaped([6, 4]), [0, 1, 2, 3, 0, 1]), accuracy: 1e-15)
     }
 }

@@ -8,7 +8,7 @@ final class CrossEntropySaturationTests: XCTestCase {
     /// gradient is −2 p_other ≈ −1.9e−13. In Float p_target rounds to 1, so p_target − 1 is 0.
     func testTheTargetEntryOfAConfidentRowIsNotLostToRounding() {
         let pOther = exp(-30.0) / (1 + 2 * exp(-30.0))
-        for scale in [1.0, 0.5] {                           // one row, then two (mean over 2)
+        for scale in [1.0, 0.5] { // one row, then two (mean over 2)
             let rows = scale == 1 ? 1 : 2
             let logits = Tensor<Float>(shape: [rows, 3], scalars: Array([Float(0), 30, 0].repeated(rows)))
             let g = CrossEntropyLoss<Float>().backward(logits, Array(repeating: 1, count: rows))

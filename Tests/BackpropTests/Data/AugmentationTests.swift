@@ -14,10 +14,12 @@ final class AugmentationTests: XCTestCase {
 
     /// A 28×28 image holding a centred blob (a Gaussian of σ = 3 pixels), [1, 1, 28, 28].
     func blob() -> Tensor<Float> {
-        Tensor(shape: [1, 1, 28, 28], scalars: (0..<784).map { p in
-            let dx = Double(p % 28) - 13.5, dy = Double(p / 28) - 13.5
-            return Float(exp(-(dx * dx + dy * dy) / 18))
-        })
+        Tensor(
+            shape: [1, 1, 28, 28],
+            scalars: (0..<784).map { p in
+                let dx = Double(p % 28) - 13.5, dy = Double(p / 28) - 13.5
+                return Float(exp(-(dx * dx + dy * dy) / 18))
+            })
     }
 
     func testDeterministicPerSeedAndDifferentForOtherSeeds() {
@@ -57,7 +59,7 @@ final class AugmentationTests: XCTestCase {
 
     func testTranslationMovesAPixelWhereExpected() {
         var x = Tensor<Float>.zeros([1, 1, 10, 12])
-        x.scalars[4 * 12 + 5] = 1                                   // row 4, column 5
+        x.scalars[4 * 12 + 5] = 1 // row 4, column 5
         let moved = ImageAugmentation.apply([ImageWarp(shift: (x: 3, y: -2))], to: x)
         XCTAssertEqual(moved.scalars[2 * 12 + 8], 1, "to row 2, column 8")
         XCTAssertEqual(moved.sum(), 1)
@@ -86,7 +88,9 @@ final class AugmentationTests: XCTestCase {
         XCTAssertEqual(ImageAugmentation.apply(Array(repeating: ImageWarp(), count: 3), to: x), x)
         XCTAssertEqual(ImageAugmentation(seed: 1)(x, batch: 0), x, "no shift, no rotation")
         let d: Tensor<Double> = images(3, 2, 7, 9, seed: 5)
-        XCTAssertEqual(ImageAugmentation.apply([ImageWarp(rotation: 360), ImageWarp(), ImageWarp(displacement: [Double](repeating: 0, count: 126))], to: d), d)
+        XCTAssertEqual(
+            ImageAugmentation.apply(
+                [ImageWarp(rotation: 360), ImageWarp(), ImageWarp(displacement: [Double](repeating: 0, count: 126))], to: d), d)
     }
 
     func testRotationBy90DegreesIsNumpyRot90() {

@@ -22,8 +22,12 @@ final class CharacterCorpusTests: XCTestCase {
         XCTAssertEqual(corpus.validation.count, Int((Double(all) * 0.25).rounded()))
         XCTAssertEqual(corpus.train.count + corpus.validation.count, all)
         XCTAssertEqual(corpus.decode(corpus.train + corpus.validation), text, "the split is the text, in order")
-        XCTAssertEqual(try corpus.encode("not"), [corpus.vocabulary.firstIndex(of: "n")!, corpus.vocabulary.firstIndex(of: "o")!,
-                                                  corpus.vocabulary.firstIndex(of: "t")!])
+        XCTAssertEqual(
+            try corpus.encode("not"),
+            [
+                corpus.vocabulary.firstIndex(of: "n")!, corpus.vocabulary.firstIndex(of: "o")!,
+                corpus.vocabulary.firstIndex(of: "t")!
+            ])
         XCTAssertThrowsError(try corpus.encode("Q")) { XCTAssertTrue("\($0)".contains("not in the corpus's vocabulary"), "\($0)") }
     }
 
@@ -135,35 +139,50 @@ final class CharacterCorpusErrorTests: XCTestCase {
         // 3,000 characters, char-lstm's --seq 100 --batch 32: 2,700 for training
         let text = String((0..<3000).map { _ in "abcdefgh".randomElement()! })
         let corpus = try CharacterCorpus(text: text, validationFraction: 0.1, source: "short.txt")
-        XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 32) },
-                       "short.txt: the train split has 2700 characters; 32 streams of windows of 100 characters from offset 0 need at least 3201 (32 × 100 + 1)")
-        XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 32, offset: 5) },
-                       "short.txt: the train split has 2700 characters; 32 streams of windows of 100 characters from offset 5 need at least 3206 (32 × 100 + 1 + 5)")
-        XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 26) }, "no error", "26 × 100 + 1 ≤ 2700")
+        XCTAssertEqual(
+            problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 32) },
+            "short.txt: the train split has 2700 characters; 32 streams of windows of 100 characters from offset 0 need at least 3201 (32 × 100 + 1)"
+        )
+        XCTAssertEqual(
+            problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 32, offset: 5) },
+            "short.txt: the train split has 2700 characters; 32 streams of windows of 100 characters from offset 5 need at least 3206 (32 × 100 + 1 + 5)"
+        )
+        XCTAssertEqual(
+            problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 26) }, "no error", "26 × 100 + 1 ≤ 2700")
         XCTAssertThrowsError(try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 32)) {
             XCTAssertEqual(($0 as? DataError)?.kind, .tooShort)
         }
-        XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 27) }.prefix(40),
-                       "short.txt: the train split has 2700 char")
-        XCTAssertEqual(problem { try corpus.checkRandomBatches(from: .validation, length: 300, batchSize: 32) },
-                       "short.txt: the validation split has 300 characters; a window of 300 characters and its next-character targets need at least 301")
+        XCTAssertEqual(
+            problem { try corpus.checkStreamBatches(from: .train, length: 100, batchSize: 27) }.prefix(40),
+            "short.txt: the train split has 2700 char")
+        XCTAssertEqual(
+            problem { try corpus.checkRandomBatches(from: .validation, length: 300, batchSize: 32) },
+            "short.txt: the validation split has 300 characters; a window of 300 characters and its next-character targets need at least 301"
+        )
         XCTAssertEqual(problem { try corpus.checkRandomBatches(from: .validation, length: 299, batchSize: 32) }, "no error")
     }
 
     func testAbsurdSizesDoNotOverflow() throws {
         let corpus = try CharacterCorpus(text: "hello world", validationFraction: 0, source: "t")
-        XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: .max, batchSize: 2) },
-                       "t: the train split has 11 characters; 2 streams of windows of \(Int.max) characters from offset 0 need more than \(Int.max) (2 × \(Int.max) + 1)")
-        XCTAssertEqual(problem { try corpus.checkRandomBatches(length: .max, batchSize: 1) },
-                       "t: the train split has 11 characters; a window of \(Int.max) characters and its next-character targets need more")
-        XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 0, batchSize: 1) },
-                       "t: the window length and batch size must be positive, got length 0, batch size 1")
-        XCTAssertEqual(problem { try corpus.checkRandomBatches(length: 1, batchSize: -4) },
-                       "t: the window length and batch size must be positive, got length 1, batch size -4")
-        XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .train, length: 1, batchSize: 1, offset: 11) },
-                       "t: offset 11 is outside the train split (11 characters)")
-        XCTAssertEqual(problem { try corpus.checkStreamBatches(from: .validation, length: 1, batchSize: 1) },
-                       "t: offset 0 is outside the validation split (0 characters)")
+        XCTAssertEqual(
+            problem { try corpus.checkStreamBatches(from: .train, length: .max, batchSize: 2) },
+            "t: the train split has 11 characters; 2 streams of windows of \(Int.max) characters from offset 0 need more than \(Int.max) (2 × \(Int.max) + 1)"
+        )
+        XCTAssertEqual(
+            problem { try corpus.checkRandomBatches(length: .max, batchSize: 1) },
+            "t: the train split has 11 characters; a window of \(Int.max) characters and its next-character targets need more")
+        XCTAssertEqual(
+            problem { try corpus.checkStreamBatches(from: .train, length: 0, batchSize: 1) },
+            "t: the window length and batch size must be positive, got length 0, batch size 1")
+        XCTAssertEqual(
+            problem { try corpus.checkRandomBatches(length: 1, batchSize: -4) },
+            "t: the window length and batch size must be positive, got length 1, batch size -4")
+        XCTAssertEqual(
+            problem { try corpus.checkStreamBatches(from: .train, length: 1, batchSize: 1, offset: 11) },
+            "t: offset 11 is outside the train split (11 characters)")
+        XCTAssertEqual(
+            problem { try corpus.checkStreamBatches(from: .validation, length: 1, batchSize: 1) },
+            "t: offset 0 is outside the validation split (0 characters)")
     }
 
     func testFilesThatAreNotTextOrNotRegular() throws {
@@ -176,12 +195,14 @@ final class CharacterCorpusErrorTests: XCTestCase {
         XCTAssertEqual(problem { _ = try CharacterCorpus(contentsOf: "/dev/zero") }, "/dev/zero: is a character device, not a regular file")
         let latin1 = directory + "/latin1.txt"
         try Data("caf".utf8 + [0xE9] + " au lait".utf8).write(to: URL(fileURLWithPath: latin1))
-        XCTAssertEqual(problem { _ = try CharacterCorpus(contentsOf: latin1) },
-                       "\(latin1): is not valid UTF-8 text: the byte at offset 3 (of 12) does not decode")
+        XCTAssertEqual(
+            problem { _ = try CharacterCorpus(contentsOf: latin1) },
+            "\(latin1): is not valid UTF-8 text: the byte at offset 3 (of 12) does not decode")
         let multibyte = directory + "/multibyte.txt"
         try Data("é✓".utf8 + [0x80]).write(to: URL(fileURLWithPath: multibyte))
-        XCTAssertEqual(problem { _ = try CharacterCorpus(contentsOf: multibyte) },
-                       "\(multibyte): is not valid UTF-8 text: the byte at offset 5 (of 6) does not decode")
+        XCTAssertEqual(
+            problem { _ = try CharacterCorpus(contentsOf: multibyte) },
+            "\(multibyte): is not valid UTF-8 text: the byte at offset 5 (of 6) does not decode")
         XCTAssertEqual(problem { _ = try CharacterCorpus(text: "", source: "empty") }, "empty: is empty: a corpus needs some text")
     }
 }

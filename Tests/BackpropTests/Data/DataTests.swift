@@ -40,7 +40,7 @@ final class DataTests: XCTestCase {
             (0x0B, bigEndian(Int16(-300)) + bigEndian(Int16(300)), [-300, 300]),
             (0x0C, bigEndian(Int32(-70000)) + bigEndian(Int32(70000)), [-70000, 70000]),
             (0x0D, bigEndian(Float(1.5).bitPattern) + bigEndian(Float(-2.25).bitPattern), [1.5, -2.25]),
-            (0x0E, bigEndian(Double(1e300).bitPattern) + bigEndian(Double(-0.125).bitPattern), [1e300, -0.125]),
+            (0x0E, bigEndian(Double(1e300).bitPattern) + bigEndian(Double(-0.125).bitPattern), [1e300, -0.125])
         ]
         for (type, payload, expected) in cases {
             for gzip in [false, true] {
@@ -102,8 +102,9 @@ final class DataTests: XCTestCase {
     }
 
     func testShuffledBatchesAreSeededAndCoverEverything() {
-        let data = LabeledImages(images: Tensor<Float>(shape: [10, 1], scalars: (0..<10).map(Float.init)),
-                                 labels: Array(0..<10), classCount: 10)
+        let data = LabeledImages(
+            images: Tensor<Float>(shape: [10, 1], scalars: (0..<10).map(Float.init)),
+            labels: Array(0..<10), classCount: 10)
         var r1 = Random(seed: 4), r2 = Random(seed: 4)
         let a = data.batches(size: 3, using: &r1).map(\.labels)
         let b = data.batches(size: 3, using: &r2).map(\.labels)

@@ -54,7 +54,10 @@ final class IDXTests: XCTestCase {
 
     func testHeadersBeyondTheLimitOrOverflowingThrowBeforeAllocating() throws {
         let huge = write("huge.gz", idx(shape: [1 << 20, 1 << 20]), gzip: true)
-        XCTAssertEqual(error(huge), "\(huge): the header's dimensions [1048576, 1048576] of uint8 need 1099511627776 bytes, more than the limit of 2147483648 (maxBytes)")
+        XCTAssertEqual(
+            error(huge),
+            "\(huge): the header's dimensions [1048576, 1048576] of uint8 need 1099511627776 bytes, more than the limit of 2147483648 (maxBytes)"
+        )
         let overflow = write("overflow", idx(type: 0x0E, shape: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]))
         XCTAssertTrue(error(overflow).contains("dimensions [4294967295, 4294967295, 4294967295] of float64 overflow"), error(overflow))
         XCTAssertThrowsError(try IDXArray(data: idx(type: 0x0E, shape: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]))) { error in
@@ -62,7 +65,8 @@ final class IDXTests: XCTestCase {
         }
         // a lower limit applies, a higher one lets the file through
         let small = write("small.gz", idx(shape: [4, 4], payload: [UInt8](repeating: 1, count: 16)), gzip: true)
-        XCTAssertTrue(error(small, maxBytes: 15).contains("[4, 4] of uint8 need 16 bytes, more than the limit of 15"), error(small, maxBytes: 15))
+        XCTAssertTrue(
+            error(small, maxBytes: 15).contains("[4, 4] of uint8 need 16 bytes, more than the limit of 15"), error(small, maxBytes: 15))
         XCTAssertEqual(error(small, maxBytes: 16), "no error")
         XCTAssertEqual(try IDXArray(contentsOf: small).shape, [4, 4])
     }
@@ -100,7 +104,7 @@ final class IDXTests: XCTestCase {
         let fifo = directory + "/fifo"
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         var gzipped = [UInt8](FileManager.default.contents(atPath: write("good.gz", idx(shape: [3], payload: [1, 2, 3]), gzip: true))!)
-        gzipped[gzipped.count - 6] ^= 0x55   // the CRC-32 of the data
+        gzipped[gzipped.count - 6] ^= 0x55 // the CRC-32 of the data
         let cases: [(String, DataError.Kind)] = [
             (directory + "/missing", .missingFile),
             (fifo, .notRegularFile),
@@ -108,7 +112,7 @@ final class IDXTests: XCTestCase {
             (write("short", idx(shape: [3], payload: [1])), .truncated),
             (write("long", idx(shape: [1], payload: [1, 2])), .trailingData),
             (write("huge", idx(shape: [1 << 16, 1 << 16, 1 << 16])), .tooLarge),
-            (write("corrupt.gz", gzipped), .corrupt),
+            (write("corrupt.gz", gzipped), .corrupt)
         ]
         for (path, expected) in cases { XCTAssertEqual(kind(path), expected, path) }
     }

@@ -19,7 +19,10 @@ final class MNISTTests: XCTestCase {
     func write(_ name: String, shape: [Int], _ values: [Int], int32: Bool = false) -> String {
         var bytes: [UInt8] = [0, 0, int32 ? 0x0C : 0x08, UInt8(shape.count)]
         for d in shape + (int32 ? values : []) {
-            bytes += [UInt8(truncatingIfNeeded: d >> 24), UInt8(truncatingIfNeeded: d >> 16), UInt8(truncatingIfNeeded: d >> 8), UInt8(truncatingIfNeeded: d)]
+            bytes += [
+                UInt8(truncatingIfNeeded: d >> 24), UInt8(truncatingIfNeeded: d >> 16), UInt8(truncatingIfNeeded: d >> 8),
+                UInt8(truncatingIfNeeded: d)
+            ]
         }
         if !int32 { bytes += values.map { UInt8($0) } }
         let path = directory + "/" + name
@@ -53,8 +56,10 @@ final class MNISTTests: XCTestCase {
         XCTAssertEqual(MNIST<Float>.missingFiles(in: directory), ["train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"])
         XCTAssertFalse(MNIST<Float>.isPresent(in: directory))
         XCTAssertThrowsError(try MNIST<Float>(directory: directory)) { XCTAssertEqual(($0 as? DataError)?.kind, .missingFile) }
-        XCTAssertEqual(load(), "\(directory!): 2 of the 4 MNIST files are missing (each may be raw or .gz): "
-                       + "train-labels-idx1-ubyte[.gz]: no such file; t10k-images-idx3-ubyte[.gz]: no such file")
+        XCTAssertEqual(
+            load(),
+            "\(directory!): 2 of the 4 MNIST files are missing (each may be raw or .gz): "
+                + "train-labels-idx1-ubyte[.gz]: no such file; t10k-images-idx3-ubyte[.gz]: no such file")
     }
 
     func testLabelsOutsideTheClassesThrowNamingFileIndexAndValue() {
@@ -91,7 +96,8 @@ final class MNISTTests: XCTestCase {
         writeValidSet()
         write("t10k-images-idx3-ubyte", shape: [2, 1, 4], Array(0..<8))
         XCTAssertEqual(load(), "\(directory!): training images are 2×2 pixels but test images are 1×4", "the same 4 features when flat")
-        XCTAssertEqual(problem { try MNIST<Float>(directory: directory, layout: .image) },
-                       "\(directory!): training images are 2×2 pixels but test images are 1×4")
+        XCTAssertEqual(
+            problem { try MNIST<Float>(directory: directory, layout: .image) },
+            "\(directory!): training images are 2×2 pixels but test images are 1×4")
     }
 }

@@ -21,9 +21,10 @@ final class PrefetchTests: XCTestCase {
             let plain = data.batches(size: 16, using: &rng).enumerated().map { k, batch in
                 (augment(batch.images, batch: 100 + k), batch.labels)
             }
-            let prefetched = Array(data.batches(size: 16, using: &rng2).prefetched(startIndex: 100) { images, index in
-                augment(images, batch: index, threads: 1)
-            })
+            let prefetched = Array(
+                data.batches(size: 16, using: &rng2).prefetched(startIndex: 100) { images, index in
+                    augment(images, batch: index, threads: 1)
+                })
             XCTAssertEqual(prefetched.count, 5)
             XCTAssertEqual(prefetched.map(\.labels), plain.map(\.1))
             XCTAssertEqual(prefetched.map(\.images), plain.map(\.0), "threads \(threads)")
@@ -46,7 +47,7 @@ final class PrefetchTests: XCTestCase {
         var used = 0
         for _ in data.batches(size: 4).prefetched() {
             used += 1
-            if used == 2 { break }                      // the pending batch is waited for, then dropped
+            if used == 2 { break } // the pending batch is waited for, then dropped
         }
         XCTAssertEqual(used, 2)
         let empty = LabeledImages<Float>(images: .zeros([0, 1, 12, 12]), labels: [], classCount: 10)

@@ -6,8 +6,9 @@ final class SplitTests: XCTestCase {
     /// `n` examples whose image row i holds the value i (so every example can be traced),
     /// labels following `labelOf`.
     func data(_ n: Int, classes: Int, labelOf: (Int) -> Int) -> LabeledImages<Float> {
-        LabeledImages(images: Tensor(shape: [n, 2], scalars: (0..<n).flatMap { [Float($0), Float($0)] }),
-                      labels: (0..<n).map(labelOf), classCount: classes)
+        LabeledImages(
+            images: Tensor(shape: [n, 2], scalars: (0..<n).flatMap { [Float($0), Float($0)] }),
+            labels: (0..<n).map(labelOf), classCount: classes)
     }
 
     func ids(_ d: LabeledImages<Float>) -> [Int] { (0..<d.count).map { Int(d.images[$0, 0]) } }
@@ -48,7 +49,9 @@ final class SplitTests: XCTestCase {
 
     func testCountsOutOfRangeAreErrorsNamingTheArgument() {
         let all = data(10, classes: 2) { $0 % 2 }
-        for bad: LabeledImages<Float>.ValidationSize in [.count(0), .count(10), .count(-1), .fraction(0), .fraction(1), .fraction(.nan), .fraction(0.01)] {
+        for bad: LabeledImages<Float>.ValidationSize in [
+            .count(0), .count(10), .count(-1), .fraction(0), .fraction(1), .fraction(.nan), .fraction(0.01)
+        ] {
             XCTAssertThrowsError(try all.split(validation: bad, seed: 1), "\(bad)") { error in
                 let e = error as? DataError
                 XCTAssertEqual(e?.kind, .invalidArgument)

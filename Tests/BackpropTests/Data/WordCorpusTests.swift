@@ -6,15 +6,16 @@ import XCTest
 
 final class WordCorpusTests: XCTestCase {
     func testTokenization() {
-        XCTAssertEqual(WordCorpus.tokenize("Ne'er-do-well, KING!  'Tis 3 o'clock... ' -- Élan"),
-                       ["ne'er", "do", "well", "king", "'tis", "o'clock", "élan"])
+        XCTAssertEqual(
+            WordCorpus.tokenize("Ne'er-do-well, KING!  'Tis 3 o'clock... ' -- Élan"),
+            ["ne'er", "do", "well", "king", "'tis", "o'clock", "élan"])
         XCTAssertEqual(WordCorpus.tokenize(""), [])
         XCTAssertEqual(WordCorpus.tokenize("42 -- ''"), [])
     }
 
     func testVocabularyOrderCountsAndStream() {
         let corpus = WordCorpus(text: "b a c a b a d", minCount: 2)
-        XCTAssertEqual(corpus.words, ["a", "b"])                              // by count; c and d dropped
+        XCTAssertEqual(corpus.words, ["a", "b"]) // by count; c and d dropped
         XCTAssertEqual(corpus.counts, [3, 2])
         XCTAssertEqual(corpus.tokens, [1, 0, 0, 1, 0])
         XCTAssertEqual(corpus.rawTokenCount, 7)

@@ -38,7 +38,7 @@ final class AtomicFileTests: XCTestCase {
             (directory, .isDirectory, "it is a directory"),
             (directory + "/new/", .isDirectory, "the path ends with '/': it names a folder, not a file"),
             ("/dev/null", .notRegularFile, "it is a character device, not a regular file"),
-            (directory + "/no/such/folder/model.safetensors", .missingFolder, "the folder \(directory!)/no/such/folder does not exist"),
+            (directory + "/no/such/folder/model.safetensors", .missingFolder, "the folder \(directory!)/no/such/folder does not exist")
         ]
         for (path, kind, reason) in cases {
             XCTAssertThrowsError(try AtomicFile.checkWritable(path), path) { error in
@@ -62,10 +62,14 @@ final class AtomicFileTests: XCTestCase {
         let previous = (0..<5000).map { UInt8($0 % 256) }
         try AtomicFile.write(previous, to: path)
         for budget in [0, 1, 4096] {
-            XCTAssertThrowsError(try AtomicFile.write([UInt8](repeating: 7, count: 10000), to: path, chunkSize: 1000,
-                                                      chunkWriter: failingWriter(after: budget))) { error in
+            XCTAssertThrowsError(
+                try AtomicFile.write(
+                    [UInt8](repeating: 7, count: 10000), to: path, chunkSize: 1000,
+                    chunkWriter: failingWriter(after: budget))
+            ) { error in
                 XCTAssertEqual((error as? FileWriteError)?.kind, .writeFailed)
-                XCTAssertTrue("\(error)".contains("write failed after \(budget) of 10000 bytes: No space left on device (simulated)"), "\(error)")
+                XCTAssertTrue(
+                    "\(error)".contains("write failed after \(budget) of 10000 bytes: No space left on device (simulated)"), "\(error)")
             }
             XCTAssertEqual(try files(), ["model.safetensors"], "the temporary file is gone")
             XCTAssertEqual([UInt8](FileManager.default.contents(atPath: path)!), previous, "byte for byte")
@@ -76,7 +80,7 @@ final class AtomicFileTests: XCTestCase {
 
     func testStaleTemporaryFilesOfDeadProcessesAreRemovedOnTheNextWrite() throws {
         let path = directory + "/model.safetensors"
-        let dead = "model.safetensors.tmp-2147483646-3"   // above any pid_max: no such process
+        let dead = "model.safetensors.tmp-2147483646-3" // above any pid_max: no such process
         let live = "model.safetensors.tmp-\(getpid())-999"
         let other = "other.safetensors.tmp-2147483646-1"
         let unrelated = "model.safetensors.tmp-notes"

@@ -53,8 +53,12 @@ final class BufferStateTests: XCTestCase {
 
     func testStateDictNamesArePyTorchs() {
         let m = model(seed: 1)
-        XCTAssertEqual(m.namedBuffers.map(\.name), ["1.running_mean", "1.running_var", "1.num_batches_tracked",
-                                                    "4.running_mean", "4.running_var", "4.num_batches_tracked"])
+        XCTAssertEqual(
+            m.namedBuffers.map(\.name),
+            [
+                "1.running_mean", "1.running_var", "1.num_batches_tracked",
+                "4.running_mean", "4.running_var", "4.num_batches_tracked"
+            ])
         XCTAssertEqual(m.stateDict.map(\.name), m.namedParameters.map(\.name) + m.namedBuffers.map(\.name))
         var file = SafeTensors()
         m.addState(to: &file, as: .float32)
@@ -111,7 +115,7 @@ final class BufferStateTests: XCTestCase {
         let m = model(seed: 3)
         train(m, seed: 4)
         var parametersOnly = SafeTensors()
-        model(seed: 5).addParameters(to: &parametersOnly)    // an old file: parameters only
+        model(seed: 5).addParameters(to: &parametersOnly) // an old file: parameters only
         let before = m.stateDict.map(\.value)
         XCTAssertThrowsError(try m.load(from: parametersOnly, prefix: "")) { error in
             guard let error = error as? StateDictError else { return XCTFail("\(error)") }
@@ -134,13 +138,18 @@ final class BufferStateTests: XCTestCase {
     /// An old buffer-free file into a buffer-free model still loads.
     func testUnexpectedBuffersAndBufferFreeModels() throws {
         var rng = Random(seed: 6)
-        let withBN = Sequential<Double> { Linear<Double>(3, 4, using: &rng); BatchNorm1d<Double>(4) }
-        let plain = Sequential<Double> { Linear<Double>(3, 4, using: &rng); Tanh<Double>() }
+        let withBN = Sequential<Double> {
+            Linear<Double>(3, 4, using: &rng); BatchNorm1d<Double>(4)
+        }
+        let plain = Sequential<Double> {
+            Linear<Double>(3, 4, using: &rng); Tanh<Double>()
+        }
         var file = SafeTensors()
         withBN.addState(to: &file)
         XCTAssertThrowsError(try plain.load(from: file, prefix: "")) { error in
             guard let error = error as? StateDictError else { return XCTFail("\(error)") }
-            XCTAssertEqual(Set(error.unexpected.map(\.name)), ["1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked"])
+            XCTAssertEqual(
+                Set(error.unexpected.map(\.name)), ["1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked"])
         }
         var old = SafeTensors()
         plain.addParameters(to: &old)
@@ -174,7 +183,10 @@ final class BufferStateTests: XCTestCase {
         var stripped = file
         for name in file.names where name.contains("running_") { stripped.remove(name) }
         let before = fresh.stateDict.map(\.value)
-        XCTAssertThrowsError(try Checkpoint.restore(model: model(seed: 9), optimizer: SGD(model(seed: 9).parameters, learningRate: 0.1, momentum: 0.9), from: stripped)) { error in
+        XCTAssertThrowsError(
+            try Checkpoint.restore(
+                model: model(seed: 9), optimizer: SGD(model(seed: 9).parameters, learningRate: 0.1, momentum: 0.9), from: stripped)
+        ) { error in
             XCTAssertTrue("\(error)".contains("missing from the file: buffer model.1.running_mean"), "\(error)")
         }
         XCTAssertEqual(fresh.stateDict.map(\.value), before)

@@ -23,8 +23,9 @@ final class PNGTests: XCTestCase {
             XCTAssertLessThanOrEqual(offset + 12 + length, png.count, "chunk runs past the end")
             guard offset + 12 + length <= png.count else { return }
             let body = Array(png[(offset + 4)..<(offset + 8 + length)])
-            XCTAssertEqual(bigEndian(png[(offset + 8 + length)..<(offset + 12 + length)]), Int(crc32(0, body, uInt(body.count))),
-                           "CRC of chunk \(String(decoding: body.prefix(4), as: UTF8.self))")
+            XCTAssertEqual(
+                bigEndian(png[(offset + 8 + length)..<(offset + 12 + length)]), Int(crc32(0, body, uInt(body.count))),
+                "CRC of chunk \(String(decoding: body.prefix(4), as: UTF8.self))")
             chunks.append((String(decoding: body.prefix(4), as: UTF8.self), Array(body.dropFirst(4))))
             offset += 12 + length
         }

@@ -13,8 +13,10 @@ final class SafeTensorsTests: XCTestCase {
         return bytes + json + data
     }
 
-    func assertRejected(_ bytes: [UInt8], _ kind: SafeTensorsError.Kind, mentioning words: [String] = [],
-                        file: StaticString = #filePath, line: UInt = #line) {
+    func assertRejected(
+        _ bytes: [UInt8], _ kind: SafeTensorsError.Kind, mentioning words: [String] = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try SafeTensors(bytes: bytes, source: "test.safetensors"), file: file, line: line) { error in
             guard let error = error as? SafeTensorsError else { return XCTFail("not a SafeTensorsError: \(error)", file: file, line: line) }
             XCTAssertEqual(error.kind, kind, "\(error)", file: file, line: line)
@@ -100,18 +102,18 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     #if !(os(macOS) && arch(x86_64))
-    /// Every one of the 65,536 half-precision bit patterns decodes as Swift's own Float16 does.
-    func testFloat16DecodingMatchesSwiftFloat16() throws {
-        var data = [UInt8]()
-        for h in 0...0xFFFF { data += [UInt8(h & 0xFF), UInt8(h >> 8)] }
-        let header = #"{"all":{"dtype":"F16","shape":[65536],"data_offsets":[0,131072]}}"#
-        let values = try SafeTensors(bytes: makeFile(header, data)).tensor("all", as: Float.self).scalars
-        for h in 0...0xFFFF {
-            let expected = Float(Float16(bitPattern: UInt16(h)))
-            if expected.isNaN { XCTAssertTrue(values[h].isNaN, "0x\(String(h, radix: 16))"); continue }
-            XCTAssertEqual(values[h].bitPattern, expected.bitPattern, "half 0x\(String(h, radix: 16))")
+        /// Every one of the 65,536 half-precision bit patterns decodes as Swift's own Float16 does.
+        func testFloat16DecodingMatchesSwiftFloat16() throws {
+            var data = [UInt8]()
+            for h in 0...0xFFFF { data += [UInt8(h & 0xFF), UInt8(h >> 8)] }
+            let header = #"{"all":{"dtype":"F16","shape":[65536],"data_offsets":[0,131072]}}"#
+            let values = try SafeTensors(bytes: makeFile(header, data)).tensor("all", as: Float.self).scalars
+            for h in 0...0xFFFF {
+                let expected = Float(Float16(bitPattern: UInt16(h)))
+                if expected.isNaN { XCTAssertTrue(values[h].isNaN, "0x\(String(h, radix: 16))"); continue }
+                XCTAssertEqual(values[h].bitPattern, expected.bitPattern, "half 0x\(String(h, radix: 16))")
+            }
         }
-    }
     #endif
 
     // MARK: malformed files
@@ -132,8 +134,10 @@ final class SafeTensorsTests: XCTestCase {
         let dir = try temporaryDirectory()
         let fifo = dir + "/fifo.safetensors"
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
-        let cases = [(fifo, "is a FIFO (named pipe), not a regular file"), (dir, "is a directory, not a regular file"),
-                     ("/dev/zero", "is a character device, not a regular file"), (dir + "/missing", "no such file")]
+        let cases = [
+            (fifo, "is a FIFO (named pipe), not a regular file"), (dir, "is a directory, not a regular file"),
+            ("/dev/zero", "is a character device, not a regular file"), (dir + "/missing", "no such file")
+        ]
         for (path, message) in cases {
             XCTAssertThrowsError(try SafeTensors(contentsOf: path)) { error in
                 XCTAssertEqual(error as? SafeTensorsError, SafeTensorsError(.unreadable, source: path, message))
@@ -152,48 +156,63 @@ final class SafeTensorsTests: XCTestCase {
         assertRejected(makeFile("[1, 2]"), .malformedHeader, mentioning: ["not an object"])
         assertRejected(makeFile(#"{"w": 3}"#), .malformedHeader, mentioning: ["'w'"])
         assertRejected(makeFile(#"{"w": {"shape": [1], "data_offsets": [0, 4]}}"#), .malformedHeader, mentioning: ["'w'", "dtype"])
-        assertRejected(makeFile(#"{"w": {"dtype": "F32", "shape": ["1"], "data_offsets": [0, 4]}}"#), .malformedHeader, mentioning: ["shape"])
+        assertRejected(
+            makeFile(#"{"w": {"dtype": "F32", "shape": ["1"], "data_offsets": [0, 4]}}"#), .malformedHeader, mentioning: ["shape"])
         assertRejected(makeFile(#"{"w": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}}"#), .malformedHeader)
-        assertRejected(makeFile(#"{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}"#, [0, 0, 0, 0]), .malformedHeader, mentioning: ["negative"])
-        assertRejected(makeFile(#"{"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 4]}}"#, [0, 0, 0, 0]),
-                       .malformedHeader, mentioning: ["large"])
+        assertRejected(
+            makeFile(#"{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}"#, [0, 0, 0, 0]), .malformedHeader,
+            mentioning: ["negative"])
+        assertRejected(
+            makeFile(#"{"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 4]}}"#, [0, 0, 0, 0]),
+            .malformedHeader, mentioning: ["large"])
         assertRejected(makeFile(#"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 1e30]}}"#), .malformedHeader)
         assertRejected(makeFile(#"{"__metadata__": {"epoch": 3}}"#), .malformedHeader, mentioning: ["__metadata__"])
     }
 
     func testRejectsUnknownDType() {
-        assertRejected(makeFile(#"{"w": {"dtype": "F17", "shape": [1], "data_offsets": [0, 4]}}"#, [0, 0, 0, 0]),
-                       .unknownDType, mentioning: ["'w'", "F17"])
+        assertRejected(
+            makeFile(#"{"w": {"dtype": "F17", "shape": [1], "data_offsets": [0, 4]}}"#, [0, 0, 0, 0]),
+            .unknownDType, mentioning: ["'w'", "F17"])
     }
 
     func testRejectsBadOffsets() {
         let eight = [UInt8](repeating: 0, count: 8), twelve = [UInt8](repeating: 0, count: 12)
         // overlapping
-        assertRejected(makeFile(#"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#, twelve),
-                       .badOffsets, mentioning: ["overlaps"])
+        assertRejected(
+            makeFile(
+                #"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#,
+                twelve),
+            .badOffsets, mentioning: ["overlaps"])
         // out of order: begin after end
-        assertRejected(makeFile(#"{"a": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}}"#, eight),
-                       .badOffsets, mentioning: ["out of order"])
+        assertRejected(
+            makeFile(#"{"a": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}}"#, eight),
+            .badOffsets, mentioning: ["out of order"])
         // past the end of the data
-        assertRejected(makeFile(#"{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}"#, eight),
-                       .badOffsets, mentioning: ["past the end"])
+        assertRejected(
+            makeFile(#"{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}"#, eight),
+            .badOffsets, mentioning: ["past the end"])
         // not matching dtype × shape
-        assertRejected(makeFile(#"{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#, eight),
-                       .badOffsets, mentioning: ["3 × 4 = 12"])
-        assertRejected(makeFile(#"{"a": {"dtype": "F64", "shape": [2], "data_offsets": [0, 8]}}"#, eight),
-                       .badOffsets)
+        assertRejected(
+            makeFile(#"{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#, eight),
+            .badOffsets, mentioning: ["3 × 4 = 12"])
+        assertRejected(
+            makeFile(#"{"a": {"dtype": "F64", "shape": [2], "data_offsets": [0, 8]}}"#, eight),
+            .badOffsets)
         // a gap, and data that no tensor covers
-        assertRejected(makeFile(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, eight),
-                       .badOffsets, mentioning: ["belong to no tensor"])
-        assertRejected(makeFile(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, eight),
-                       .badOffsets, mentioning: ["cover only 4"])
+        assertRejected(
+            makeFile(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, eight),
+            .badOffsets, mentioning: ["belong to no tensor"])
+        assertRejected(
+            makeFile(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, eight),
+            .badOffsets, mentioning: ["cover only 4"])
         // not a pair, negative
         assertRejected(makeFile(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4, 8]}}"#, eight), .badOffsets)
         assertRejected(makeFile(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}}"#, eight), .badOffsets)
     }
 
     func testTensorsThatCannotBeConvertedOrAreAbsent() throws {
-        let file = try SafeTensors(bytes: makeFile(#"{"steps": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}"#, [7, 0, 0, 0, 0, 0, 0, 0]))
+        let file = try SafeTensors(
+            bytes: makeFile(#"{"steps": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}"#, [7, 0, 0, 0, 0, 0, 0, 0]))
         XCTAssertEqual(file["steps"]?.dtype, .int64)
         XCTAssertThrowsError(try file.tensor("steps", as: Float.self)) { error in
             XCTAssertEqual((error as? SafeTensorsError)?.kind, .unsupportedDType, "\(error)")

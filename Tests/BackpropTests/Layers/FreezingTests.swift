@@ -11,21 +11,58 @@ final class FreezingTests: XCTestCase {
         return [
             ("Linear", Linear<Double>(5, 3, using: &rng), .normal([2, 5], using: &rng)),
             ("Conv2D", Conv2D<Double>(2, 3, kernelSize: (3, 3), padding: (1, 1), using: &rng), .normal([2, 2, 4, 4], using: &rng)),
-            ("ConvTranspose2D", ConvTranspose2D<Double>(2, 3, kernelSize: (3, 3), stride: (2, 2), using: &rng), .normal([2, 2, 3, 3], using: &rng)),
+            (
+                "ConvTranspose2D", ConvTranspose2D<Double>(2, 3, kernelSize: (3, 3), stride: (2, 2), using: &rng),
+                .normal([2, 2, 3, 3], using: &rng)
+            ),
             ("BatchNorm2d", BatchNorm2d<Double>(2), .normal([3, 2, 3, 3], using: &rng)),
             ("LayerNorm", LayerNorm<Double>(normalizedShape: [5]), .normal([3, 5], using: &rng)),
             ("RNN", RNN<Double>(3, 4, using: &rng), .normal([4, 2, 3], using: &rng)),
             ("LSTM", LSTM<Double>(3, 4, using: &rng), .normal([4, 2, 3], using: &rng)),
             ("GRU", GRU<Double>(3, 4, using: &rng), .normal([4, 2, 3], using: &rng)),
-            ("Embedding", Embedding<Double>(6, 3, using: &rng), Tensor([[0, 5, 2], [1, 1, 4]].map { $0.map(Double.init) }.flatMap { $0 }).reshaped([2, 3])),
+            (
+                "Embedding", Embedding<Double>(6, 3, using: &rng),
+                Tensor([[0, 5, 2], [1, 1, 4]].map { $0.map(Double.init) }.flatMap { $0 }).reshaped([2, 3])
+            ),
             ("TiedAutoencoder", TiedAutoencoder<Double>(5, 3, using: &rng), .normal([2, 5], using: &rng)),
-            ("ContractivePenalty", Sequential<Double> { encoder; Sigmoid(); ContractivePenalty(0.1, encoder: encoder) },
-             .normal([2, 5], using: &rng)),
-            ("Sequential", Sequential<Double> { Linear(5, 4, using: &rng); ReLU(); Linear(4, 2, using: &rng) }, .normal([3, 5], using: &rng)),
-            ("Residual", Residual<Double>(shortcut: Linear(5, 3, using: &rng)) { Linear(5, 3, using: &rng); Tanh() }, .normal([2, 5], using: &rng)),
-            ("Concat", Concat<Double>(axis: 1) { Linear(5, 2, using: &rng); Sequential { BatchNorm1d(5); Linear(5, 3, using: &rng) } },
-             .normal([3, 5], using: &rng)),
-            ("Sum", Sum<Double> { Linear(5, 3, using: &rng); Sequential { Linear(5, 3, using: &rng); ReLU() } }, .normal([2, 5], using: &rng)),
+            (
+                "ContractivePenalty",
+                Sequential<Double> {
+                    encoder; Sigmoid(); ContractivePenalty(0.1, encoder: encoder)
+                },
+                .normal([2, 5], using: &rng)
+            ),
+            (
+                "Sequential",
+                Sequential<Double> {
+                    Linear(5, 4, using: &rng); ReLU(); Linear(4, 2, using: &rng)
+                }, .normal([3, 5], using: &rng)
+            ),
+            (
+                "Residual",
+                Residual<Double>(shortcut: Linear(5, 3, using: &rng)) {
+                    Linear(5, 3, using: &rng); Tanh()
+                }, .normal([2, 5], using: &rng)
+            ),
+            (
+                "Concat",
+                Concat<Double>(axis: 1) {
+                    Linear(5, 2, using: &rng);
+                    Sequential {
+                        BatchNorm1d(5); Linear(5, 3, using: &rng)
+                    }
+                },
+                .normal([3, 5], using: &rng)
+            ),
+            (
+                "Sum",
+                Sum<Double> {
+                    Linear(5, 3, using: &rng);
+                    Sequential {
+                        Linear(5, 3, using: &rng); ReLU()
+                    }
+                }, .normal([2, 5], using: &rng)
+            )
         ]
     }
 
@@ -40,7 +77,9 @@ final class FreezingTests: XCTestCase {
             layer.freeze()
             XCTAssertFalse(layer.hasTrainableParameters, name)
             XCTAssertTrue(layer.parameters.allSatisfy { $0.isFrozen }, name)
-            let grads = layer.parameters.map { p -> Tensor<Double> in p.grad = .normal(p.value.shape, using: &rng); return p.grad }
+            let grads = layer.parameters.map { p -> Tensor<Double> in
+                p.grad = .normal(p.value.shape, using: &rng); return p.grad
+            }
             _ = layer.fprop(input)
             layer.grad(input, gradOutput)
             XCTAssertEqual(layer.parameters.map(\.grad), grads, "\(name): grad changed a frozen gradient")
@@ -48,7 +87,7 @@ final class FreezingTests: XCTestCase {
             let frozen = layer.backward(input, gradOutput)
             XCTAssertEqual(layer.parameters.map(\.grad), grads, "\(name): backward changed a frozen gradient")
             XCTAssertEqual(frozen, unfrozen, "\(name): freezing changed the input gradient")
-            layer.zeroGrad()                                    // still allowed on a frozen layer
+            layer.zeroGrad() // still allowed on a frozen layer
             XCTAssertTrue(layer.parameters.allSatisfy { $0.grad.maxAbs() == 0 }, name)
 
             // unfrozen again, grad accumulates as before
@@ -66,7 +105,12 @@ final class FreezingTests: XCTestCase {
     func testAFrozenLayerInsideAContainerLeavesTheOthersExact() {
         var rng = Random(seed: testSeed())
         let first = Linear<Double>(4, 5, using: &rng), norm = BatchNorm1d<Double>(5), last = Linear<Double>(5, 3, using: &rng)
-        let model = Sequential<Double> { first; ReLU(); norm; Sum<Double> { last; Linear(5, 3, using: &rng) } }
+        let model = Sequential<Double> {
+            first; ReLU(); norm;
+            Sum<Double> {
+                last; Linear(5, 3, using: &rng)
+            }
+        }
         let x = Tensor<Double>.normal([6, 4], using: &rng)
         let g = Tensor<Double>.normal([6, 3], using: &rng)
         model.zeroGrad()
@@ -107,7 +151,9 @@ final class FreezingTests: XCTestCase {
         _ = model.fprop(x)
         let expected = model.bprop(x, g)
         model.freeze()
-        let grads = model.parameters.map { p -> Tensor<Float> in p.grad = .normal(p.value.shape, using: &rng); return p.grad }
+        let grads = model.parameters.map { p -> Tensor<Float> in
+            p.grad = .normal(p.value.shape, using: &rng); return p.grad
+        }
         _ = model.fprop(x)
         XCTAssertEqual(model.backward(x, g), expected)
         model.grad(x, g)
@@ -126,7 +172,7 @@ final class FreezingTests: XCTestCase {
         }
         let optimizers: [(String, ([Parameter<Double>]) -> any Optimizer<Double>)] = [
             ("SGD", { SGD<Double>($0, learningRate: 0.1, momentum: 0.9, weightDecay: 0.1) }),
-            ("Adam", { Adam<Double>($0, learningRate: 0.1, weightDecay: 0.1) }),
+            ("Adam", { Adam<Double>($0, learningRate: 0.1, weightDecay: 0.1) })
         ]
         for (name, makeOptimizer) in optimizers {
             let (frozen, free) = make()

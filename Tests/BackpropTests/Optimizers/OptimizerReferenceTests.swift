@@ -9,8 +9,10 @@ import XCTest
 final class OptimizerReferenceTests: XCTestCase {
     static let decays = [true, false, true]
 
-    func run<O: Optimizer>(_ name: String, _ make: ([Parameter<O.Scalar>]) -> O, tolerance: Double,
-                           file: StaticString, line: UInt) throws {
+    func run<O: Optimizer>(
+        _ name: String, _ make: ([Parameter<O.Scalar>]) -> O, tolerance: Double,
+        file: StaticString, line: UInt
+    ) throws {
         let reference = try Reference<O.Scalar>(name)
         let parameters = try Self.decays.indices.map { Parameter(try reference.tensor("param.\($0)"), decays: Self.decays[$0]) }
         let optimizer = make(parameters)
@@ -18,16 +20,19 @@ final class OptimizerReferenceTests: XCTestCase {
             for (i, p) in parameters.enumerated() { p.grad = try reference.tensor("grad.\(t).\(i)") }
             optimizer.step()
             for (i, p) in parameters.enumerated() {
-                assertMatchesReference(p.value, try reference.tensor("after.\(t).\(i)"), tolerance: tolerance,
-                                       "\(name) (\(O.Scalar.self)) parameter \(i) after step \(t)", file: file, line: line)
+                assertMatchesReference(
+                    p.value, try reference.tensor("after.\(t).\(i)"), tolerance: tolerance,
+                    "\(name) (\(O.Scalar.self)) parameter \(i) after step \(t)", file: file, line: line)
             }
         }
         XCTAssertEqual(optimizer.stepCount, 5, file: file, line: line)
     }
 
     /// The same optimizer in Float (1e-6) and in Double (1e-12).
-    func check<F: Optimizer, D: Optimizer>(_ name: String, _ float: ([Parameter<Float>]) -> F, _ double: ([Parameter<Double>]) -> D,
-                                           file: StaticString = #filePath, line: UInt = #line) throws
+    func check<F: Optimizer, D: Optimizer>(
+        _ name: String, _ float: ([Parameter<Float>]) -> F, _ double: ([Parameter<Double>]) -> D,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws
     where F.Scalar == Float, D.Scalar == Double {
         try run(name, float, tolerance: 1e-6, file: file, line: line)
         try run(name, double, tolerance: 1e-12, file: file, line: line)
@@ -36,21 +41,26 @@ final class OptimizerReferenceTests: XCTestCase {
     func testSGD() throws {
         try check("optim_sgd", { SGD($0, learningRate: 0.1) }, { SGD($0, learningRate: 0.1) })
         try check("optim_sgd_momentum", { SGD($0, learningRate: 0.1, momentum: 0.9) }, { SGD($0, learningRate: 0.1, momentum: 0.9) })
-        try check("optim_sgd_dampening", { SGD($0, learningRate: 0.1, momentum: 0.9, dampening: 0.3) },
-                  { SGD($0, learningRate: 0.1, momentum: 0.9, dampening: 0.3) })
-        try check("optim_sgd_nesterov", { SGD($0, learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) },
-                  { SGD($0, learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) })
-        try check("optim_sgd_weight_decay", { SGD($0, learningRate: 0.1, momentum: 0.5, weightDecay: 0.1) },
-                  { SGD($0, learningRate: 0.1, momentum: 0.5, weightDecay: 0.1) })
-        try check("optim_sgd_max_norm", { SGD($0, learningRate: 0.5, momentum: 0.9, maxNorm: 1) },
-                  { SGD($0, learningRate: 0.5, momentum: 0.9, maxNorm: 1) })
+        try check(
+            "optim_sgd_dampening", { SGD($0, learningRate: 0.1, momentum: 0.9, dampening: 0.3) },
+            { SGD($0, learningRate: 0.1, momentum: 0.9, dampening: 0.3) })
+        try check(
+            "optim_sgd_nesterov", { SGD($0, learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) },
+            { SGD($0, learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01) })
+        try check(
+            "optim_sgd_weight_decay", { SGD($0, learningRate: 0.1, momentum: 0.5, weightDecay: 0.1) },
+            { SGD($0, learningRate: 0.1, momentum: 0.5, weightDecay: 0.1) })
+        try check(
+            "optim_sgd_max_norm", { SGD($0, learningRate: 0.5, momentum: 0.9, maxNorm: 1) },
+            { SGD($0, learningRate: 0.5, momentum: 0.9, maxNorm: 1) })
     }
 
     func testAdam() throws {
         try check("optim_adam", { Adam($0, learningRate: 0.01) }, { Adam($0, learningRate: 0.01) })
         try check("optim_adam_amsgrad", { Adam($0, learningRate: 0.01, amsgrad: true) }, { Adam($0, learningRate: 0.01, amsgrad: true) })
-        try check("optim_adam_weight_decay", { Adam($0, learningRate: 0.01, weightDecay: 0.1) },
-                  { Adam($0, learningRate: 0.01, weightDecay: 0.1) })
+        try check(
+            "optim_adam_weight_decay", { Adam($0, learningRate: 0.01, weightDecay: 0.1) },
+            { Adam($0, learningRate: 0.01, weightDecay: 0.1) })
     }
 
     func testAdamW() throws {
@@ -61,20 +71,25 @@ final class OptimizerReferenceTests: XCTestCase {
 
     func testRMSprop() throws {
         try check("optim_rmsprop", { RMSprop($0, learningRate: 0.01) }, { RMSprop($0, learningRate: 0.01) })
-        try check("optim_rmsprop_centered", { RMSprop($0, learningRate: 0.01, centered: true) },
-                  { RMSprop($0, learningRate: 0.01, centered: true) })
-        try check("optim_rmsprop_momentum", { RMSprop($0, learningRate: 0.01, weightDecay: 0.1, momentum: 0.9) },
-                  { RMSprop($0, learningRate: 0.01, weightDecay: 0.1, momentum: 0.9) })
-        try check("optim_rmsprop_centered_momentum", { RMSprop($0, learningRate: 0.01, alpha: 0.9, momentum: 0.5, centered: true) },
-                  { RMSprop($0, learningRate: 0.01, alpha: 0.9, momentum: 0.5, centered: true) })
+        try check(
+            "optim_rmsprop_centered", { RMSprop($0, learningRate: 0.01, centered: true) },
+            { RMSprop($0, learningRate: 0.01, centered: true) })
+        try check(
+            "optim_rmsprop_momentum", { RMSprop($0, learningRate: 0.01, weightDecay: 0.1, momentum: 0.9) },
+            { RMSprop($0, learningRate: 0.01, weightDecay: 0.1, momentum: 0.9) })
+        try check(
+            "optim_rmsprop_centered_momentum", { RMSprop($0, learningRate: 0.01, alpha: 0.9, momentum: 0.5, centered: true) },
+            { RMSprop($0, learningRate: 0.01, alpha: 0.9, momentum: 0.5, centered: true) })
     }
 
     func testAdagrad() throws {
         try check("optim_adagrad", { Adagrad($0, learningRate: 0.1) }, { Adagrad($0, learningRate: 0.1) })
-        try check("optim_adagrad_lr_decay", { Adagrad($0, learningRate: 0.1, lrDecay: 0.1, weightDecay: 0.1) },
-                  { Adagrad($0, learningRate: 0.1, lrDecay: 0.1, weightDecay: 0.1) })
-        try check("optim_adagrad_initial_accumulator", { Adagrad($0, learningRate: 0.1, initialAccumulatorValue: 0.5) },
-                  { Adagrad($0, learningRate: 0.1, initialAccumulatorValue: 0.5) })
+        try check(
+            "optim_adagrad_lr_decay", { Adagrad($0, learningRate: 0.1, lrDecay: 0.1, weightDecay: 0.1) },
+            { Adagrad($0, learningRate: 0.1, lrDecay: 0.1, weightDecay: 0.1) })
+        try check(
+            "optim_adagrad_initial_accumulator", { Adagrad($0, learningRate: 0.1, initialAccumulatorValue: 0.5) },
+            { Adagrad($0, learningRate: 0.1, initialAccumulatorValue: 0.5) })
     }
 
     /// The max-norm rule alone against torch.renorm(w, 2, 0, 1.25): a Linear weight [6, 5]

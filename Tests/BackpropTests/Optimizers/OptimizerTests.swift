@@ -21,10 +21,10 @@ final class OptimizerTests: XCTestCase {
         let p = parameter([1], grad: [1]), q = parameter([1], grad: [1])
         let heavy = SGD([p], learningRate: 0.1, momentum: 0.9)
         let nesterov = SGD([q], learningRate: 0.1, momentum: 0.9, nesterov: true)
-        heavy.step(); nesterov.step()          // v = 1
+        heavy.step(); nesterov.step() // v = 1
         XCTAssertEqual(p.value.scalars[0], 1 - 0.1, accuracy: 1e-15)
         XCTAssertEqual(q.value.scalars[0], 1 - 0.1 * (1 + 0.9), accuracy: 1e-15)
-        heavy.step(); nesterov.step()          // v = 1.9
+        heavy.step(); nesterov.step() // v = 1.9
         XCTAssertEqual(p.value.scalars[0], 0.9 - 0.19, accuracy: 1e-15)
         XCTAssertEqual(q.value.scalars[0], 0.81 - 0.1 * (1 + 0.9 * 1.9), accuracy: 1e-15)
     }
@@ -45,7 +45,9 @@ final class OptimizerTests: XCTestCase {
     func testSharedParameterUpdatedOnce() {
         let first = Linear<Double>(2, 2)
         let second = Linear<Double>(weight: first.weight)
-        let model = Sequential<Double> { first; second }
+        let model = Sequential<Double> {
+            first; second
+        }
         let optimizer = SGD(model.parameters + [first.weight], learningRate: 1)
         XCTAssertEqual(optimizer.parameters.count, 3)
         first.weight.grad = .ones([2, 2])
@@ -77,9 +79,9 @@ final class OptimizerTests: XCTestCase {
         let sgd = SGD([p], learningRate: 1, schedule: .step(every: 1, gamma: 0.1), maxGradientNorm: 1)
         XCTAssertEqual(sgd.gradientNorm(), 5, accuracy: 1e-12)
         sgd.stepsPerEpoch = 3
-        sgd.stepCount = 3                                   // one epoch done: the next step is in epoch 1
+        sgd.stepCount = 3 // one epoch done: the next step is in epoch 1
         XCTAssertEqual(sgd.nextLearningRate, 0.1, accuracy: 1e-15)
-        sgd.step()  // clipped to norm 1: g = [0.6, 0.8]; lr 0.1
+        sgd.step() // clipped to norm 1: g = [0.6, 0.8]; lr 0.1
         XCTAssertEqual(p.value.scalars[0], -0.06, accuracy: 1e-6)
         XCTAssertEqual(p.value.scalars[1], -0.08, accuracy: 1e-6)
         XCTAssertEqual(sgd.epoch, 1)

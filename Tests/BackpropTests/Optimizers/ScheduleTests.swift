@@ -8,7 +8,8 @@ import XCTest
 /// reduce-on-plateau's state through a checkpoint.
 final class ScheduleTests: XCTestCase {
     /// A one-parameter SGD with gradient 1: each step moves w by exactly −rate.
-    func probe(_ schedule: LearningRateSchedule, learningRate: Double = 0.1, stepsPerEpoch: Int? = nil) -> (SGD<Double>, Parameter<Double>) {
+    func probe(_ schedule: LearningRateSchedule, learningRate: Double = 0.1, stepsPerEpoch: Int? = nil) -> (SGD<Double>, Parameter<Double>)
+    {
         let p = Parameter(Tensor<Double>([0]))
         p.grad = Tensor([1])
         let sgd = SGD([p], learningRate: learningRate, schedule: schedule)
@@ -28,12 +29,14 @@ final class ScheduleTests: XCTestCase {
         }
     }
 
-    func assertRates(_ ours: [Double], _ name: String, tolerance: Double = 1e-12, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertRates(_ ours: [Double], _ name: String, tolerance: Double = 1e-12, file: StaticString = #filePath, line: UInt = #line) throws
+    {
         let reference = try Reference<Double>(name)
         let torch = try reference.tensor("rates").scalars
         XCTAssertEqual(ours.count, torch.count, "\(name): number of rates", file: file, line: line)
         for (k, (a, e)) in zip(ours, torch).enumerated() {
-            XCTAssertEqual(a, e, accuracy: tolerance * abs(e) + 1e-15, "\(name): rate \(k): ours \(a), PyTorch \(e)", file: file, line: line)
+            XCTAssertEqual(
+                a, e, accuracy: tolerance * abs(e) + 1e-15, "\(name): rate \(k): ours \(a), PyTorch \(e)", file: file, line: line)
         }
     }
 
@@ -105,19 +108,25 @@ final class ScheduleTests: XCTestCase {
     func plateauRates(_ plateau: ReduceOnPlateau, _ metrics: [Double]) -> [Double] {
         let (sgd, _) = probe(.constant)
         sgd.plateau = plateau
-        return metrics.map { sgd.observe(metric: $0); return sgd.nextLearningRate }
+        return metrics.map {
+            sgd.observe(metric: $0); return sgd.nextLearningRate
+        }
     }
 
     func testReduceOnPlateauMatchesPyTorch() throws {
         let minMetrics = try Reference<Double>("schedule_plateau_min").tensor("metrics").scalars
-        let reduced = plateauRates(ReduceOnPlateau(mode: .min, factor: 0.5, patience: 2, threshold: 0.01, thresholdMode: .relative,
-                                                   cooldown: 1, minimum: 0.01), minMetrics)
+        let reduced = plateauRates(
+            ReduceOnPlateau(
+                mode: .min, factor: 0.5, patience: 2, threshold: 0.01, thresholdMode: .relative,
+                cooldown: 1, minimum: 0.01), minMetrics)
         try assertRates(reduced, "schedule_plateau_min")
         XCTAssertGreaterThan(Set(reduced).count, 2, "the metrics make the rate fall more than once")
 
         let maxMetrics = try Reference<Double>("schedule_plateau_max_abs").tensor("metrics").scalars
-        try assertRates(plateauRates(ReduceOnPlateau(mode: .max, factor: 0.3, patience: 1, threshold: 0.02, thresholdMode: .absolute),
-                                     maxMetrics), "schedule_plateau_max_abs")
+        try assertRates(
+            plateauRates(
+                ReduceOnPlateau(mode: .max, factor: 0.3, patience: 1, threshold: 0.02, thresholdMode: .absolute),
+                maxMetrics), "schedule_plateau_max_abs")
     }
 
     func testPlateauMultipliesTheScheduleAndReportsReductions() {
@@ -125,8 +134,11 @@ final class ScheduleTests: XCTestCase {
         sgd.plateau = ReduceOnPlateau(factor: 0.5, patience: 0)
         XCTAssertFalse(sgd.observe(metric: 1))
         XCTAssertTrue(sgd.observe(metric: 2), "worse with patience 0: reduced")
-        XCTAssertEqual(sgd.nextLearningRate, 0.5 * LearningRateSchedule.warmupCosine(warmup: 2, total: 100, minimum: 0)
-                        .rate(base: 0.1, step: 0, stepsPerEpoch: nil), accuracy: 1e-15)
+        XCTAssertEqual(
+            sgd.nextLearningRate,
+            0.5
+                * LearningRateSchedule.warmupCosine(warmup: 2, total: 100, minimum: 0)
+                .rate(base: 0.1, step: 0, stepsPerEpoch: nil), accuracy: 1e-15)
         XCTAssertEqual(sgd.plateau?.best, 1)
     }
 
@@ -137,8 +149,9 @@ final class ScheduleTests: XCTestCase {
     /// rates and the same parameters as the run that went on.
     func testCheckpointMidScheduleResumesTheSameRatesAndWeights() throws {
         func make(_ model: Linear<Double>) -> SGD<Double> {
-            let sgd = SGD(model.parameters, learningRate: 0.2, momentum: 0.9, schedule: .warmupCosine(warmup: 3, total: 30, minimum: 0.01),
-                          maxNorm: 0.9)
+            let sgd = SGD(
+                model.parameters, learningRate: 0.2, momentum: 0.9, schedule: .warmupCosine(warmup: 3, total: 30, minimum: 0.01),
+                maxNorm: 0.9)
             sgd.plateau = ReduceOnPlateau(factor: 0.5, patience: 0, cooldown: 1)
             return sgd
         }
@@ -150,7 +163,7 @@ final class ScheduleTests: XCTestCase {
                 model.grad(x, Tensor<Double>.normal([4, 2], using: &rng))
                 let rate = sgd.nextLearningRate
                 sgd.step()
-                if k % 4 == 3 { sgd.observe(metric: [1.0, 0.9, 0.95, 0.97, 0.99, 0.8, 0.85][k / 4 % 7]) }   // "epochs" of 4 steps
+                if k % 4 == 3 { sgd.observe(metric: [1.0, 0.9, 0.95, 0.97, 0.99, 0.8, 0.85][k / 4 % 7]) } // "epochs" of 4 steps
                 return rate
             }
         }
@@ -190,7 +203,8 @@ final class ScheduleTests: XCTestCase {
         try Checkpoint.restore(model: model, optimizer: restored, from: file)
         XCTAssertEqual(restored.stepCount, 40, "the run's step count")
         XCTAssertEqual(restored.epoch, 1)
-        XCTAssertEqual(restored.nextLearningRate, LearningRateSchedule.cosine(epochs: 5, minimum: 0).rate(base: 0.1, epoch: 2), accuracy: 1e-15)
+        XCTAssertEqual(
+            restored.nextLearningRate, LearningRateSchedule.cosine(epochs: 5, minimum: 0).rate(base: 0.1, epoch: 2), accuracy: 1e-15)
         XCTAssertEqual(restored.plateau, ReduceOnPlateau())
 
         // a malformed plateau entry is an error naming it, and changes nothing

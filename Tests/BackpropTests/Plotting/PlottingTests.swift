@@ -3,7 +3,7 @@
 @testable import Backprop
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import XCTest
 
@@ -18,8 +18,10 @@ struct ParsedSVG {
             var elements: [(name: String, attributes: [String: String])] = []
             var texts: [String] = []
             var inText = false, current = ""
-            func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                        attributes: [String: String] = [:]) {
+            func parser(
+                _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]
+            ) {
                 elements.append((name, attributes))
                 if name == "text" { (inText, current) = (true, "") }
             }
@@ -32,8 +34,9 @@ struct ParsedSVG {
         let collector = Collector()
         parser.delegate = collector
         let ok = parser.parse()
-        XCTAssertTrue(ok && parser.parserError == nil, "not well-formed XML: \(String(describing: parser.parserError))\n\(svg.prefix(2000))",
-                      file: file, line: line)
+        XCTAssertTrue(
+            ok && parser.parserError == nil, "not well-formed XML: \(String(describing: parser.parserError))\n\(svg.prefix(2000))",
+            file: file, line: line)
         (elements, texts) = (collector.elements, collector.texts)
         XCTAssertEqual(elements.first?.name, "svg", "the root element", file: file, line: line)
         XCTAssertEqual(elements.first?.attributes["xmlns"], "http://www.w3.org/2000/svg", file: file, line: line)
@@ -81,15 +84,15 @@ final class TicksTests: XCTestCase {
     }
 
     func testKnownTicks() {
-        let ticks = AxisTicks(covering: 0.13...0.92, targetCount: 5)      // span 0.79 / 5 = 0.158 → step 0.2
+        let ticks = AxisTicks(covering: 0.13...0.92, targetCount: 5) // span 0.79 / 5 = 0.158 → step 0.2
         XCTAssertEqual(ticks.step, 0.2, accuracy: 1e-15)
         XCTAssertEqual(ticks.labels, ["0", "0.2", "0.4", "0.6", "0.8", "1.0"])
-        let steps = AxisTicks(covering: 1...1407, targetCount: 6)         // 1406 / 6 = 234 → 500
+        let steps = AxisTicks(covering: 1...1407, targetCount: 6) // 1406 / 6 = 234 → 500
         XCTAssertEqual(steps.values, [0, 500, 1000, 1500])
         XCTAssertEqual(steps.labels, ["0", "500", "1000", "1500"])
-        let negative = AxisTicks(covering: -0.07...0.02, targetCount: 4)  // 0.0225 → 0.05
+        let negative = AxisTicks(covering: -0.07...0.02, targetCount: 4) // 0.0225 → 0.05
         XCTAssertEqual(negative.labels, ["-0.10", "-0.05", "0", "0.05"])
-        let point = AxisTicks(covering: 3...3)                             // one value: widened to 2.7...3.3
+        let point = AxisTicks(covering: 3...3) // one value: widened to 2.7...3.3
         XCTAssertLessThan(point.range.lowerBound, 3)
         XCTAssertGreaterThan(point.range.upperBound, 3)
         let inside = AxisTicks(within: 0.13...0.92, targetCount: 5)
@@ -140,7 +143,7 @@ final class LineChartTests: XCTestCase {
         XCTAssertEqual(line.first?.y ?? .nan, frame.bottom, accuracy: 0.01)
         XCTAssertEqual(line.last?.x ?? .nan, frame.right, accuracy: 0.01)
         XCTAssertEqual(line.last?.y ?? .nan, frame.top, accuracy: 0.01)
-        XCTAssertGreaterThan(frame.left, 20)                  // room for the tick labels and the axis title
+        XCTAssertGreaterThan(frame.left, 20) // room for the tick labels and the axis title
         XCTAssertLessThan(frame.right, chart.width)
     }
 
@@ -191,7 +194,12 @@ final class LineChartTests: XCTestCase {
     }
 
     func testEmptyChartDrawsEmptyAxes() {
-        for chart in [LineChart(title: "nothing yet"), { var c = LineChart(); c.add(series: "nan", values: [.nan, .nan]); return c }()] {
+        for chart in [
+            LineChart(title: "nothing yet"),
+            {
+                var c = LineChart(); c.add(series: "nan", values: [.nan, .nan]); return c
+            }()
+        ] {
             let svg = ParsedSVG(chart.svg())
             XCTAssertTrue(svg.texts.contains("no data"), "\(svg.texts)")
             XCTAssertEqual(chart.frame.x.range, 0...1)
@@ -211,16 +219,17 @@ final class LineChartTests: XCTestCase {
             let centres = frame.x.values.map(frame.xPixel)
             let widths = frame.x.labels.map { Style.textWidth($0, size: Style.tickSize) }
             for i in 1..<centres.count {
-                XCTAssertGreaterThan(centres[i] - centres[i - 1], (widths[i] + widths[i - 1]) / 2,
-                                     "labels \(frame.x.labels) overlap at width \(width)")
+                XCTAssertGreaterThan(
+                    centres[i] - centres[i - 1], (widths[i] + widths[i - 1]) / 2,
+                    "labels \(frame.x.labels) overlap at width \(width)")
             }
         }
     }
 
     func testYTickLabelsDoNotOverlapOnASmallChart() {
-        var chart = LineChart(title: "small", xLabel: "x", width: 300, height: 150)     // a plot area 60 pixels high
+        var chart = LineChart(title: "small", xLabel: "x", width: 300, height: 150) // a plot area 60 pixels high
         chart.logarithmicY = true
-        chart.add(series: "s", values: [0.9, 0.3, 0.1, 0.03, 0.012])   // 1-2-5 ticks 0.02 … 1 on 60 pixels
+        chart.add(series: "s", values: [0.9, 0.3, 0.1, 0.03, 0.012]) // 1-2-5 ticks 0.02 … 1 on 60 pixels
         let svg = ParsedSVG(chart.svg())
         let labels = svg.all("text").filter { $0["text-anchor"] == "end" }.compactMap { Double($0["y"] ?? "") }.sorted()
         XCTAssertGreaterThanOrEqual(labels.count, 2)
@@ -231,7 +240,7 @@ final class LineChartTests: XCTestCase {
     func testLongSeriesAreReducedToWhatThePixelsShow() {
         var chart = LineChart()
         var values = (0..<40_000).map { 1 + 0.5 * sin(Double($0) * 0.37) }
-        values[24_321] = 3                                    // one spike must survive
+        values[24_321] = 3 // one spike must survive
         chart.add(series: "s", values: values)
         let svg = chart.svg()
         let points = ParsedSVG.points(ParsedSVG(svg).all("polyline").first?["points"])
@@ -261,7 +270,7 @@ final class LineChartTests: XCTestCase {
         b.add(series: "y", values: [2, 1], markers: true)
         let figure = ChartFigure([a, b])
         let svg = ParsedSVG(figure.svg())
-        XCTAssertEqual(svg.elements.first?.attributes["width"], "1120")   // two cells as wide as the widest
+        XCTAssertEqual(svg.elements.first?.attributes["width"], "1120") // two cells as wide as the widest
         let clipIDs = svg.all("clipPath").compactMap { $0["id"] }
         XCTAssertEqual(clipIDs.count, 2)
         XCTAssertEqual(Set(clipIDs).count, 2, "clip ids must be unique in the document")
@@ -362,8 +371,9 @@ final class PlottingReadmeTests: XCTestCase {
         try chart.write(to: "loss.svg")
 
         var codes = ScatterPlot(title: "2-D codes", xLabel: "z₁", yLabel: "z₂")
-        codes.add(points: [(0.1, 0.3), (1.2, -0.4), (0.9, 0.8)], classes: [0, 1, 1],
-                  classNames: ["zero", "one"], labels: ["a", "b", "c"])
+        codes.add(
+            points: [(0.1, 0.3), (1.2, -0.4), (0.9, 0.8)], classes: [0, 1, 1],
+            classNames: ["zero", "one"], labels: ["a", "b", "c"])
         codes.equalScales = true
         try ChartFigure([chart, codes]).write(to: "both.svg")
 

@@ -28,7 +28,7 @@ final class VectorFieldTests: XCTestCase {
         // second arrow: upwards (smaller pixel y), half as long
         XCTAssertEqual(lines[1].x2, lines[1].x1, accuracy: 0.01)
         XCTAssertLessThan(lines[1].y2, lines[1].y1)
-        let length0 = lines[0].x2 - lines[0].x1 + 4.5, length1 = lines[1].y1 - lines[1].y2 + 4.5   // (+ the heads)
+        let length0 = lines[0].x2 - lines[0].x1 + 4.5, length1 = lines[1].y1 - lines[1].y2 + 4.5 // (+ the heads)
         XCTAssertEqual(length0, 30, accuracy: 0.05)
         // (in pixels: the plot area need not be square)
         let perUnitX = (frame.right - frame.left) / 2, perUnitY = (frame.bottom - frame.top) / 2
@@ -47,9 +47,12 @@ final class VectorFieldTests: XCTestCase {
         XCTAssertTrue(svg.texts.contains("E(x)"))
         XCTAssertTrue(svg.texts.contains("0") && svg.texts.contains("1"), "the colour bar's ends: \(svg.texts)")
         // the low cell is left of the high one
-        let cells = svg.elements.filter { $0.name == "rect" && [VectorField.shade(0), VectorField.shade(1)].contains($0.attributes["fill"] ?? "") }
-        XCTAssertLessThan(Double(cells.first { $0.attributes["fill"] == VectorField.shade(0) }!.attributes["x"]!)!,
-                          Double(cells.first { $0.attributes["fill"] == VectorField.shade(1) }!.attributes["x"]!)!)
+        let cells = svg.elements.filter {
+            $0.name == "rect" && [VectorField.shade(0), VectorField.shade(1)].contains($0.attributes["fill"] ?? "")
+        }
+        XCTAssertLessThan(
+            Double(cells.first { $0.attributes["fill"] == VectorField.shade(0) }!.attributes["x"]!)!,
+            Double(cells.first { $0.attributes["fill"] == VectorField.shade(1) }!.attributes["x"]!)!)
     }
 
     func testPointsAreDrawnAndItComposesInAFigure() {

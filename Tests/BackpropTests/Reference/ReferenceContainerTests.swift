@@ -10,7 +10,9 @@ final class ReferenceContainerTests: XCTestCase {
     /// body.0.weight … body.2.bias, shortcut.weight, shortcut.bias
     func testResidualBlock() throws {
         func block<S: TensorScalar>(_: S.Type) -> Residual<S> {
-            Residual<S>(shortcut: Linear(5, 6)) { Linear(5, 6); ReLU(); Linear(6, 6) }
+            Residual<S>(shortcut: Linear(5, 6)) {
+                Linear(5, 6); ReLU(); Linear(6, 6)
+            }
         }
         try assertLayerMatchesPyTorch("residual_block", block(Float.self), block(Double.self))
     }
@@ -30,8 +32,12 @@ final class ReferenceContainerTests: XCTestCase {
         func block<S: TensorScalar>(_: S.Type) -> Concat<S> {
             Concat<S>(axis: 1) {
                 Linear(5, 3)
-                Sequential { Linear(5, 4); Tanh(); Linear(4, 2) }
-                Residual { Linear(5, 5); Tanh() }
+                Sequential {
+                    Linear(5, 4); Tanh(); Linear(4, 2)
+                }
+                Residual {
+                    Linear(5, 5); Tanh()
+                }
             }
         }
         try assertLayerMatchesPyTorch("concat_block", block(Float.self), block(Double.self))
@@ -41,8 +47,12 @@ final class ReferenceContainerTests: XCTestCase {
         func block<S: TensorScalar>(_: S.Type) -> Concat<S> {
             Concat<S>(axis: 1) {
                 Conv2D(3, 2, kernelSize: 1)
-                Sequential { Conv2D(3, 2, kernelSize: 1); ReLU(); Conv2D(2, 3, kernelSize: 3, padding: 1) }
-                Sequential { MaxPool2D(3, stride: 1, padding: 1); Conv2D(3, 2, kernelSize: 1) }
+                Sequential {
+                    Conv2D(3, 2, kernelSize: 1); ReLU(); Conv2D(2, 3, kernelSize: 3, padding: 1)
+                }
+                Sequential {
+                    MaxPool2D(3, stride: 1, padding: 1); Conv2D(3, 2, kernelSize: 1)
+                }
             }
         }
         try assertLayerMatchesPyTorch("inception_block", block(Float.self), block(Double.self))
@@ -50,7 +60,12 @@ final class ReferenceContainerTests: XCTestCase {
 
     func testParallelBlock() throws {
         func block<S: TensorScalar>(_: S.Type) -> Parallel<S> {
-            Parallel<S>(axis: 1, sizes: [2, 3]) { Linear(2, 3); Sequential { Linear(3, 2); Tanh() } }
+            Parallel<S>(axis: 1, sizes: [2, 3]) {
+                Linear(2, 3);
+                Sequential {
+                    Linear(3, 2); Tanh()
+                }
+            }
         }
         try assertLayerMatchesPyTorch("parallel_block", block(Float.self), block(Double.self))
     }

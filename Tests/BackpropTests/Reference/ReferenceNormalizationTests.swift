@@ -22,8 +22,9 @@ final class ReferenceNormalizationTests: XCTestCase {
     }
 
     func testBatchNorm2dCumulativeAverage() throws {
-        try assertLayerWithBuffersMatchesPyTorch("batchnorm2d_cumulative", BatchNorm2d<Float>(3, eps: 1e-3, momentum: nil),
-                                                 BatchNorm2d<Double>(3, eps: 1e-3, momentum: nil))
+        try assertLayerWithBuffersMatchesPyTorch(
+            "batchnorm2d_cumulative", BatchNorm2d<Float>(3, eps: 1e-3, momentum: nil),
+            BatchNorm2d<Double>(3, eps: 1e-3, momentum: nil))
     }
 
     func testBatchNorm2dEvaluation() throws {

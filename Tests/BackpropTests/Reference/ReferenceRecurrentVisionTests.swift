@@ -23,14 +23,16 @@ final class ReferenceRecurrentVisionTests: XCTestCase {
 
     /// nn.Conv2d(3, 4, kernel_size=(3, 2), stride=(2, 1), padding=(1, 2)) on [2, 3, 7, 6].
     func testConv2DWithStrideAndPadding() throws {
-        try assertLayerMatchesPyTorch("conv2d",
+        try assertLayerMatchesPyTorch(
+            "conv2d",
             Conv2D<Float>(3, 4, kernelSize: (3, 2), stride: (2, 1), padding: (1, 2), bias: true),
             Conv2D<Double>(3, 4, kernelSize: (3, 2), stride: (2, 1), padding: (1, 2), bias: true))
     }
 
     /// nn.Conv2d(2, 3, 3, bias=False) on [2, 2, 5, 5].
     func testConv2DWithoutBias() throws {
-        try assertLayerMatchesPyTorch("conv2d_nobias",
+        try assertLayerMatchesPyTorch(
+            "conv2d_nobias",
             Conv2D<Float>(2, 3, kernelSize: (3, 3), stride: (1, 1), padding: (0, 0), bias: false),
             Conv2D<Double>(2, 3, kernelSize: (3, 3), stride: (1, 1), padding: (0, 0), bias: false))
     }
@@ -38,14 +40,16 @@ final class ReferenceRecurrentVisionTests: XCTestCase {
     /// nn.MaxPool2d(kernel_size=(3, 2), stride=(2, 2), padding=(1, 0)) on [2, 3, 7, 6]
     /// (PyTorch pads with −∞: a padded cell never wins).
     func testMaxPool2D() throws {
-        try assertLayerMatchesPyTorch("maxpool2d",
+        try assertLayerMatchesPyTorch(
+            "maxpool2d",
             MaxPool2D<Float>(kernelSize: (3, 2), stride: (2, 2), padding: (1, 0)),
             MaxPool2D<Double>(kernelSize: (3, 2), stride: (2, 2), padding: (1, 0)))
     }
 
     /// nn.AvgPool2d(kernel_size=(2, 3), stride=(2, 1)) on [2, 3, 6, 7].
     func testAvgPool2D() throws {
-        try assertLayerMatchesPyTorch("avgpool2d",
+        try assertLayerMatchesPyTorch(
+            "avgpool2d",
             AvgPool2D<Float>(kernelSize: (2, 3), stride: (2, 1), padding: (0, 0)),
             AvgPool2D<Double>(kernelSize: (2, 3), stride: (2, 1), padding: (0, 0)))
     }
@@ -53,7 +57,8 @@ final class ReferenceRecurrentVisionTests: XCTestCase {
     /// nn.AvgPool2d(3, stride=2, padding=1) on [2, 2, 5, 6], PyTorch's default
     /// count_include_pad=True: the padding's zeros count in each mean (divisor always 9).
     func testAvgPool2DWithPadding() throws {
-        try assertLayerMatchesPyTorch("avgpool2d_padded",
+        try assertLayerMatchesPyTorch(
+            "avgpool2d_padded",
             AvgPool2D<Float>(kernelSize: (3, 3), stride: (2, 2), padding: (1, 1)),
             AvgPool2D<Double>(kernelSize: (3, 3), stride: (2, 2), padding: (1, 1)))
     }
@@ -96,7 +101,8 @@ final class ReferenceRecurrentVisionTests: XCTestCase {
     /// nn.Embedding(7, 3) on indices [[1, 4], [6, 1], [4, 4]] (stored as floats; repeats
     /// accumulate in grad.weight). There is no input gradient to compare.
     func testEmbedding() throws {
-        try assertLayerMatchesPyTorch("embedding",
+        try assertLayerMatchesPyTorch(
+            "embedding",
             Embedding<Float>(7, 3), Embedding<Double>(7, 3))
     }
 }

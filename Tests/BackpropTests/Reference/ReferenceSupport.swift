@@ -44,8 +44,10 @@ struct Reference<Scalar: TensorScalar> {
 /// the test normwise (‖a − e‖∞ ≤ tolerance · ‖e‖∞): a single-precision gradient summed
 /// over a batch of hundreds of products carries about 1e-5 of rounding noise relative to
 /// the sum's terms whatever the order, and ours and PyTorch's orders differ.
-func assertMatchesReference<S: TensorScalar>(_ actual: Tensor<S>, _ expected: Tensor<S>, tolerance: Double, _ what: String,
-                                            file: StaticString = #filePath, line: UInt = #line) {
+func assertMatchesReference<S: TensorScalar>(
+    _ actual: Tensor<S>, _ expected: Tensor<S>, tolerance: Double, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.shape, expected.shape, "\(what): shape", file: file, line: line)
     guard actual.shape == expected.shape else { return }
     let floor = (S.self == Float.self ? 1 : 0.01) * Double(expected.maxAbs())
@@ -58,9 +60,10 @@ func assertMatchesReference<S: TensorScalar>(_ actual: Tensor<S>, _ expected: Te
     if ProcessInfo.processInfo.environment["BACKPROP_SHOW_REFERENCE_ERRORS"] != nil {
         print("reference \(what): worst relative error \(worst)")
     }
-    XCTAssertLessThanOrEqual(worst, tolerance,
-                             "\(what): relative error \(worst) at flat index \(at): ours \(actual.scalars[at]), PyTorch \(expected.scalars[at])",
-                             file: file, line: line)
+    XCTAssertLessThanOrEqual(
+        worst, tolerance,
+        "\(what): relative error \(worst) at flat index \(at): ours \(actual.scalars[at]), PyTorch \(expected.scalars[at])",
+        file: file, line: line)
 }
 
 /// Loads the fixture's weights (`param.<name>`) into `layer` by name (every name must
@@ -80,20 +83,25 @@ func assertLayerMatchesPyTorch<L: Layer>(_ name: String, _ layer: L, file: Stati
     if reference.file.contains("grad_input") {
         _ = layer.fprop(input)
         let gradInput = layer.bprop(input, gradOutput)
-        assertMatchesReference(gradInput, try reference.tensor("grad_input"), tolerance: tolerance, "\(what) grad_input", file: file, line: line)
+        assertMatchesReference(
+            gradInput, try reference.tensor("grad_input"), tolerance: tolerance, "\(what) grad_input", file: file, line: line)
     }
     let parameterNames = layer.namedParameters.map(\.name)
-    XCTAssertEqual(Set(parameterNames.map { "grad." + $0 }), Set(reference.file.names.filter { $0.hasPrefix("grad.") }),
-                   "\(what): the fixture's parameter gradients and the layer's parameters differ", file: file, line: line)
+    XCTAssertEqual(
+        Set(parameterNames.map { "grad." + $0 }), Set(reference.file.names.filter { $0.hasPrefix("grad.") }),
+        "\(what): the fixture's parameter gradients and the layer's parameters differ", file: file, line: line)
     for (pname, parameter) in layer.namedParameters where reference.file.contains("grad." + pname) {
-        assertMatchesReference(parameter.grad, try reference.tensor("grad." + pname), tolerance: tolerance,
-                               "\(what) grad.\(pname)", file: file, line: line)
+        assertMatchesReference(
+            parameter.grad, try reference.tensor("grad." + pname), tolerance: tolerance,
+            "\(what) grad.\(pname)", file: file, line: line)
     }
 }
 
 /// The same check in Float and in Double, each against its own fixture.
-func assertLayerMatchesPyTorch<F: Layer, D: Layer>(_ name: String, _ float: F, _ double: D,
-                                                   file: StaticString = #filePath, line: UInt = #line) throws
+func assertLayerMatchesPyTorch<F: Layer, D: Layer>(
+    _ name: String, _ float: F, _ double: D,
+    file: StaticString = #filePath, line: UInt = #line
+) throws
 where F.Scalar == Float, D.Scalar == Double {
     try assertLayerMatchesPyTorch(name, float, file: file, line: line)
     try assertLayerMatchesPyTorch(name, double, file: file, line: line)
@@ -101,30 +109,37 @@ where F.Scalar == Float, D.Scalar == Double {
 
 /// Checks a criterion's loss and its gradient with respect to the input against PyTorch's;
 /// `target` reads the fixture's target in the criterion's form.
-func assertCriterionMatchesPyTorch<C: Criterion>(_ name: String, _ criterion: C,
-                                                 target: (Reference<C.Scalar>) throws -> C.Target,
-                                                 file: StaticString = #filePath, line: UInt = #line) throws {
+func assertCriterionMatchesPyTorch<C: Criterion>(
+    _ name: String, _ criterion: C,
+    target: (Reference<C.Scalar>) throws -> C.Target,
+    file: StaticString = #filePath, line: UInt = #line
+) throws {
     let reference = try Reference<C.Scalar>(name)
     let tolerance = Reference<C.Scalar>.tolerance
     let what = "\(name) (\(C.Scalar.self))"
     let input = try reference.tensor("input"), goal = try target(reference)
     let loss = Tensor<C.Scalar>(shape: [], scalars: [criterion.forward(input, goal)])
     assertMatchesReference(loss, try reference.tensor("output"), tolerance: tolerance, "\(what) loss", file: file, line: line)
-    assertMatchesReference(criterion.backward(input, goal), try reference.tensor("grad_input"), tolerance: tolerance,
-                           "\(what) grad_input", file: file, line: line)
+    assertMatchesReference(
+        criterion.backward(input, goal), try reference.tensor("grad_input"), tolerance: tolerance,
+        "\(what) grad_input", file: file, line: line)
 }
 
 /// A criterion whose target is a tensor (MSE, BCE), in Float and in Double.
-func assertCriterionMatchesPyTorch<F: Criterion, D: Criterion>(_ name: String, _ float: F, _ double: D,
-                                                               file: StaticString = #filePath, line: UInt = #line) throws
+func assertCriterionMatchesPyTorch<F: Criterion, D: Criterion>(
+    _ name: String, _ float: F, _ double: D,
+    file: StaticString = #filePath, line: UInt = #line
+) throws
 where F.Scalar == Float, D.Scalar == Double, F.Target == Tensor<Float>, D.Target == Tensor<Double> {
     try assertCriterionMatchesPyTorch(name, float, target: { try $0.tensor("target") }, file: file, line: line)
     try assertCriterionMatchesPyTorch(name, double, target: { try $0.tensor("target") }, file: file, line: line)
 }
 
 /// A criterion whose target is class indices (cross-entropy, NLL), in Float and in Double.
-func assertCriterionMatchesPyTorch<F: Criterion, D: Criterion>(_ name: String, _ float: F, _ double: D,
-                                                               file: StaticString = #filePath, line: UInt = #line) throws
+func assertCriterionMatchesPyTorch<F: Criterion, D: Criterion>(
+    _ name: String, _ float: F, _ double: D,
+    file: StaticString = #filePath, line: UInt = #line
+) throws
 where F.Scalar == Float, D.Scalar == Double, F.Target == [Int], D.Target == [Int] {
     try assertCriterionMatchesPyTorch(name, float, target: { try classIndices($0) }, file: file, line: line)
     try assertCriterionMatchesPyTorch(name, double, target: { try classIndices($0) }, file: file, line: line)
@@ -180,23 +195,29 @@ func assertLayerWithBuffersMatchesPyTorch<L: Layer>(_ name: String, _ layer: L, 
             layer.grad(input, gradOutput)
             gradInput = layer.bprop(input, gradOutput)
         }
-        assertMatchesReference(gradInput, try reference.tensor("grad_input"), tolerance: tolerance, "\(how) grad_input", file: file, line: line)
-        XCTAssertEqual(Set(layer.namedParameters.map { "grad." + $0.name }), Set(reference.file.names.filter { $0.hasPrefix("grad.") }),
-                       "\(how): the fixture's parameter gradients and the layer's parameters differ", file: file, line: line)
+        assertMatchesReference(
+            gradInput, try reference.tensor("grad_input"), tolerance: tolerance, "\(how) grad_input", file: file, line: line)
+        XCTAssertEqual(
+            Set(layer.namedParameters.map { "grad." + $0.name }), Set(reference.file.names.filter { $0.hasPrefix("grad.") }),
+            "\(how): the fixture's parameter gradients and the layer's parameters differ", file: file, line: line)
         for (pname, parameter) in layer.namedParameters where reference.file.contains("grad." + pname) {
-            assertMatchesReference(parameter.grad, try reference.tensor("grad." + pname), tolerance: tolerance,
-                                   "\(how) grad.\(pname)", file: file, line: line)
+            assertMatchesReference(
+                parameter.grad, try reference.tensor("grad." + pname), tolerance: tolerance,
+                "\(how) grad.\(pname)", file: file, line: line)
         }
-        XCTAssertEqual(Set(layer.namedBuffers.map { "buffer_after." + $0.name }),
-                       Set(reference.file.names.filter { $0.hasPrefix("buffer_after.") }),
-                       "\(how): the fixture's buffers and the layer's differ", file: file, line: line)
+        XCTAssertEqual(
+            Set(layer.namedBuffers.map { "buffer_after." + $0.name }),
+            Set(reference.file.names.filter { $0.hasPrefix("buffer_after.") }),
+            "\(how): the fixture's buffers and the layer's differ", file: file, line: line)
         for (bname, buffer) in layer.namedBuffers where reference.file.contains("buffer_after." + bname) {
             let key = "buffer_after." + bname
             if buffer.isCount {
-                XCTAssertEqual(buffer.value.scalars.map { Int64(Double($0)) }, try reference.file.integers(key),
-                               "\(how) \(key)", file: file, line: line)
+                XCTAssertEqual(
+                    buffer.value.scalars.map { Int64(Double($0)) }, try reference.file.integers(key),
+                    "\(how) \(key)", file: file, line: line)
             } else {
-                assertMatchesReference(buffer.value, try reference.tensor(key), tolerance: tolerance, "\(how) \(key)", file: file, line: line)
+                assertMatchesReference(
+                    buffer.value, try reference.tensor(key), tolerance: tolerance, "\(how) \(key)", file: file, line: line)
             }
         }
     }
@@ -209,8 +230,10 @@ func assertLayerWithBuffersMatchesPyTorch<L: Layer>(_ name: String, _ layer: L, 
 }
 
 /// The same in Float and in Double, each against its own fixture.
-func assertLayerWithBuffersMatchesPyTorch<F: Layer, D: Layer>(_ name: String, _ float: F, _ double: D,
-                                                              file: StaticString = #filePath, line: UInt = #line) throws
+func assertLayerWithBuffersMatchesPyTorch<F: Layer, D: Layer>(
+    _ name: String, _ float: F, _ double: D,
+    file: StaticString = #filePath, line: UInt = #line
+) throws
 where F.Scalar == Float, D.Scalar == Double {
     try assertLayerWithBuffersMatchesPyTorch(name, float, file: file, line: line)
     try assertLayerWithBuffersMatchesPyTorch(name, double, file: file, line: line)

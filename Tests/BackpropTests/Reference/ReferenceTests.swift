@@ -58,8 +58,9 @@ final class ReferenceTests: XCTestCase {
 
     func testCrossEntropyLoss() throws {
         try assertCriterionMatchesPyTorch("cross_entropy_mean", CrossEntropyLoss<Float>(), CrossEntropyLoss<Double>())
-        try assertCriterionMatchesPyTorch("cross_entropy_sum", CrossEntropyLoss<Float>(reduction: .sum),
-                                          CrossEntropyLoss<Double>(reduction: .sum))
+        try assertCriterionMatchesPyTorch(
+            "cross_entropy_sum", CrossEntropyLoss<Float>(reduction: .sum),
+            CrossEntropyLoss<Double>(reduction: .sum))
     }
 
     func testNLLLoss() throws {
@@ -74,8 +75,9 @@ final class ReferenceTests: XCTestCase {
 
     func testBCEWithLogitsLoss() throws {
         try assertCriterionMatchesPyTorch("bce_with_logits_mean", BCEWithLogitsLoss<Float>(), BCEWithLogitsLoss<Double>())
-        try assertCriterionMatchesPyTorch("bce_with_logits_sum", BCEWithLogitsLoss<Float>(reduction: .sum),
-                                          BCEWithLogitsLoss<Double>(reduction: .sum))
+        try assertCriterionMatchesPyTorch(
+            "bce_with_logits_sum", BCEWithLogitsLoss<Float>(reduction: .sum),
+            BCEWithLogitsLoss<Double>(reduction: .sum))
     }
 
     // MARK: the checker itself

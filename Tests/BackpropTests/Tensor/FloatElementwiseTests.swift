@@ -11,8 +11,10 @@ final class FloatElementwiseTests: XCTestCase {
         return abs(Int(a.bitPattern) - Int(b.bitPattern))
     }
 
-    func check(_ name: String, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
-               _ reference: (Double) -> Double, in range: ClosedRange<Float>, maxUlps: Int, absolute: Double = 0) {
+    func check(
+        _ name: String, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+        _ reference: (Double) -> Double, in range: ClosedRange<Float>, maxUlps: Int, absolute: Double = 0
+    ) {
         // a dense sweep of the range, plus a length that is not a multiple of the vector width
         let n = 200_003
         let xs = (0..<n).map { range.lowerBound + (range.upperBound - range.lowerBound) * Float($0) / Float(n - 1) }

@@ -45,7 +45,7 @@ final class TensorAxesTests: XCTestCase {
         let x = tagged(shape, 1)
         for axis in [0, 1, 2, -1, -2] {
             let a = (axis + 3) % 3
-            let range = 1 ..< shape[a] - 1
+            let range = 1..<shape[a] - 1
             let piece = x.slice(range, along: axis)
             var s = shape; s[a] = range.count
             XCTAssertEqual(piece.shape, s)
@@ -58,7 +58,7 @@ final class TensorAxesTests: XCTestCase {
             XCTAssertEqual(pieces.map { $0.shape[a] }, sizes)
             var start = 0
             for (i, p) in pieces.enumerated() {
-                XCTAssertEqual(p, x.slice(start ..< start + sizes[i], along: a), "piece \(i) along \(axis)")
+                XCTAssertEqual(p, x.slice(start..<start + sizes[i], along: a), "piece \(i) along \(axis)")
                 start += sizes[i]
             }
             XCTAssertEqual(Tensor.concatenated(pieces, along: axis), x, "split then concatenated is the tensor again")
@@ -67,7 +67,7 @@ final class TensorAxesTests: XCTestCase {
 
     func testSliceIsACopy() {
         let x = tagged([2, 3], 0)
-        var piece = x.slice(0 ..< 1, along: 1)
+        var piece = x.slice(0..<1, along: 1)
         piece.scalars[0] = -1
         XCTAssertEqual(x.scalars[0], 0, "changing a slice leaves the tensor alone")
     }

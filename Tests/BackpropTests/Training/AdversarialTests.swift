@@ -22,22 +22,27 @@ final class AdversarialTests: XCTestCase {
     }
 
     /// inputGradient equals the finite differences of J(x) = criterion(model(x), target).
-    func assertInputGradientMatches<L: Layer>(_ model: L, input: Tensor<Double>, labels: [Int],
-                                              file: StaticString = #filePath, line: UInt = #line) where L.Scalar == Double {
+    func assertInputGradientMatches<L: Layer>(
+        _ model: L, input: Tensor<Double>, labels: [Int],
+        file: StaticString = #filePath, line: UInt = #line
+    ) where L.Scalar == Double {
         let loss = CrossEntropyLoss<Double>()
         let analytic = inputGradient(model: model, criterion: loss, input: input, target: labels)
         let numeric = numericGradient(input) { loss.forward(model.fprop($0), labels) }
         XCTAssertEqual(analytic.shape, input.shape, file: file, line: line)
         XCTAssertGreaterThan(numeric.maxAbs(), 1e-4, "a vanishing gradient would test nothing", file: file, line: line)
         for i in 0..<input.count {
-            XCTAssertEqual(analytic.scalars[i], numeric.scalars[i], accuracy: 1e-7 + 1e-5 * abs(numeric.scalars[i]),
-                           "∂J/∂x[\(i)]", file: file, line: line)
+            XCTAssertEqual(
+                analytic.scalars[i], numeric.scalars[i], accuracy: 1e-7 + 1e-5 * abs(numeric.scalars[i]),
+                "∂J/∂x[\(i)]", file: file, line: line)
         }
     }
 
     func testInputGradientOfAPerceptronMatchesFiniteDifferences() {
         var rng = Random(seed: testSeed())
-        let model = Sequential<Double> { Linear(6, 5, using: &rng); ReLU(); Linear(5, 4, using: &rng) }
+        let model = Sequential<Double> {
+            Linear(6, 5, using: &rng); ReLU(); Linear(5, 4, using: &rng)
+        }
         assertInputGradientMatches(model, input: .normal([3, 6], using: &rng), labels: [0, 3, 2])
     }
 
@@ -55,9 +60,11 @@ final class AdversarialTests: XCTestCase {
     /// through the running ones: each matches its own finite differences, and they differ.
     func testBatchNormRunsInTheModeTheCallerChose() {
         var rng = Random(seed: testSeed())
-        let model = Sequential<Double> { Linear(4, 3, using: &rng); BatchNorm1d(3); Tanh(); Linear(3, 3, using: &rng) }
+        let model = Sequential<Double> {
+            Linear(4, 3, using: &rng); BatchNorm1d(3); Tanh(); Linear(3, 3, using: &rng)
+        }
         let x = Tensor<Double>.normal([5, 4], using: &rng), labels = [0, 1, 2, 1, 0]
-        for _ in 0..<3 { _ = model.fprop(.normal([5, 4], using: &rng)) }      // running statistics away from 0 and 1
+        for _ in 0..<3 { _ = model.fprop(.normal([5, 4], using: &rng)) } // running statistics away from 0 and 1
         model.isTraining = true
         assertInputGradientMatches(model, input: x, labels: labels)
         let training = inputGradient(model: model, criterion: CrossEntropyLoss(), input: x, target: labels)
@@ -89,7 +96,9 @@ final class AdversarialTests: XCTestCase {
     /// fgsm(model:…) is the step along the model's own input gradient, and raises the loss.
     func testFGSMMovesAlongTheSignOfTheInputGradientAndRaisesTheLoss() {
         var rng = Random(seed: testSeed())
-        let model = Sequential<Float> { Linear(8, 6, using: &rng); ReLU(); Linear(6, 3, using: &rng) }
+        let model = Sequential<Float> {
+            Linear(8, 6, using: &rng); ReLU(); Linear(6, 3, using: &rng)
+        }
         model.isTraining = false
         let x = Tensor<Float>.uniform([4, 8], in: 0.2...0.8, using: &rng), labels = [0, 1, 2, 0]
         let loss = CrossEntropyLoss<Float>()
@@ -109,7 +118,10 @@ final class AdversarialTests: XCTestCase {
         return [
             ("Linear", Linear<Double>(5, 3, using: &rng), .normal([2, 5], using: &rng)),
             ("Conv2D", Conv2D<Double>(2, 3, kernelSize: (3, 3), padding: (1, 1), using: &rng), .normal([2, 2, 4, 4], using: &rng)),
-            ("ConvTranspose2D", ConvTranspose2D<Double>(2, 3, kernelSize: (3, 3), stride: (2, 2), using: &rng), .normal([2, 2, 3, 3], using: &rng)),
+            (
+                "ConvTranspose2D", ConvTranspose2D<Double>(2, 3, kernelSize: (3, 3), stride: (2, 2), using: &rng),
+                .normal([2, 2, 3, 3], using: &rng)
+            ),
             ("BatchNorm1d", BatchNorm1d<Double>(5), .normal([4, 5], using: &rng)),
             ("BatchNorm2d", BatchNorm2d<Double>(2), .normal([3, 2, 3, 3], using: &rng)),
             ("LayerNorm", LayerNorm<Double>(normalizedShape: [5]), .normal([3, 5], using: &rng)),
@@ -117,14 +129,50 @@ final class AdversarialTests: XCTestCase {
             ("LSTM", LSTM<Double>(3, 4, using: &rng), .normal([4, 2, 3], using: &rng)),
             ("GRU", GRU<Double>(3, 4, using: &rng), .normal([4, 2, 3], using: &rng)),
             ("TiedAutoencoder", TiedAutoencoder<Double>(5, 3, using: &rng), .normal([2, 5], using: &rng)),
-            ("ContractivePenalty", Sequential<Double> { encoder; Sigmoid(); ContractivePenalty(0.1, encoder: encoder) },
-             .normal([2, 5], using: &rng)),
-            ("Sequential", Sequential<Double> { Linear(5, 4, using: &rng); ReLU(); Linear(4, 2, using: &rng) }, .normal([3, 5], using: &rng)),
-            ("Residual", Residual<Double>(shortcut: Linear(5, 3, using: &rng)) { Linear(5, 3, using: &rng); Tanh() }, .normal([2, 5], using: &rng)),
-            ("Concat", Concat<Double>(axis: 1) { Linear(5, 2, using: &rng); Sequential { BatchNorm1d(5); Linear(5, 3, using: &rng) } },
-             .normal([3, 5], using: &rng)),
-            ("Parallel", Parallel<Double>(axis: 1, sizes: [2, 3]) { Linear(2, 2, using: &rng); Linear(3, 1, using: &rng) }, .normal([2, 5], using: &rng)),
-            ("Sum", Sum<Double> { Linear(5, 3, using: &rng); Sequential { Linear(5, 3, using: &rng); ReLU() } }, .normal([2, 5], using: &rng)),
+            (
+                "ContractivePenalty",
+                Sequential<Double> {
+                    encoder; Sigmoid(); ContractivePenalty(0.1, encoder: encoder)
+                },
+                .normal([2, 5], using: &rng)
+            ),
+            (
+                "Sequential",
+                Sequential<Double> {
+                    Linear(5, 4, using: &rng); ReLU(); Linear(4, 2, using: &rng)
+                }, .normal([3, 5], using: &rng)
+            ),
+            (
+                "Residual",
+                Residual<Double>(shortcut: Linear(5, 3, using: &rng)) {
+                    Linear(5, 3, using: &rng); Tanh()
+                }, .normal([2, 5], using: &rng)
+            ),
+            (
+                "Concat",
+                Concat<Double>(axis: 1) {
+                    Linear(5, 2, using: &rng);
+                    Sequential {
+                        BatchNorm1d(5); Linear(5, 3, using: &rng)
+                    }
+                },
+                .normal([3, 5], using: &rng)
+            ),
+            (
+                "Parallel",
+                Parallel<Double>(axis: 1, sizes: [2, 3]) {
+                    Linear(2, 2, using: &rng); Linear(3, 1, using: &rng)
+                }, .normal([2, 5], using: &rng)
+            ),
+            (
+                "Sum",
+                Sum<Double> {
+                    Linear(5, 3, using: &rng);
+                    Sequential {
+                        Linear(5, 3, using: &rng); ReLU()
+                    }
+                }, .normal([2, 5], using: &rng)
+            )
         ]
     }
 
@@ -150,7 +198,9 @@ final class AdversarialTests: XCTestCase {
                 let head = Linear<Double>(output.count / output.shape[0], 3, using: &rng)
                 let model = Sequential<Double>([layer, Flatten(), head])
                 model.isTraining = training
-                let headGrads = head.parameters.map { p -> Tensor<Double> in p.grad = .normal(p.value.shape, using: &rng); return p.grad }
+                let headGrads = head.parameters.map { p -> Tensor<Double> in
+                    p.grad = .normal(p.value.shape, using: &rng); return p.grad
+                }
                 let labels = (0..<input.shape[0]).map { $0 % 3 }
                 let adversarial = fgsm(model: model, criterion: CrossEntropyLoss(), input: input, target: labels, epsilon: 0.1, clip: nil)
                 XCTAssertEqual(adversarial.shape, input.shape, name)
@@ -159,7 +209,8 @@ final class AdversarialTests: XCTestCase {
                 XCTAssertEqual(layer.namedBuffers.map(\.buffer.value), afterFprop, "\(name): fgsm left its buffers changed")
                 XCTAssertEqual(model.isTraining, training, "\(name): fgsm changed the mode")
                 if training && name.hasPrefix("BatchNorm") {
-                    XCTAssertNotEqual(afterFprop, buffers, "\(name): a training fprop should move the running statistics (else the test proves nothing)")
+                    XCTAssertNotEqual(
+                        afterFprop, buffers, "\(name): a training fprop should move the running statistics (else the test proves nothing)")
                 }
             }
         }
@@ -168,11 +219,13 @@ final class AdversarialTests: XCTestCase {
     /// A gradient that was zeroed lazily (`zeroGrad()`) reads as zero after an attack.
     func testAnAttackAfterZeroGradLeavesZeroGradients() {
         var rng = Random(seed: testSeed())
-        let model = Sequential<Float> { Linear(4, 3, using: &rng); ReLU(); Linear(3, 2, using: &rng) }
+        let model = Sequential<Float> {
+            Linear(4, 3, using: &rng); ReLU(); Linear(3, 2, using: &rng)
+        }
         let x = Tensor<Float>.normal([2, 4], using: &rng)
         let loss = CrossEntropyLoss<Float>()
         let scores = model.fprop(x)
-        model.grad(x, loss.backward(scores, [0, 1]))     // stale numbers in every gradient
+        model.grad(x, loss.backward(scores, [0, 1])) // stale numbers in every gradient
         model.zeroGrad()
         _ = fgsm(model: model, criterion: loss, input: x, target: [0, 1], epsilon: 0.2)
         for p in model.parameters { XCTAssertEqual(p.grad.maxAbs(), 0, "a zeroed gradient is no longer zero after fgsm") }

@@ -23,13 +23,19 @@ final class CheckpointMetadataTests: XCTestCase {
         var file = checkpoint(SGD(net.parameters, learningRate: 0.1), net)
         XCTAssertEqual(try Checkpoint.state(of: file).epoch, 2)
         let cases: [(String, String?, String)] = [
-            ("epoch", String(Int.max), "the metadata 'epoch' is '9223372036854775807', more than the largest count a checkpoint holds (2^53 = 9007199254740992)"),
-            ("epoch", String(1 << 53 + 1), "the metadata 'epoch' is '9007199254740993', more than the largest count a checkpoint holds (2^53 = 9007199254740992)"),
+            (
+                "epoch", String(Int.max),
+                "the metadata 'epoch' is '9223372036854775807', more than the largest count a checkpoint holds (2^53 = 9007199254740992)"
+            ),
+            (
+                "epoch", String(1 << 53 + 1),
+                "the metadata 'epoch' is '9007199254740993', more than the largest count a checkpoint holds (2^53 = 9007199254740992)"
+            ),
             ("epoch", "99999999999999999999999", "the metadata 'epoch' is '99999999999999999999999', not a whole number"),
             ("step", "-1", "the metadata 'step' is '-1', a negative count"),
             ("step", "3.5", "the metadata 'step' is '3.5', not a whole number"),
             ("step", " 7", "the metadata 'step' is ' 7', not a whole number"),
-            ("epoch", nil, "the metadata 'epoch' is missing"),
+            ("epoch", nil, "the metadata 'epoch' is missing")
         ]
         for (key, value, message) in cases {
             var changed = file
@@ -48,16 +54,19 @@ final class CheckpointMetadataTests: XCTestCase {
         let other = model()
         for (_, p) in other.namedParameters { p.value = p.value * 2 }
         let otherBefore = other.namedParameters.map(\.parameter.value.scalars)
-        XCTAssertEqual(problem { try Checkpoint.restore(model: other, optimizer: SGD(other.parameters, learningRate: 0.1), from: file) },
-                       "<memory>: the metadata 'optimizer.epoch' is '-5', a negative count")
+        XCTAssertEqual(
+            problem { try Checkpoint.restore(model: other, optimizer: SGD(other.parameters, learningRate: 0.1), from: file) },
+            "<memory>: the metadata 'optimizer.epoch' is '-5', a negative count")
         XCTAssertEqual(other.namedParameters.map(\.parameter.value.scalars), otherBefore, "nothing changed")
 
         let adam = Adam(net.parameters)
         var adamFile = checkpoint(adam, net)
         XCTAssertNotNil(adamFile.metadata["optimizer.step"])
         adamFile.metadata["optimizer.step"] = String(Int.max)
-        XCTAssertEqual(problem { try Checkpoint.restore(model: other, optimizer: Adam(other.parameters), from: adamFile) },
-                       "<memory>: the metadata 'optimizer.step' is '\(Int.max)', more than the largest count a checkpoint holds (2^53 = 9007199254740992)")
+        XCTAssertEqual(
+            problem { try Checkpoint.restore(model: other, optimizer: Adam(other.parameters), from: adamFile) },
+            "<memory>: the metadata 'optimizer.step' is '\(Int.max)', more than the largest count a checkpoint holds (2^53 = 9007199254740992)"
+        )
         XCTAssertEqual(net.namedParameters.map(\.parameter.value.scalars), before)
     }
 
@@ -65,11 +74,13 @@ final class CheckpointMetadataTests: XCTestCase {
         let net = model()
         var file = checkpoint(SGD(net.parameters, learningRate: 0.1), net)
         file.metadata[Checkpoint.versionKey] = "2"
-        XCTAssertEqual(problem { try Checkpoint.state(of: file) }, "<memory>: checkpoint version '2' is not supported (this library writes version 1)")
+        XCTAssertEqual(
+            problem { try Checkpoint.state(of: file) }, "<memory>: checkpoint version '2' is not supported (this library writes version 1)")
         file.metadata[Checkpoint.versionKey] = "1"
         file.metadata["random.shuffle"] = "1,2,3"
-        XCTAssertEqual(problem { try Checkpoint.state(of: file) },
-                       "<memory>: the metadata 'random.shuffle' = '1,2,3' is not a generator state (four 64-bit hex words, not all zero)")
+        XCTAssertEqual(
+            problem { try Checkpoint.state(of: file) },
+            "<memory>: the metadata 'random.shuffle' = '1,2,3' is not a generator state (four 64-bit hex words, not all zero)")
     }
 
     func testShapeMismatchesNameTheParameterAndBothShapes() throws {

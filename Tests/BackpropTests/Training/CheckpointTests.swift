@@ -63,8 +63,10 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(error.mismatched.map(\.name), ["0.weight", "0.bias", "2.weight"])
             XCTAssertEqual(error.unexpected.map(\.name), [])
             let text = error.description
-            for expected in ["missing from the file: 4.weight (model shape [2, 3])", "0.weight: model [6, 4], file [5, 4]",
-                             "2.weight: model [3, 6], file [3, 5]", "0.bias: model [6], file [5]"] {
+            for expected in [
+                "missing from the file: 4.weight (model shape [2, 3])", "0.weight: model [6, 4], file [5, 4]",
+                "2.weight: model [3, 6], file [3, 5]", "0.bias: model [6], file [5]"
+            ] {
                 XCTAssertTrue(text.contains(expected), "'\(expected)' not in:\n\(text)")
             }
         }
@@ -105,7 +107,8 @@ final class CheckpointTests: XCTestCase {
                 XCTAssertTrue(error is FileWriteError, "\(error)")
                 XCTAssertTrue("\(error)".contains(path) && "\(error)".contains("No space left"), "\(error)")
             }
-            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), savedBytes, "failed at \(budget) bytes: the old file is untouched")
+            XCTAssertEqual(
+                try Data(contentsOf: URL(fileURLWithPath: path)), savedBytes, "failed at \(budget) bytes: the old file is untouched")
             let reloaded = mlp([4, 5, 3], seed: 3, Float.self)
             try reloaded.load(from: path)
             XCTAssertEqual(values(reloaded), values(first))
@@ -125,8 +128,10 @@ final class CheckpointTests: XCTestCase {
         try Checkpoint.save(model: model, optimizer: optimizer, state: TrainingState(epoch: 1, step: 10), to: path)
         let saved = values(model)
         for p in model.parameters { p.value = p.value + 1 }
-        XCTAssertThrowsError(try Checkpoint.save(model: model, optimizer: optimizer, state: TrainingState(epoch: 2, step: 20),
-                                                 to: path, chunkWriter: failingWriter(after: 100)))
+        XCTAssertThrowsError(
+            try Checkpoint.save(
+                model: model, optimizer: optimizer, state: TrainingState(epoch: 2, step: 20),
+                to: path, chunkWriter: failingWriter(after: 100)))
         let fresh = mlp([3, 4, 2], seed: 6, Double.self)
         let state = try Checkpoint.restore(model: fresh, optimizer: Adam(fresh.parameters), from: path)
         XCTAssertEqual(state.epoch, 1)
@@ -138,8 +143,10 @@ final class CheckpointTests: XCTestCase {
 
     /// Trains a small classifier for `steps` steps: mini-batches drawn by `batches`, input
     /// noise from `Random.global` (as dropout would), so both generators matter.
-    func train<O: Optimizer>(_ model: Sequential<Float>, _ optimizer: O, steps: Int, batches: inout Random,
-                             data: Tensor<Float>, labels: [Int]) where O.Scalar == Float {
+    func train<O: Optimizer>(
+        _ model: Sequential<Float>, _ optimizer: O, steps: Int, batches: inout Random,
+        data: Tensor<Float>, labels: [Int]
+    ) where O.Scalar == Float {
         let loss = CrossEntropyLoss<Float>()
         for _ in 0..<steps {
             let indices = (0..<8).map { _ in Int(batches.next() % UInt64(labels.count)) }
@@ -155,8 +162,10 @@ final class CheckpointTests: XCTestCase {
     /// Train k steps, checkpoint, train k more; versus: a fresh model and optimizer
     /// restored from the checkpoint, k more steps. The weights and the optimizer state
     /// must be bit-identical.
-    func assertResumeIsBitIdentical<O: CheckpointableOptimizer>(_ makeOptimizer: (Sequential<Float>) -> O,
-                                                                file: StaticString = #filePath, line: UInt = #line) throws
+    func assertResumeIsBitIdentical<O: CheckpointableOptimizer>(
+        _ makeOptimizer: (Sequential<Float>) -> O,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws
     where O.Scalar == Float {
         let savedThreads = Threads.count
         Threads.count = 1
@@ -173,9 +182,10 @@ final class CheckpointTests: XCTestCase {
         let optimizer = makeOptimizer(model)
         var batches = Random(seed: seed &+ 3)
         train(model, optimizer, steps: k, batches: &batches, data: data, labels: labels)
-        try Checkpoint.save(model: model, optimizer: optimizer,
-                            state: TrainingState(epoch: 0, step: k, generators: ["batches": batches], info: ["note": "test"]),
-                            to: path)
+        try Checkpoint.save(
+            model: model, optimizer: optimizer,
+            state: TrainingState(epoch: 0, step: k, generators: ["batches": batches], info: ["note": "test"]),
+            to: path)
         train(model, optimizer, steps: k, batches: &batches, data: data, labels: labels)
         let globalAfterwards = Random.global
 
@@ -189,7 +199,8 @@ final class CheckpointTests: XCTestCase {
         var resumedBatches = try XCTUnwrap(state.generators["batches"], file: file, line: line)
         train(resumedModel, resumedOptimizer, steps: k, batches: &resumedBatches, data: data, labels: labels)
 
-        XCTAssertNotEqual(values(model), values(mlp([6, 10, 3], seed: seed &+ 2, Float.self)), "training changed the weights", file: file, line: line)
+        XCTAssertNotEqual(
+            values(model), values(mlp([6, 10, 3], seed: seed &+ 2, Float.self)), "training changed the weights", file: file, line: line)
         XCTAssertEqual(values(resumedModel), values(model), "weights after resuming", file: file, line: line)
         for ((slot, a), (_, b)) in zip(resumedOptimizer.stateBuffers, optimizer.stateBuffers) {
             XCTAssertEqual(a, b, "optimizer \(slot)", file: file, line: line)
@@ -212,8 +223,11 @@ final class CheckpointTests: XCTestCase {
         try assertResumeIsBitIdentical { RMSprop($0.parameters, learningRate: 0.01, momentum: 0.5, centered: true) }
         try assertResumeIsBitIdentical { Adagrad($0.parameters, learningRate: 0.1, lrDecay: 0.01) }
         // mid-schedule: the step count carries the warm-up and the cosine on
-        try assertResumeIsBitIdentical { SGD($0.parameters, learningRate: 0.1, momentum: 0.9, dampening: 0.1,
-                                             schedule: .warmupCosine(warmup: 4, total: 20, minimum: 0.01)) }
+        try assertResumeIsBitIdentical {
+            SGD(
+                $0.parameters, learningRate: 0.1, momentum: 0.9, dampening: 0.1,
+                schedule: .warmupCosine(warmup: 4, total: 20, minimum: 0.01))
+        }
     }
 
     /// Without restoring the optimizer state (momentum) the run diverges: the test above
@@ -248,12 +262,17 @@ final class CheckpointTests: XCTestCase {
         let optimizer = SGD(model.parameters, learningRate: 0.1, momentum: 0.5)
         optimizer.stepCount = 100
         Random.global = Random(seed: 77)
-        try Checkpoint.save(model: model, optimizer: optimizer,
-                            state: TrainingState(epoch: 5, step: 123, generators: ["shuffle": Random(seed: 8)]), to: path)
+        try Checkpoint.save(
+            model: model, optimizer: optimizer,
+            state: TrainingState(epoch: 5, step: 123, generators: ["shuffle": Random(seed: 8)]), to: path)
         let file = try SafeTensors(contentsOf: path)
-        XCTAssertEqual(Set(file.names), ["model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias",
-                                         "optimizer.state.0.momentum_buffer", "optimizer.state.1.momentum_buffer",
-                                         "optimizer.state.2.momentum_buffer", "optimizer.state.3.momentum_buffer"])
+        XCTAssertEqual(
+            Set(file.names),
+            [
+                "model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias",
+                "optimizer.state.0.momentum_buffer", "optimizer.state.1.momentum_buffer",
+                "optimizer.state.2.momentum_buffer", "optimizer.state.3.momentum_buffer"
+            ])
         XCTAssertEqual(file.metadata["epoch"], "5")
         XCTAssertEqual(file.metadata["step"], "123")
         XCTAssertEqual(file.metadata["optimizer"], "SGD")
@@ -286,18 +305,23 @@ final class CheckpointTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("SGD optimizer, not of Adam"), "\(error)")
         }
         let wider = mlp([3, 5, 2], seed: 2, Float.self)
-        XCTAssertThrowsError(try Checkpoint.restore(model: wider, optimizer: SGD(wider.parameters, learningRate: 0.1), from: path)) { error in
+        XCTAssertThrowsError(try Checkpoint.restore(model: wider, optimizer: SGD(wider.parameters, learningRate: 0.1), from: path)) {
+            error in
             XCTAssertTrue(error is StateDictError, "\(error)")
         }
         // optimizer over fewer parameters than the checkpoint has buffers for
-        XCTAssertThrowsError(try Checkpoint.restore(model: other, optimizer: SGD(Array(other.parameters.prefix(2)), learningRate: 0.1), from: path)) { error in
+        XCTAssertThrowsError(
+            try Checkpoint.restore(model: other, optimizer: SGD(Array(other.parameters.prefix(2)), learningRate: 0.1), from: path)
+        ) { error in
             XCTAssertTrue("\(error)".contains("unexpected: optimizer.state.2.momentum_buffer"), "\(error)")
         }
         XCTAssertEqual(values(other), before)
 
         // a model file is not a checkpoint
         try model.save(to: dir + "/m.safetensors")
-        XCTAssertThrowsError(try Checkpoint.restore(model: other, optimizer: SGD(other.parameters, learningRate: 0.1), from: dir + "/m.safetensors")) { error in
+        XCTAssertThrowsError(
+            try Checkpoint.restore(model: other, optimizer: SGD(other.parameters, learningRate: 0.1), from: dir + "/m.safetensors")
+        ) { error in
             XCTAssertTrue("\(error)".contains("not a training checkpoint"), "\(error)")
         }
 

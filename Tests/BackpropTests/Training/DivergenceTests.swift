@@ -23,7 +23,9 @@ final class DivergenceTests: XCTestCase {
     }
 
     func testParametersCheckNamesTheFirstBadParameter() throws {
-        let model = Sequential<Float> { Linear<Float>(3, 4); ReLU<Float>(); Linear<Float>(4, 2) }
+        let model = Sequential<Float> {
+            Linear<Float>(3, 4); ReLU<Float>(); Linear<Float>(4, 2)
+        }
         XCTAssertTrue(model.parametersAreFinite)
         try Divergence.check(model)
         XCTAssertNil(Divergence.firstNonFinite(in: model))

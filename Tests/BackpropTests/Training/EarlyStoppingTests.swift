@@ -8,7 +8,9 @@ final class EarlyStoppingTests: XCTestCase {
     /// Linear → BatchNorm1d → ReLU → Linear: parameters and buffers.
     func model(seed: UInt64) -> Sequential<Float> {
         var rng = Random(seed: seed)
-        return Sequential<Float> { Linear(4, 6, using: &rng); BatchNorm1d(6); ReLU(); Linear(6, 3, using: &rng) }
+        return Sequential<Float> {
+            Linear(4, 6, using: &rng); BatchNorm1d(6); ReLU(); Linear(6, 3, using: &rng)
+        }
     }
 
     /// One training-mode forward (moves the running statistics) and a change of every weight.
@@ -23,10 +25,10 @@ final class EarlyStoppingTests: XCTestCase {
         let stopping = EarlyStopping<Float>(patience: 2)
         XCTAssertFalse(try stopping.update(1.0, model: m))
         XCTAssertFalse(try stopping.update(0.8, model: m))
-        XCTAssertFalse(try stopping.update(0.9, model: m))              // 1 without improvement
-        XCTAssertFalse(try stopping.update(0.7, model: m))              // improvement: the count restarts
-        XCTAssertFalse(try stopping.update(0.7, model: m))              // equal is no improvement
-        XCTAssertTrue(try stopping.update(0.75, model: m))              // 2 in a row: stop
+        XCTAssertFalse(try stopping.update(0.9, model: m)) // 1 without improvement
+        XCTAssertFalse(try stopping.update(0.7, model: m)) // improvement: the count restarts
+        XCTAssertFalse(try stopping.update(0.7, model: m)) // equal is no improvement
+        XCTAssertTrue(try stopping.update(0.75, model: m)) // 2 in a row: stop
         XCTAssertEqual(stopping.best, 0.7)
         XCTAssertEqual(stopping.bestEpoch, 4)
         XCTAssertEqual(stopping.epochs, 6)
@@ -60,7 +62,7 @@ final class EarlyStoppingTests: XCTestCase {
             perturb(m, seed: 3)
             _ = try stopping.update(0.5, model: m)
             perturb(m, seed: 4)
-            _ = try stopping.update(0.3, model: m)                       // the best
+            _ = try stopping.update(0.3, model: m) // the best
             let best = m.stateDict
             perturb(m, seed: 5)
             _ = try stopping.update(0.4, model: m)

@@ -6,7 +6,9 @@ import XCTest
 final class EvaluationTests: XCTestCase {
     func testLossIsTheMeanOverExamplesInEvaluationMode() {
         var rng = Random(seed: 3)
-        let model = Sequential<Double> { Linear(5, 4, using: &rng); Dropout(0.5, using: &rng) }
+        let model = Sequential<Double> {
+            Linear(5, 4, using: &rng); Dropout(0.5, using: &rng)
+        }
         let data = LabeledImages<Double>(images: .uniform([23, 5], in: -1...1, using: &rng), labels: (0..<23).map { $0 % 4 }, classCount: 4)
         let criterion = CrossEntropyLoss<Double>()
         // the reference: every example's loss on its own, without dropout (evaluation mode)
@@ -15,7 +17,8 @@ final class EvaluationTests: XCTestCase {
         let expected = perExample.reduce(0, +) / 23
         model.isTraining = true
         for batchSize in [1, 5, 23, 1000] {
-            XCTAssertEqual(loss(of: model, on: data, criterion: criterion, batchSize: batchSize), expected, accuracy: 1e-12, "batch \(batchSize)")
+            XCTAssertEqual(
+                loss(of: model, on: data, criterion: criterion, batchSize: batchSize), expected, accuracy: 1e-12, "batch \(batchSize)")
         }
         XCTAssertTrue(model.isTraining, "the mode is restored")
         model.isTraining = false

@@ -47,8 +47,10 @@ final class GANGradientTests: XCTestCase {
         for (before, p) in zip(discriminatorGrads, discriminator.parameters) { assertClose(p.grad, before, tolerance: 0) }
 
         // G's gradients against central differences of L(θ_G) = BCE(D(G(z)), 1)
-        let report = GradientCheck.compareAll(generator, input: z, gradInput: .zeros(z.shape), checkInput: false,
-                                              epsilon: 1e-6, tolerance: .init()) { z in
+        let report = GradientCheck.compareAll(
+            generator, input: z, gradInput: .zeros(z.shape), checkInput: false,
+            epsilon: 1e-6, tolerance: .init()
+        ) { z in
             bce.forward(discriminator.fprop(generator.fprop(z)), ones)
         }
         XCTAssertTrue(report.passed, "\(report)")

@@ -22,7 +22,9 @@ final class GenerativeScoresTests: XCTestCase {
 
     func diagonal(_ values: [Double]) -> Tensor<Double> {
         let d = values.count
-        return Tensor(shape: [d, d]) { p in Double.fill(p, 0, d * d); for i in 0..<d { p[i * (d + 1)] = values[i] } }
+        return Tensor(shape: [d, d]) { p in
+            Double.fill(p, 0, d * d); for i in 0..<d { p[i * (d + 1)] = values[i] }
+        }
     }
 
     func testUniformPredictionsScoreOne() {
@@ -36,8 +38,9 @@ final class GenerativeScoresTests: XCTestCase {
         // the same confident prediction for every image: also 1 (nothing is spread)
         var same = GenerativeScores(classes: 10, features: 3)
         let row = Tensor<Double>.normal([10], using: &rng).scalars.map { $0 * 5 }
-        same.add(logits: Tensor(shape: [20, 10], scalars: Array((0..<20).map { _ in row }.joined())),
-                 features: .normal([20, 3], using: &rng))
+        same.add(
+            logits: Tensor(shape: [20, 10], scalars: Array((0..<20).map { _ in row }.joined())),
+            features: .normal([20, 3], using: &rng))
         XCTAssertEqual(same.inceptionScore, 1, accuracy: 1e-12)
     }
 
@@ -46,7 +49,7 @@ final class GenerativeScoresTests: XCTestCase {
         for k in [1, 2, 4, 10] {
             var scores = GenerativeScores(classes: 10, features: 2)
             // image i is class i mod k with a logit 60 above the others: p is one-hot to 1e-26
-            for _ in 0..<3 {        // in three batches: the sums accumulate
+            for _ in 0..<3 { // in three batches: the sums accumulate
                 var logits = Tensor<Double>.zeros([10 * k, 10])
                 for i in 0..<(10 * k) { logits[i, i % k] = 60 }
                 scores.add(logits: logits, features: .normal([10 * k, 2], using: &rng))
@@ -129,8 +132,9 @@ final class GenerativeScoresTests: XCTestCase {
         // a singular covariance (rank-deficient, as features of dead units): still finite and right
         var singular = a; singular[0] = 0; singular[3] = 0
         let expectedSingular = (m1 - m2).sumOfSquares() + zip(singular, b).map { pow($0.squareRoot() - $1.squareRoot(), 2) }.reduce(0, +)
-        XCTAssertEqual(frechetDistance(mean1: m1, covariance1: rotated(singular, by: q), mean2: m2, covariance2: rotated(b, by: q)),
-                       expectedSingular, accuracy: 1e-6 * max(1, expectedSingular))
+        XCTAssertEqual(
+            frechetDistance(mean1: m1, covariance1: rotated(singular, by: q), mean2: m2, covariance2: rotated(b, by: q)),
+            expectedSingular, accuracy: 1e-6 * max(1, expectedSingular))
     }
 
     func testFrechetDistanceOfNonCommuting2x2Covariances() {

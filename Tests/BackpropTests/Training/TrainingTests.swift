@@ -7,7 +7,9 @@ final class TrainingTests: XCTestCase {
         let mnist = try MNIST<Float>(directory: try requireMNIST())
         let train = mnist.train.prefix(3000), test = mnist.test.prefix(1000)
         var rng = Random(seed: 1)
-        let model = Sequential<Float> { Linear(784, 64, using: &rng); ReLU(); Linear(64, 10, using: &rng) }
+        let model = Sequential<Float> {
+            Linear(784, 64, using: &rng); ReLU(); Linear(64, 10, using: &rng)
+        }
         let loss = CrossEntropyLoss<Float>()
         let sgd = SGD(model.parameters, learningRate: 0.1, momentum: 0.9)
         let before = accuracy(of: model, on: test)

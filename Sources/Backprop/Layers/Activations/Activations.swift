@@ -103,8 +103,10 @@ public final class LogSoftmax<Scalar: TensorScalar>: ShapePreserving {
 /// The output cached by the last `fprop`, or a fresh one when `bprop` is called on an
 /// input of another shape (a cheap guard against the most common misuse).
 @inline(__always)
-func cachedOutput<Scalar>(_ cached: Tensor<Scalar>?, _ input: Tensor<Scalar>,
-                          _ fprop: (Tensor<Scalar>) -> Tensor<Scalar>) -> Tensor<Scalar> {
+func cachedOutput<Scalar>(
+    _ cached: Tensor<Scalar>?, _ input: Tensor<Scalar>,
+    _ fprop: (Tensor<Scalar>) -> Tensor<Scalar>
+) -> Tensor<Scalar> {
     if let cached, cached.shape == input.shape { return cached }
     return fprop(input)
 }

@@ -11,8 +11,9 @@ public protocol AutoencoderKernels {
     /// Σ |x[i]|
     static func sumOfAbsolute(_ x: UnsafePointer<Self>, _ n: Int) -> Self
     /// gx = gy + scale · sign(x), with sign(0) = 0 (Torch7's `nn.L1Penalty`).
-    static func l1PenaltyBackward(_ x: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>,
-                                  _ n: Int, scale: Self)
+    static func l1PenaltyBackward(
+        _ x: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>,
+        _ n: Int, scale: Self)
 
     // MARK: contractive penalty (h = σ(z), code h [rows, cols], w [cols] = squared norms of the weight rows)
 
@@ -23,23 +24,28 @@ public protocol AutoencoderKernels {
     static func contractivePenalty(_ h: UnsafePointer<Self>, _ w: UnsafePointer<Self>, rows: Int, cols: Int) -> Self
     /// gx = gy + scale · 2 a (1 − 2h) w[c], with a = h (1 − h): the gradient of
     /// scale · Σ a² w with respect to h [rows, cols], added to gy.
-    static func contractiveBackward(_ h: UnsafePointer<Self>, _ w: UnsafePointer<Self>, _ gy: UnsafePointer<Self>,
-                                    _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int, scale: Self)
+    static func contractiveBackward(
+        _ h: UnsafePointer<Self>, _ w: UnsafePointer<Self>, _ gy: UnsafePointer<Self>,
+        _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int, scale: Self)
     /// out [cols] = Σ_r (h[r, c] (1 − h[r, c]))², for h [rows, cols].
     static func sigmoidSlopeSquaredColumnSums(_ h: UnsafePointer<Self>, rows: Int, cols: Int, _ out: UnsafeMutablePointer<Self>)
     /// out [rows, cols] += alpha · s[r] · x [rows, cols]: each row scaled by its own factor.
-    static func addScaledRows(_ x: UnsafePointer<Self>, _ s: UnsafePointer<Self>, alpha: Self,
-                              _ out: UnsafeMutablePointer<Self>, rows: Int, cols: Int)
+    static func addScaledRows(
+        _ x: UnsafePointer<Self>, _ s: UnsafePointer<Self>, alpha: Self,
+        _ out: UnsafeMutablePointer<Self>, rows: Int, cols: Int)
 
     // MARK: Gaussian sample (input [rows, 2k] = μ | log σ², ε and z [rows, k])
 
     /// z = μ + exp(½ log σ²) · ε; returns Σ ½ (μ² + σ² − 1 − log σ²), the KL divergence of
     /// N(μ, σ²) from N(0, 1) summed over all rows and units.
-    static func gaussianSample(_ input: UnsafePointer<Self>, _ eps: UnsafePointer<Self>, _ z: UnsafeMutablePointer<Self>,
-                               rows: Int, k: Int) -> Self
+    static func gaussianSample(
+        _ input: UnsafePointer<Self>, _ eps: UnsafePointer<Self>, _ z: UnsafeMutablePointer<Self>,
+        rows: Int, k: Int
+    ) -> Self
     /// gx [rows, 2k]: ∂/∂μ = gz + klScale · μ, ∂/∂log σ² = ½ gz ε σ + klScale · ½ (σ² − 1).
-    static func gaussianSampleBackward(_ input: UnsafePointer<Self>, _ eps: UnsafePointer<Self>, _ gz: UnsafePointer<Self>,
-                                       _ gx: UnsafeMutablePointer<Self>, rows: Int, k: Int, klScale: Self)
+    static func gaussianSampleBackward(
+        _ input: UnsafePointer<Self>, _ eps: UnsafePointer<Self>, _ gz: UnsafePointer<Self>,
+        _ gx: UnsafeMutablePointer<Self>, rows: Int, k: Int, klScale: Self)
 
     // MARK: antiderivatives of activations (the energy of a tied autoencoder)
 
@@ -60,8 +66,10 @@ extension AutoencoderKernels where Self: TensorScalar {
         return s0 + s1
     }
 
-    public static func l1PenaltyBackward(_ x: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>,
-                                         _ n: Int, scale: Self) {
+    public static func l1PenaltyBackward(
+        _ x: UnsafePointer<Self>, _ gy: UnsafePointer<Self>, _ gx: UnsafeMutablePointer<Self>,
+        _ n: Int, scale: Self
+    ) {
         for i in 0..<n { gx[i] = gy[i] + (x[i] > 0 ? scale : (x[i] < 0 ? -scale : 0)) }
     }
 
@@ -85,8 +93,10 @@ extension AutoencoderKernels where Self: TensorScalar {
     }
 
     // h, gy, gx [rows, cols], w [cols]
-    public static func contractiveBackward(_ h: UnsafePointer<Self>, _ w: UnsafePointer<Self>, _ gy: UnsafePointer<Self>,
-                                           _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int, scale: Self) {
+    public static func contractiveBackward(
+        _ h: UnsafePointer<Self>, _ w: UnsafePointer<Self>, _ gy: UnsafePointer<Self>,
+        _ gx: UnsafeMutablePointer<Self>, rows: Int, cols: Int, scale: Self
+    ) {
         for r in 0..<rows {
             let o = r * cols
             for c in 0..<cols {
@@ -109,14 +119,18 @@ extension AutoencoderKernels where Self: TensorScalar {
     }
 
     // x, out [rows, cols], s [rows]
-    public static func addScaledRows(_ x: UnsafePointer<Self>, _ s: UnsafePointer<Self>, alpha: Self,
-                                     _ out: UnsafeMutablePointer<Self>, rows: Int, cols: Int) {
+    public static func addScaledRows(
+        _ x: UnsafePointer<Self>, _ s: UnsafePointer<Self>, alpha: Self,
+        _ out: UnsafeMutablePointer<Self>, rows: Int, cols: Int
+    ) {
         for r in 0..<rows { axpy(cols, alpha * s[r], x + r * cols, out + r * cols) }
     }
 
     // input [rows, 2k], eps, z [rows, k]
-    public static func gaussianSample(_ input: UnsafePointer<Self>, _ eps: UnsafePointer<Self>, _ z: UnsafeMutablePointer<Self>,
-                                      rows: Int, k: Int) -> Self {
+    public static func gaussianSample(
+        _ input: UnsafePointer<Self>, _ eps: UnsafePointer<Self>, _ z: UnsafeMutablePointer<Self>,
+        rows: Int, k: Int
+    ) -> Self {
         var kl: Self = 0
         for r in 0..<rows {
             let mu = input + r * 2 * k, logVar = mu + k, e = eps + r * k, zr = z + r * k
@@ -130,8 +144,10 @@ extension AutoencoderKernels where Self: TensorScalar {
     }
 
     // input, gx [rows, 2k], eps, gz [rows, k]
-    public static func gaussianSampleBackward(_ input: UnsafePointer<Self>, _ eps: UnsafePointer<Self>, _ gz: UnsafePointer<Self>,
-                                              _ gx: UnsafeMutablePointer<Self>, rows: Int, k: Int, klScale: Self) {
+    public static func gaussianSampleBackward(
+        _ input: UnsafePointer<Self>, _ eps: UnsafePointer<Self>, _ gz: UnsafePointer<Self>,
+        _ gx: UnsafeMutablePointer<Self>, rows: Int, k: Int, klScale: Self
+    ) {
         for r in 0..<rows {
             let mu = input + r * 2 * k, logVar = mu + k, e = eps + r * k, g = gz + r * k
             let gMu = gx + r * 2 * k, gLogVar = gMu + k

@@ -50,8 +50,9 @@ public final class MaskingNoise<Scalar: TensorScalar>: ShapePreserving {
         guard isTraining else { mask = nil; return input }
         let m: Tensor<Scalar>
         if let fixedMask {
-            require(fixedMask.shape == input.shape,
-                         "MaskingNoise: fixedMask has shape \(fixedMask.shape) but the input has shape \(input.shape)")
+            require(
+                fixedMask.shape == input.shape,
+                "MaskingNoise: fixedMask has shape \(fixedMask.shape) but the input has shape \(input.shape)")
             m = fixedMask
         } else {
             m = Tensor(shape: input.shape) { Scalar.bernoulliMask($0, input.count, keep: 1 - p, scale: 1, using: &rng) }
@@ -112,8 +113,9 @@ public final class GaussianNoise<Scalar: TensorScalar>: ShapePreserving {
         guard isTraining else { return input }
         let eps: Tensor<Scalar>
         if let fixedNoise {
-            require(fixedNoise.shape == input.shape,
-                         "GaussianNoise: fixedNoise has shape \(fixedNoise.shape) but the input has shape \(input.shape)")
+            require(
+                fixedNoise.shape == input.shape,
+                "GaussianNoise: fixedNoise has shape \(fixedNoise.shape) but the input has shape \(input.shape)")
             eps = fixedNoise
         } else {
             eps = Tensor<Scalar>(shape: input.shape) { Scalar.normalFill($0, input.count, std: 1, using: &rng) }

@@ -37,7 +37,7 @@ extension Tensor {
         q.withUnsafeMutablePointer { rows in
             for i in 0..<k {
                 let v = rows + i * d
-                for j in 0..<kept {                                   // v −= (q_j · v) q_j
+                for j in 0..<kept { // v −= (q_j · v) q_j
                     let u = rows + j * d
                     Scalar.axpy(d, -Scalar.dot(d, u, v), u, v)
                 }
@@ -58,11 +58,12 @@ extension Tensor {
 /// Both bases are made orthonormal (Q₁, Q₂); the cosines are the singular values of Q₁ Q₂ᵀ,
 /// computed as the square roots of the eigenvalues of M = (Q₁ Q₂ᵀ)ᵀ (Q₁ Q₂ᵀ).
 public func principalAngleCosines<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> [Double] {
-    require(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[1],
-                 "principalAngleCosines: expects two bases [k1, d] and [k2, d] of one space, got \(a.shape) and \(b.shape)")
+    require(
+        a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[1],
+        "principalAngleCosines: expects two bases [k1, d] and [k2, d] of one space, got \(a.shape) and \(b.shape)")
     let q1 = a.orthonormalizedRows(), q2 = b.orthonormalizedRows()
-    let overlap = Tensor.matmul(q1, q2, transposeB: true)                   // [k1, k2]
-    let gram = Tensor.matmul(overlap, overlap, transposeA: true)            // [k2, k2]
+    let overlap = Tensor.matmul(q1, q2, transposeB: true) // [k1, k2]
+    let gram = Tensor.matmul(overlap, overlap, transposeA: true) // [k2, k2]
     let count = min(q1.shape[0], q2.shape[0])
     let values = gram.symmetricEigen(vectors: false).values.scalars.map { Double($0) }
     return values.reversed().prefix(count).map { min(1, max(0, $0).squareRoot()) }
@@ -94,7 +95,7 @@ public struct PCA<Scalar: TensorScalar> {
         let (n, d) = (data.shape[0], data.shape[1])
         require(k >= 1 && k <= d, "PCA: components must be in 1...\(d) for data \(data.shape), got \(k)")
         mean = data.mean(alongAxis: 0)
-        let centered = data.addingRowVector(-mean)                                 // [N, d]
+        let centered = data.addingRowVector(-mean) // [N, d]
         var covariance = Tensor<Scalar>(uninitialized: [d, d])
         Tensor.gemm(centered, centered, transposeA: true, alpha: 1 / Scalar(n), into: &covariance)
         let (values, vectors) = covariance.symmetricEigen()
@@ -132,10 +133,10 @@ extension Float {
     public static func symmetricEigen(_ a: UnsafeMutablePointer<Float>, _ w: UnsafeMutablePointer<Float>, n: Int, vectors: Bool) -> Int {
         // A row-major symmetric matrix is its own column-major transpose, so LAPACK reads it
         // as is; its column-major eigenvector columns are our rows.
-        var jobz: CChar = vectors ? 86 : 78, uplo: CChar = 85          // "V" / "N", "U"
+        var jobz: CChar = vectors ? 86 : 78, uplo: CChar = 85 // "V" / "N", "U"
         var n32 = Int32(n), lda = Int32(max(n, 1)), info: Int32 = 0
         var lwork: Int32 = -1, query: Float = 0
-        ssyev_(&jobz, &uplo, &n32, a, &lda, w, &query, &lwork, &info)  // workspace query
+        ssyev_(&jobz, &uplo, &n32, a, &lda, w, &query, &lwork, &info) // workspace query
         guard info == 0 else { return Int(info) }
         lwork = Int32(query)
         var work = [Float](repeating: 0, count: max(Int(lwork), 1))
@@ -146,10 +147,10 @@ extension Float {
 
 extension Double {
     public static func symmetricEigen(_ a: UnsafeMutablePointer<Double>, _ w: UnsafeMutablePointer<Double>, n: Int, vectors: Bool) -> Int {
-        var jobz: CChar = vectors ? 86 : 78, uplo: CChar = 85          // "V" / "N", "U"
+        var jobz: CChar = vectors ? 86 : 78, uplo: CChar = 85 // "V" / "N", "U"
         var n32 = Int32(n), lda = Int32(max(n, 1)), info: Int32 = 0
         var lwork: Int32 = -1, query: Double = 0
-        dsyev_(&jobz, &uplo, &n32, a, &lda, w, &query, &lwork, &info)  // workspace query
+        dsyev_(&jobz, &uplo, &n32, a, &lda, w, &query, &lwork, &info) // workspace query
         guard info == 0 else { return Int(info) }
         lwork = Int32(query)
         var work = [Double](repeating: 0, count: max(Int(lwork), 1))

@@ -23,8 +23,9 @@ public final class StackedAutoencoder<Scalar: TensorScalar> {
 
     /// Encoders for the layer sizes `sizes` (input first), initialised from `rng`.
     public init(sizes: [Int], initializer: Initializer = .uniformFanIn, using rng: inout Random) {
-        require(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 },
-                     "StackedAutoencoder: needs at least two positive layer sizes, got \(sizes)")
+        require(
+            sizes.count >= 2 && sizes.allSatisfy { $0 > 0 },
+            "StackedAutoencoder: needs at least two positive layer sizes, got \(sizes)")
         encoders = zip(sizes, sizes.dropFirst()).map { Linear($0, $1, initializer: initializer, using: &rng) }
     }
 
@@ -57,14 +58,17 @@ public final class StackedAutoencoder<Scalar: TensorScalar> {
     ///   - seed: seeds the batch order and the corruption.
     ///   - makeOptimizer: an optimizer for one autoencoder's parameters (called once per layer).
     ///   - report: called after each epoch with (layer index, epoch, mean loss per example).
-    public func pretrain(on data: Tensor<Scalar>, noise: Double, epochs: Int, batchSize: Int = 128, seed: UInt64 = 1,
-                         makeOptimizer: ([Parameter<Scalar>]) -> any Optimizer<Scalar>,
-                         report: (Int, Int, Double) -> Void = { _, _, _ in }) {
-        require(data.rank == 2 && data.shape[1] == encoders[0].inputSize,
-                     "StackedAutoencoder.pretrain: expects data [N, \(encoders[0].inputSize)], got \(data.shape)")
+    public func pretrain(
+        on data: Tensor<Scalar>, noise: Double, epochs: Int, batchSize: Int = 128, seed: UInt64 = 1,
+        makeOptimizer: ([Parameter<Scalar>]) -> any Optimizer<Scalar>,
+        report: (Int, Int, Double) -> Void = { _, _, _ in }
+    ) {
+        require(
+            data.rank == 2 && data.shape[1] == encoders[0].inputSize,
+            "StackedAutoencoder.pretrain: expects data [N, \(encoders[0].inputSize)], got \(data.shape)")
         require(epochs >= 1 && batchSize >= 1, "StackedAutoencoder.pretrain: epochs and batchSize must be positive")
         var shuffle = Random(seed: seed)
-        var inputs = data                                   // what layer i learns to reconstruct
+        var inputs = data // what layer i learns to reconstruct
         pretrainingLosses = []
         for (i, encoder) in encoders.enumerated() {
             // the denoising autoencoder of layer i: corrupt, encode, decode with the tied weight
@@ -72,7 +76,7 @@ public final class StackedAutoencoder<Scalar: TensorScalar> {
                 MaskingNoise<Scalar>(noise, seed: seed &+ UInt64(i) &+ 100)
                 encoder
                 Sigmoid<Scalar>()
-                Linear<Scalar>(tiedTo: encoder)             // logits of the reconstruction
+                Linear<Scalar>(tiedTo: encoder) // logits of the reconstruction
             }
             let loss = BCEWithLogitsLoss<Scalar>(reduction: .batchMean)
             let optimizer = makeOptimizer(autoencoder.parameters)
@@ -85,7 +89,7 @@ public final class StackedAutoencoder<Scalar: TensorScalar> {
                     let logits = autoencoder.fprop(batch)
                     total += Double(loss.forward(logits, batch)) * Double(batch.shape[0])
                     autoencoder.zeroGrad()
-                    autoencoder.grad(batch, loss.backward(logits, batch))   // the clean batch is the target
+                    autoencoder.grad(batch, loss.backward(logits, batch)) // the clean batch is the target
                     optimizer.step()
                 }
                 epochLoss = total / Double(order.count)
@@ -100,8 +104,10 @@ public final class StackedAutoencoder<Scalar: TensorScalar> {
     }
 
     /// `body` applied to `data` `[N, ·]` in batches of rows, giving `[N, width]`.
-    static func mapBatches(_ data: Tensor<Scalar>, width: Int, batchSize: Int,
-                           _ body: (Tensor<Scalar>) -> Tensor<Scalar>) -> Tensor<Scalar> {
+    static func mapBatches(
+        _ data: Tensor<Scalar>, width: Int, batchSize: Int,
+        _ body: (Tensor<Scalar>) -> Tensor<Scalar>
+    ) -> Tensor<Scalar> {
         let n = data.shape[0]
         var out = Tensor<Scalar>(uninitialized: [n, width])
         out.withUnsafeMutablePointer { dst in

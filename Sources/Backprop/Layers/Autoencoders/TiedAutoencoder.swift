@@ -52,8 +52,10 @@ public final class TiedAutoencoder<Scalar: TensorScalar>: Layer {
 
     /// An autoencoder `inputSize → hiddenSize → inputSize`; the encoder's weights are drawn
     /// by `initializer` from `rng`, the decoder bias starts at zero.
-    public init(_ inputSize: Int, _ hiddenSize: Int, hidden: AutoencoderActivation = .sigmoid,
-                output: AutoencoderActivation = .linear, initializer: Initializer = .uniformFanIn, using rng: inout Random) {
+    public init(
+        _ inputSize: Int, _ hiddenSize: Int, hidden: AutoencoderActivation = .sigmoid,
+        output: AutoencoderActivation = .linear, initializer: Initializer = .uniformFanIn, using rng: inout Random
+    ) {
         encoder = Linear(inputSize, hiddenSize, initializer: initializer, using: &rng)
         decoder = Linear(tiedTo: encoder)
         hiddenActivation = hidden
@@ -63,8 +65,10 @@ public final class TiedAutoencoder<Scalar: TensorScalar>: Layer {
     }
 
     /// An autoencoder initialised from the global generator.
-    public convenience init(_ inputSize: Int, _ hiddenSize: Int, hidden: AutoencoderActivation = .sigmoid,
-                            output: AutoencoderActivation = .linear, initializer: Initializer = .uniformFanIn) {
+    public convenience init(
+        _ inputSize: Int, _ hiddenSize: Int, hidden: AutoencoderActivation = .sigmoid,
+        output: AutoencoderActivation = .linear, initializer: Initializer = .uniformFanIn
+    ) {
         self.init(inputSize, hiddenSize, hidden: hidden, output: output, initializer: initializer, using: &Random.global)
     }
 
@@ -102,12 +106,13 @@ public final class TiedAutoencoder<Scalar: TensorScalar>: Layer {
     /// The energy of each example, x [N, in] → [N]: Σ_j F(W_j · x + b_j) − ½ ‖x − c‖².
     /// Defined for a linear output, where its gradient with respect to x is r(x) − x.
     public func energy(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-        require(outputActivation == .linear,
-                     "TiedAutoencoder.energy: defined for a linear output (∇E = r(x) − x), this one has \(outputActivation)")
+        require(
+            outputActivation == .linear,
+            "TiedAutoencoder.energy: defined for a linear output (∇E = r(x) − x), this one has \(outputActivation)")
         _ = checkedOutputShape(input.shape)
         let (rows, inputs) = input.matrixShape, hidden = encoder.outputSize
-        let potentials = hiddenActivation.antiderivative(encoder.fprop(input))      // [N, hidden]
-        let offsets = input.addingRowVector(-decoder.bias!.value)                    // x − c, [N, in]
+        let potentials = hiddenActivation.antiderivative(encoder.fprop(input)) // [N, hidden]
+        let offsets = input.addingRowVector(-decoder.bias!.value) // x − c, [N, in]
         var perExample = Tensor<Scalar>(uninitialized: [rows])
         var squares = Tensor<Scalar>(uninitialized: [rows])
         potentials.withUnsafePointer { p in perExample.withUnsafeMutablePointer { Scalar.rowSums(p, rows: rows, cols: hidden, $0) } }

@@ -6,11 +6,13 @@
 /// branch i running on `inputs[i]` with ∂L/∂(its output) `gradOutputs[i]`. With
 /// `accumulate` each branch runs `backward` (or `grad` alone, when no input gradient is
 /// needed), so that no branch's work runs twice; without it, `bprop` alone.
-func branchBackPass<Scalar>(_ branches: [any Layer<Scalar>], inputs: [Tensor<Scalar>], gradOutputs: [Tensor<Scalar>],
-                            accumulate: Bool, inputGradient: Bool) -> [Tensor<Scalar>]? {
+func branchBackPass<Scalar>(
+    _ branches: [any Layer<Scalar>], inputs: [Tensor<Scalar>], gradOutputs: [Tensor<Scalar>],
+    accumulate: Bool, inputGradient: Bool
+) -> [Tensor<Scalar>]? {
     var result: [Tensor<Scalar>] = []
     for (i, branch) in branches.enumerated() {
-        let trains = accumulate && branch.hasTrainableParameters      // (a frozen branch takes no gradient)
+        let trains = accumulate && branch.hasTrainableParameters // (a frozen branch takes no gradient)
         switch (trains, inputGradient) {
         case (true, true): result.append(branch.backward(inputs[i], gradOutputs[i]))
         case (true, false): branch.grad(inputs[i], gradOutputs[i])
@@ -63,7 +65,9 @@ func concatenatedShape(_ container: String, _ shapes: [[Int]], axis: Int, inputS
         var s = shape, f = first
         if s.count == f.count { s[a] = 0; f[a] = 0 }
         guard s == f else {
-            throw ShapeError("\(container): branch \(i) gives output \(shape) but branch 0 gives \(first) for input \(inputShape); they must match outside axis \(a) (outputs \(shapes))")
+            throw ShapeError(
+                "\(container): branch \(i) gives output \(shape) but branch 0 gives \(first) for input \(inputShape); they must match outside axis \(a) (outputs \(shapes))"
+            )
         }
         total += shape[a]
     }
@@ -132,8 +136,9 @@ public final class Concat<Scalar: TensorScalar>: BackPassContainer {
     public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         let s: (branches: [[Int]], output: [Int], axis: Int)
         do { s = try shapes(for: input.shape) } catch { requireFailure("\(error)") }
-        require(gradOutput.shape == s.output,
-                "\(name): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(s.output)")
+        require(
+            gradOutput.shape == s.output,
+            "\(name): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(s.output)")
         let pieces = branches.count == 1 ? [gradOutput] : gradOutput.split(sizes: s.branches.map { $0[s.axis] }, along: s.axis)
         let inputs = Array(repeating: input, count: branches.count)
         return branchBackPass(branches, inputs: inputs, gradOutputs: pieces, accumulate: accumulate, inputGradient: inputGradient)
@@ -178,8 +183,9 @@ public final class Parallel<Scalar: TensorScalar>: BackPassContainer {
     public init(axis: Int, sizes: [Int]? = nil, _ branches: [any Layer<Scalar>]) {
         require(!branches.isEmpty, "Parallel(axis: \(axis)): needs at least one branch")
         if let sizes {
-            require(sizes.count == branches.count && sizes.allSatisfy { $0 >= 0 },
-                    "Parallel(axis: \(axis), sizes: \(sizes)): needs one non-negative size per branch (\(branches.count) branches)")
+            require(
+                sizes.count == branches.count && sizes.allSatisfy { $0 >= 0 },
+                "Parallel(axis: \(axis), sizes: \(sizes)): needs one non-negative size per branch (\(branches.count) branches)")
         }
         self.axis = axis
         self.sizes = sizes
@@ -205,12 +211,14 @@ public final class Parallel<Scalar: TensorScalar>: BackPassContainer {
         let a = axis < 0 ? axis + rank : axis, n = inputShape[a]
         if let sizes {
             guard sizes.reduce(0, +) == n else {
-                throw ShapeError("\(name): input \(inputShape) has size \(n) along axis \(a) but the sizes \(sizes) sum to \(sizes.reduce(0, +))")
+                throw ShapeError(
+                    "\(name): input \(inputShape) has size \(n) along axis \(a) but the sizes \(sizes) sum to \(sizes.reduce(0, +))")
             }
             return (sizes, a)
         }
         guard n % branches.count == 0 else {
-            throw ShapeError("\(name): input \(inputShape) has size \(n) along axis \(a), which \(branches.count) branches cannot share equally")
+            throw ShapeError(
+                "\(name): input \(inputShape) has size \(n) along axis \(a), which \(branches.count) branches cannot share equally")
         }
         return (Array(repeating: n / branches.count, count: branches.count), a)
     }
@@ -218,7 +226,9 @@ public final class Parallel<Scalar: TensorScalar>: BackPassContainer {
     /// Each piece's shape, each branch's output shape, the joined shape and its axis.
     private func shapes(for inputShape: [Int]) throws -> (pieces: [[Int]], branches: [[Int]], output: [Int], axis: Int) {
         let (sizes, a) = try pieceSizes(for: inputShape)
-        let pieces = sizes.map { size -> [Int] in var s = inputShape; s[a] = size; return s }
+        let pieces = sizes.map { size -> [Int] in
+            var s = inputShape; s[a] = size; return s
+        }
         let outputs = try branchOutputShapes(name, branches, inputShapes: pieces)
         let (shape, outAxis) = try concatenatedShape(name, outputs, axis: axis, inputShape: inputShape)
         return (pieces, outputs, shape, outAxis)
@@ -237,12 +247,15 @@ public final class Parallel<Scalar: TensorScalar>: BackPassContainer {
 
     // gradOutput cut into the branches' output pieces; ∂L/∂x = cat(∂L/∂piece_i, axis)
     public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
-        require(lastInputShape == input.shape && pieces.count == branches.count,
-                "\(name): bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
+        require(
+            lastInputShape == input.shape && pieces.count == branches.count,
+            "\(name): bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))"
+        )
         let s: (pieces: [[Int]], branches: [[Int]], output: [Int], axis: Int)
         do { s = try shapes(for: input.shape) } catch { requireFailure("\(error)") }
-        require(gradOutput.shape == s.output,
-                "\(name): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(s.output)")
+        require(
+            gradOutput.shape == s.output,
+            "\(name): gradOutput has shape \(gradOutput.shape) but the output for input \(input.shape) has shape \(s.output)")
         let gradPieces = branches.count == 1 ? [gradOutput] : gradOutput.split(sizes: s.branches.map { $0[s.axis] }, along: s.axis)
         return branchBackPass(branches, inputs: pieces, gradOutputs: gradPieces, accumulate: accumulate, inputGradient: inputGradient)
             .map { Tensor.concatenated($0, along: axis) }
@@ -284,7 +297,9 @@ public final class Sum<Scalar: TensorScalar>: BackPassContainer {
     public func outputShape(for inputShape: [Int]) throws -> [Int] {
         let outputs = try branchOutputShapes("Sum", branches, inputShapes: Array(repeating: inputShape, count: branches.count))
         for (i, shape) in outputs.enumerated() where shape != outputs[0] {
-            throw ShapeError("Sum: branch \(i) gives output \(shape) but branch 0 gives \(outputs[0]) for input \(inputShape); the outputs must have one shape to be added")
+            throw ShapeError(
+                "Sum: branch \(i) gives output \(shape) but branch 0 gives \(outputs[0]) for input \(inputShape); the outputs must have one shape to be added"
+            )
         }
         return outputs[0]
     }
@@ -299,9 +314,11 @@ public final class Sum<Scalar: TensorScalar>: BackPassContainer {
     public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         checkGradOutput(input, gradOutput)
         let n = branches.count
-        return branchBackPass(branches, inputs: Array(repeating: input, count: n), gradOutputs: Array(repeating: gradOutput, count: n),
-                              accumulate: accumulate, inputGradient: inputGradient)
-            .map(sumOfBranches)
+        return branchBackPass(
+            branches, inputs: Array(repeating: input, count: n), gradOutputs: Array(repeating: gradOutput, count: n),
+            accumulate: accumulate, inputGradient: inputGradient
+        )
+        .map(sumOfBranches)
     }
 
 }

@@ -48,7 +48,9 @@ public final class Residual<Scalar: TensorScalar>: BackPassContainer {
         }
         guard let shortcut else {
             guard f == inputShape else {
-                throw ShapeError("Residual: the body gives \(f) for input \(inputShape); without a shortcut it must keep the input's shape (add a projection with Residual(shortcut:))")
+                throw ShapeError(
+                    "Residual: the body gives \(f) for input \(inputShape); without a shortcut it must keep the input's shape (add a projection with Residual(shortcut:))"
+                )
             }
             return f
         }
@@ -57,7 +59,9 @@ public final class Residual<Scalar: TensorScalar>: BackPassContainer {
             throw ShapeError("Residual: the shortcut \(shortcut) cannot take input of shape \(inputShape): \(error)")
         }
         guard f == s else {
-            throw ShapeError("Residual: the body gives \(f) but the shortcut \(shortcut) gives \(s) for input \(inputShape); they must match to be added")
+            throw ShapeError(
+                "Residual: the body gives \(f) but the shortcut \(shortcut) gives \(s) for input \(inputShape); they must match to be added"
+            )
         }
         return f
     }
@@ -76,8 +80,11 @@ public final class Residual<Scalar: TensorScalar>: BackPassContainer {
     public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
         checkGradOutput(input, gradOutput)
         let n = paths.count
-        guard var grads = branchBackPass(paths, inputs: Array(repeating: input, count: n), gradOutputs: Array(repeating: gradOutput, count: n),
-                                         accumulate: accumulate, inputGradient: inputGradient) else { return nil }
+        guard
+            var grads = branchBackPass(
+                paths, inputs: Array(repeating: input, count: n), gradOutputs: Array(repeating: gradOutput, count: n),
+                accumulate: accumulate, inputGradient: inputGradient)
+        else { return nil }
         if shortcut == nil { grads.append(gradOutput) }
         return sumOfBranches(grads)
     }

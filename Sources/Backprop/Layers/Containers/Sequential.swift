@@ -84,21 +84,25 @@ public final class Sequential<Scalar: TensorScalar>: BackPassContainer {
     /// parameters: the first module's bprop is skipped, and so are those of the modules
     /// after a parameter-free head (a `TimeMajor` or `Reshape` in front of an LSTM or a
     /// convolution: nobody needs the gradient they would send back).
-    public func backPass(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>,
-                          accumulate: Bool, inputGradient: Bool) -> Tensor<Scalar>? {
-        require(inputs.count == layers.count && inputs.first?.shape == input.shape,
-                     "Sequential: bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
+    public func backPass(
+        _ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>,
+        accumulate: Bool, inputGradient: Bool
+    ) -> Tensor<Scalar>? {
+        require(
+            inputs.count == layers.count && inputs.first?.shape == input.shape,
+            "Sequential: bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))"
+        )
         // module i's bprop is needed if the caller wants ∂L/∂input or a module before i has
         // parameters to train (frozen ones do not count: they take no gradient)
         let firstTrainable = layers.firstIndex { $0.hasTrainableParameters } ?? layers.count
         var g = gradOutput
         for i in layers.indices.reversed() {
-            let needed = inputGradient || i > firstTrainable        // does anyone need ∂L/∂(input of i)?
+            let needed = inputGradient || i > firstTrainable // does anyone need ∂L/∂(input of i)?
             let trains = accumulate && layers[i].hasTrainableParameters
             switch (trains, needed) {
             case (true, true): g = layers[i].backward(inputs[i], g) // one pass, also inside a nested container
             case (true, false): layers[i].grad(inputs[i], g); return nil
-            case (false, true): g = layers[i].bprop(inputs[i], g)   // (a frozen module: bprop alone)
+            case (false, true): g = layers[i].bprop(inputs[i], g) // (a frozen module: bprop alone)
             case (false, false): return nil
             }
         }

@@ -83,11 +83,14 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// A convolution `inChannels → outChannels` with a `kernelSize.0 × kernelSize.1` kernel.
     /// Weights (and the bias, for `.uniformFanIn`, as PyTorch does) are drawn by
     /// `initializer` with fanIn = C·kH·kW, from `rng`.
-    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
-                padding: (Int, Int) = (0, 0), bias: Bool = true, initializer: Initializer = .uniformFanIn,
-                using rng: inout Random) {
-        require(inChannels > 0 && outChannels > 0,
-                     "Conv2D: channel counts must be positive, got \(inChannels) -> \(outChannels)")
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), bias: Bool = true, initializer: Initializer = .uniformFanIn,
+        using rng: inout Random
+    ) {
+        require(
+            inChannels > 0 && outChannels > 0,
+            "Conv2D: channel counts must be positive, got \(inChannels) -> \(outChannels)")
         require(kernelSize.0 > 0 && kernelSize.1 > 0, "Conv2D: kernelSize must be positive, got \(kernelSize)")
         require(stride.0 > 0 && stride.1 > 0, "Conv2D: stride must be positive, got \(stride)")
         require(padding.0 >= 0 && padding.1 >= 0, "Conv2D: padding cannot be negative, got \(padding)")
@@ -97,29 +100,40 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         self.stride = stride
         self.padding = padding
         let fanIn = inChannels * kernelSize.0 * kernelSize.1, fanOut = outChannels * kernelSize.0 * kernelSize.1
-        (weight, self.bias) = convolutionParameters(weight: [outChannels, inChannels, kernelSize.0, kernelSize.1],
-                                                    bias: bias ? outChannels : nil, fanIn: fanIn, fanOut: fanOut,
-                                                    initializer: initializer, using: &rng)
+        (weight, self.bias) = convolutionParameters(
+            weight: [outChannels, inChannels, kernelSize.0, kernelSize.1],
+            bias: bias ? outChannels : nil, fanIn: fanIn, fanOut: fanOut,
+            initializer: initializer, using: &rng)
     }
 
     /// Same, initialised from the global generator.
-    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
-                            padding: (Int, Int) = (0, 0), bias: Bool = true, initializer: Initializer = .uniformFanIn) {
-        self.init(inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding, bias: bias,
-                  initializer: initializer, using: &Random.global)
+    public convenience init(
+        _ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), bias: Bool = true, initializer: Initializer = .uniformFanIn
+    ) {
+        self.init(
+            inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding, bias: bias,
+            initializer: initializer, using: &Random.global)
     }
 
     /// A square `kernelSize × kernelSize` kernel, the same stride and padding on both axes.
-    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                            bias: Bool = true, initializer: Initializer = .uniformFanIn) {
-        self.init(inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
-                  padding: (padding, padding), bias: bias, initializer: initializer, using: &Random.global)
+    public convenience init(
+        _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        bias: Bool = true, initializer: Initializer = .uniformFanIn
+    ) {
+        self.init(
+            inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+            padding: (padding, padding), bias: bias, initializer: initializer, using: &Random.global)
     }
 
     public var description: String {
         var text = "Conv2D(\(inChannels) -> \(outChannels), \(kernelSize.height)x\(kernelSize.width)"
-        if stride != (1, 1) { text += ", stride \(stride.height == stride.width ? "\(stride.height)" : "(\(stride.height), \(stride.width))")" }
-        if padding != (0, 0) { text += ", padding \(padding.height == padding.width ? "\(padding.height)" : "(\(padding.height), \(padding.width))")" }
+        if stride != (1, 1) {
+            text += ", stride \(stride.height == stride.width ? "\(stride.height)" : "(\(stride.height), \(stride.width))")"
+        }
+        if padding != (0, 0) {
+            text += ", padding \(padding.height == padding.width ? "\(padding.height)" : "(\(padding.height), \(padding.width))")"
+        }
         return text + (bias == nil ? ", no bias)" : ")")
     }
 
@@ -133,7 +147,9 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         }
         let g = geometry(inputShape)
         guard g.height + 2 * g.paddingHeight >= g.kernelHeight, g.width + 2 * g.paddingWidth >= g.kernelWidth else {
-            throw ShapeError("\(self): input \(inputShape) (padded to \(g.height + 2 * g.paddingHeight)x\(g.width + 2 * g.paddingWidth)) is smaller than the \(g.kernelHeight)x\(g.kernelWidth) kernel")
+            throw ShapeError(
+                "\(self): input \(inputShape) (padded to \(g.height + 2 * g.paddingHeight)x\(g.width + 2 * g.paddingWidth)) is smaller than the \(g.kernelHeight)x\(g.kernelWidth) kernel"
+            )
         }
         return [g.batch, outChannels, g.outputHeight, g.outputWidth]
     }
@@ -161,18 +177,20 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
                             // columns [C·kH·kW, B·P] ← the block's images
                             Scalar.im2col(x + first * g.channels * g.inputPlane, block, images: 0..<block.batch, columns)
                             // product [F, B·P] = weight [F, C·kH·kW] · columns [C·kH·kW, B·P]
-                            Scalar.gemm(transA: false, transB: false, m: f, n: block.columnCount, k: k, alpha: 1,
-                                        a: w, lda: k, b: columns, ldb: block.columnCount,
-                                        beta: 0, c: features, ldc: block.columnCount)
+                            Scalar.gemm(
+                                transA: false, transB: false, m: f, n: block.columnCount, k: k, alpha: 1,
+                                a: w, lda: k, b: columns, ldb: block.columnCount,
+                                beta: 0, c: features, ldc: block.columnCount)
                             // [F, B·P] (+ bias) → output [B, F, P]
-                            Scalar.featureMajorToBatchMajor(features, bias: bias, features: f, batch: block.batch, plane: plane,
-                                                            images: 0..<block.batch, y + first * f * plane)
+                            Scalar.featureMajorToBatchMajor(
+                                features, bias: bias, features: f, batch: block.batch, plane: plane,
+                                images: 0..<block.batch, y + first * f * plane)
                         }
                     }
                 }
             }
         }
-        if !isTraining { workspaces = [] }      // evaluation batches can be large, and no grad follows
+        if !isTraining { workspaces = [] } // evaluation batches can be large, and no grad follows
         return output
     }
 
@@ -196,13 +214,15 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
                     forEachBlock(g, dynamic: false) { space, block, first, columns, features in
                         Scalar.im2col(x + first * g.channels * g.inputPlane, block, images: 0..<block.batch, columns)
                         // features [F, B·P] ← gradOutput [B, F, P]
-                        Scalar.batchMajorToFeatureMajor(gy + first * f * plane, features: f, batch: block.batch, plane: plane,
-                                                        images: 0..<block.batch, features)
+                        Scalar.batchMajorToFeatureMajor(
+                            gy + first * f * plane, features: f, batch: block.batch, plane: plane,
+                            images: 0..<block.batch, features)
                         // (part's) weight.grad [F, C·kH·kW] += gradOutput [F, B·P] · columnsᵀ [B·P, C·kH·kW]
                         space.weightGrad.withUnsafeMutableBufferPointer { partial in
-                            Scalar.gemm(transA: false, transB: true, m: f, n: k, k: block.columnCount, alpha: 1,
-                                        a: features, lda: block.columnCount, b: columns, ldb: block.columnCount,
-                                        beta: 1, c: split ? partial.baseAddress! : weightGrad, ldc: k)
+                            Scalar.gemm(
+                                transA: false, transB: true, m: f, n: k, k: block.columnCount, alpha: 1,
+                                a: features, lda: block.columnCount, b: columns, ldb: block.columnCount,
+                                beta: 1, c: split ? partial.baseAddress! : weightGrad, ldc: k)
                         }
                         if bias != nil {
                             // (part's) bias.grad [F] += Σ over the block's images and positions
@@ -233,12 +253,14 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
                 Tensor<Scalar>(shape: input.shape) { gx in
                     forEachBlock(g, dynamic: true) { _, block, first, gradColumns, features in
                         // features [F, B·P] ← gradOutput [B, F, P]
-                        Scalar.batchMajorToFeatureMajor(gy + first * f * plane, features: f, batch: block.batch, plane: plane,
-                                                        images: 0..<block.batch, features)
+                        Scalar.batchMajorToFeatureMajor(
+                            gy + first * f * plane, features: f, batch: block.batch, plane: plane,
+                            images: 0..<block.batch, features)
                         // gradColumns [C·kH·kW, B·P] = weightᵀ [C·kH·kW, F] · gradOutput [F, B·P]
-                        Scalar.gemm(transA: true, transB: false, m: k, n: block.columnCount, k: f, alpha: 1,
-                                    a: w, lda: k, b: features, ldb: block.columnCount,
-                                    beta: 0, c: gradColumns, ldc: block.columnCount)
+                        Scalar.gemm(
+                            transA: true, transB: false, m: k, n: block.columnCount, k: f, alpha: 1,
+                            a: w, lda: k, b: features, ldb: block.columnCount,
+                            beta: 0, c: gradColumns, ldc: block.columnCount)
                         // gradColumns → gradInput [B, C, H, W]
                         Scalar.col2im(gradColumns, block, images: 0..<block.batch, gx + first * g.channels * g.inputPlane)
                     }
@@ -252,7 +274,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// Parts the batch is cut into, one per core: as many as `Threads.count`, each of at
     /// least two images and 128K multiply-adds (below that, a second core costs more than it saves).
     func parts(_ g: WindowGeometry) -> Int {
-        let perImage = g.columnRows * g.outputPlane * outChannels            // multiply-adds of one image
+        let perImage = g.columnRows * g.outputPlane * outChannels // multiply-adds of one image
         return Swift.max(1, Swift.min(Threads.count, g.batch, g.batch * perImage / Swift.max(1 << 17, 2 * perImage)))
     }
 
@@ -272,8 +294,13 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// their own, `columns` and `features` the workspace's buffers (`[C·kH·kW, B·P]`,
     /// `[F, B·P]`). With several parts, one core per part runs blocks with its own workspace
     /// and single-threaded GEMMs: any block (`dynamic`), or its own part's blocks in order.
-    private func forEachBlock(_ g: WindowGeometry, dynamic: Bool, _ body: (Workspace, WindowGeometry, Int,
-                                                            UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>) -> Void) {
+    private func forEachBlock(
+        _ g: WindowGeometry, dynamic: Bool,
+        _ body: (
+            Workspace, WindowGeometry, Int,
+            UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>
+        ) -> Void
+    ) {
         let parts = parts(g), size = blockImages(g)
         prepareWorkspaces(parts)
         for space in workspaces.prefix(parts) {
@@ -321,7 +348,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         if parts == 1 {
             run(0)
         } else {
-            Threads.parallelFor(parts, minimumWork: 0) { range in range.forEach(run) }   // GEMMs in a part stay whole
+            Threads.parallelFor(parts, minimumWork: 0) { range in range.forEach(run) } // GEMMs in a part stay whole
         }
     }
 
@@ -335,7 +362,7 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
 /// is too small: work buffers that every use overwrites.
 func reserve<Scalar>(_ buffer: inout [Scalar], _ count: Int) {
     if buffer.count < count {
-        buffer = []                                            // free the old one first
+        buffer = [] // free the old one first
         buffer = Array(unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 }
@@ -344,15 +371,19 @@ func reserve<Scalar>(_ buffer: inout [Scalar], _ count: Int) {
 /// PyTorch's rule, the bias uniform in ±1/√fanIn with the default initializer and zeros
 /// with any other. Drawn in that order from `rng`. Conv2D and ConvTranspose2D share it
 /// (they differ in the weight's layout and in which channel count is the fan-in).
-func convolutionParameters<Scalar: TensorScalar>(weight shape: [Int], bias: Int?, fanIn: Int, fanOut: Int,
-                                                 initializer: Initializer, using rng: inout Random)
-    -> (weight: Parameter<Scalar>, bias: Parameter<Scalar>?) {
+func convolutionParameters<Scalar: TensorScalar>(
+    weight shape: [Int], bias: Int?, fanIn: Int, fanOut: Int,
+    initializer: Initializer, using rng: inout Random
+)
+    -> (weight: Parameter<Scalar>, bias: Parameter<Scalar>?)
+{
     let weight = Parameter<Scalar>(initializer.make(shape, fanIn: fanIn, fanOut: fanOut, using: &rng))
     let bias = bias.map { channels in
-        Parameter<Scalar>(initializer == .uniformFanIn
-                              ? Initializer.uniformFanIn.make([channels], fanIn: fanIn, fanOut: fanOut, using: &rng)
-                              : .zeros([channels]),
-                          decays: false)
+        Parameter<Scalar>(
+            initializer == .uniformFanIn
+                ? Initializer.uniformFanIn.make([channels], fanIn: fanIn, fanOut: fanOut, using: &rng)
+                : .zeros([channels]),
+            decays: false)
     }
     return (weight, bias)
 }

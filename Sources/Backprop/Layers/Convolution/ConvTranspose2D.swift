@@ -68,16 +68,21 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
     /// layer: fanIn = F·kH·kW (the weight's dimension 1 times the kernel, as PyTorch's
     /// `_calculate_fan_in_and_fan_out` computes it), fanOut = C·kH·kW; so the default
     /// `.uniformFanIn` is PyTorch's default, uniform ±1/√(F·kH·kW) for weight and bias.
-    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
-                padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), bias: Bool = true,
-                initializer: Initializer = .uniformFanIn, using rng: inout Random) {
-        require(inChannels > 0 && outChannels > 0,
-                "ConvTranspose2D: channel counts must be positive, got \(inChannels) -> \(outChannels)")
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), bias: Bool = true,
+        initializer: Initializer = .uniformFanIn, using rng: inout Random
+    ) {
+        require(
+            inChannels > 0 && outChannels > 0,
+            "ConvTranspose2D: channel counts must be positive, got \(inChannels) -> \(outChannels)")
         require(kernelSize.0 > 0 && kernelSize.1 > 0, "ConvTranspose2D: kernelSize must be positive, got \(kernelSize)")
         require(stride.0 > 0 && stride.1 > 0, "ConvTranspose2D: stride must be positive, got \(stride)")
         require(padding.0 >= 0 && padding.1 >= 0, "ConvTranspose2D: padding cannot be negative, got \(padding)")
-        require(outputPadding.0 >= 0 && outputPadding.1 >= 0 && outputPadding.0 < stride.0 && outputPadding.1 < stride.1,
-                "ConvTranspose2D: outputPadding must be at least 0 and smaller than the stride (as in PyTorch), got outputPadding \(outputPadding) for stride \(stride)")
+        require(
+            outputPadding.0 >= 0 && outputPadding.1 >= 0 && outputPadding.0 < stride.0 && outputPadding.1 < stride.1,
+            "ConvTranspose2D: outputPadding must be at least 0 and smaller than the stride (as in PyTorch), got outputPadding \(outputPadding) for stride \(stride)"
+        )
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernelSize = kernelSize
@@ -86,25 +91,32 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
         self.outputPadding = outputPadding
         // PyTorch's fan-in of a transposed convolution is weight dim 1 (C_out) × kH × kW
         let fanIn = outChannels * kernelSize.0 * kernelSize.1, fanOut = inChannels * kernelSize.0 * kernelSize.1
-        (weight, self.bias) = convolutionParameters(weight: [inChannels, outChannels, kernelSize.0, kernelSize.1],
-                                                    bias: bias ? outChannels : nil, fanIn: fanIn, fanOut: fanOut,
-                                                    initializer: initializer, using: &rng)
+        (weight, self.bias) = convolutionParameters(
+            weight: [inChannels, outChannels, kernelSize.0, kernelSize.1],
+            bias: bias ? outChannels : nil, fanIn: fanIn, fanOut: fanOut,
+            initializer: initializer, using: &rng)
     }
 
     /// Same, initialised from the global generator.
-    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
-                            padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), bias: Bool = true,
-                            initializer: Initializer = .uniformFanIn) {
-        self.init(inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding,
-                  outputPadding: outputPadding, bias: bias, initializer: initializer, using: &Random.global)
+    public convenience init(
+        _ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), outputPadding: (Int, Int) = (0, 0), bias: Bool = true,
+        initializer: Initializer = .uniformFanIn
+    ) {
+        self.init(
+            inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding,
+            outputPadding: outputPadding, bias: bias, initializer: initializer, using: &Random.global)
     }
 
     /// A square `kernelSize × kernelSize` kernel, the same stride, padding and output padding on both axes.
-    public convenience init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                            outputPadding: Int = 0, bias: Bool = true, initializer: Initializer = .uniformFanIn) {
-        self.init(inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
-                  padding: (padding, padding), outputPadding: (outputPadding, outputPadding), bias: bias,
-                  initializer: initializer, using: &Random.global)
+    public convenience init(
+        _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        outputPadding: Int = 0, bias: Bool = true, initializer: Initializer = .uniformFanIn
+    ) {
+        self.init(
+            inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+            padding: (padding, padding), outputPadding: (outputPadding, outputPadding), bias: bias,
+            initializer: initializer, using: &Random.global)
     }
 
     public var description: String {
@@ -131,15 +143,19 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
         }
         let (height, width) = outputSize(inputShape[2], inputShape[3])
         guard height > 0, width > 0 else {
-            throw ShapeError("\(self): input \(inputShape) gives an output of \(height)x\(width) ((H − 1)·stride − 2·padding + kernel + outputPadding), which is empty")
+            throw ShapeError(
+                "\(self): input \(inputShape) gives an output of \(height)x\(width) ((H − 1)·stride − 2·padding + kernel + outputPadding), which is empty"
+            )
         }
         return [inputShape[0], outChannels, height, width]
     }
 
     /// outH, outW for an input of `height × width`.
     func outputSize(_ height: Int, _ width: Int) -> (Int, Int) {
-        ((height - 1) * stride.height - 2 * padding.height + kernelSize.height + outputPadding.height,
-         (width - 1) * stride.width - 2 * padding.width + kernelSize.width + outputPadding.width)
+        (
+            (height - 1) * stride.height - 2 * padding.height + kernelSize.height + outputPadding.height,
+            (width - 1) * stride.width - 2 * padding.width + kernelSize.width + outputPadding.width
+        )
     }
 
     /// The window of the convolution this layer is the adjoint of: input `[N, F, outH, outW]`
@@ -147,8 +163,9 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
     /// because outputPadding < stride). Its columns are `[F·kH·kW, N·H·W]`.
     func geometry(_ inputShape: [Int]) -> WindowGeometry {
         let (height, width) = outputSize(inputShape[2], inputShape[3])
-        return WindowGeometry(input: [inputShape[0], outChannels, height, width], kernel: kernelSize,
-                              stride: stride, padding: padding)
+        return WindowGeometry(
+            input: [inputShape[0], outChannels, height, width], kernel: kernelSize,
+            stride: stride, padding: padding)
     }
 
     // input [N, C, H, W], weight [C, F, kH, kW] → output [N, F, outH, outW]
@@ -159,25 +176,29 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
         let (c, f, k, plane, outImage) = (inChannels, outChannels, g.columnRows, g.outputPlane, outChannels * g.inputPlane)
         let output = input.withUnsafePointer { x in
             Tensor<Scalar>(shape: shape) { y in
-                weight.value.withUnsafePointer { w in withBias { bias in
-                    forEachBlock(g) { block, first, columns, features in
-                        let n = block.columnCount, out = y + first * outImage
-                        // features [C, B·H·W] ← input [B, C, H·W]
-                        Scalar.batchMajorToFeatureMajor(x + first * c * plane, features: c, batch: block.batch, plane: plane,
-                                                        images: 0..<block.batch, features)
-                        // columns [F·kH·kW, B·H·W] = weightᵀ [F·kH·kW, C] · features [C, B·H·W]
-                        Scalar.gemm(transA: true, transB: false, m: k, n: n, k: c, alpha: 1,
-                                    a: w, lda: k, b: features, ldb: n, beta: 0, c: columns, ldc: n)
-                        // columns → output [B, F, outH, outW], overlapping windows summed (+ bias [F])
-                        Threads.parallelFor(block.batch, costPerItem: k * plane) { images in
-                            Scalar.col2im(columns, block, images: images, out)
-                            if let bias { Scalar.addChannelBias(bias, channels: f, plane: g.inputPlane, images: images, out) }
+                weight.value.withUnsafePointer { w in
+                    withBias { bias in
+                        forEachBlock(g) { block, first, columns, features in
+                            let n = block.columnCount, out = y + first * outImage
+                            // features [C, B·H·W] ← input [B, C, H·W]
+                            Scalar.batchMajorToFeatureMajor(
+                                x + first * c * plane, features: c, batch: block.batch, plane: plane,
+                                images: 0..<block.batch, features)
+                            // columns [F·kH·kW, B·H·W] = weightᵀ [F·kH·kW, C] · features [C, B·H·W]
+                            Scalar.gemm(
+                                transA: true, transB: false, m: k, n: n, k: c, alpha: 1,
+                                a: w, lda: k, b: features, ldb: n, beta: 0, c: columns, ldc: n)
+                            // columns → output [B, F, outH, outW], overlapping windows summed (+ bias [F])
+                            Threads.parallelFor(block.batch, costPerItem: k * plane) { images in
+                                Scalar.col2im(columns, block, images: images, out)
+                                if let bias { Scalar.addChannelBias(bias, channels: f, plane: g.inputPlane, images: images, out) }
+                            }
                         }
                     }
-                } }
+                }
             }
         }
-        if !isTraining { columns = []; features = [] }      // evaluation batches can be large, and no grad follows
+        if !isTraining { columns = []; features = [] } // evaluation batches can be large, and no grad follows
         return output
     }
 
@@ -197,11 +218,13 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
                             Scalar.im2col(gy + first * outImage, block, images: images, columns)
                         }
                         // features [C, B·H·W] = weight [C, F·kH·kW] · columns [F·kH·kW, B·H·W]
-                        Scalar.gemm(transA: false, transB: false, m: c, n: n, k: k, alpha: 1,
-                                    a: w, lda: k, b: columns, ldb: n, beta: 0, c: features, ldc: n)
+                        Scalar.gemm(
+                            transA: false, transB: false, m: c, n: n, k: k, alpha: 1,
+                            a: w, lda: k, b: columns, ldb: n, beta: 0, c: features, ldc: n)
                         // [C, B·H·W] → gradInput [B, C, H, W]
-                        Scalar.featureMajorToBatchMajor(features, bias: nil, features: c, batch: block.batch, plane: plane,
-                                                        images: 0..<block.batch, gx + first * c * plane)
+                        Scalar.featureMajorToBatchMajor(
+                            features, bias: nil, features: c, batch: block.batch, plane: plane,
+                            images: 0..<block.batch, gx + first * c * plane)
                     }
                 }
             }
@@ -217,7 +240,7 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
         input.withUnsafePointer { x in
             gradOutput.withUnsafePointer { gy in
                 weight.accumulateGrad { weightGrad, firstBeta in
-                    var beta = firstBeta                        // 0 right after zeroGrad: the first GEMM overwrites
+                    var beta = firstBeta // 0 right after zeroGrad: the first GEMM overwrites
                     weightGrad.withUnsafeMutablePointer { gw in
                         if g.columnCount == 0 {
                             if beta == 0 { Scalar.fill(gw, 0, c * k) }
@@ -230,11 +253,13 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
                                 Scalar.im2col(gy + first * outImage, block, images: images, columns)
                             }
                             // features [C, B·H·W] ← input [B, C, H·W]
-                            Scalar.batchMajorToFeatureMajor(x + first * c * plane, features: c, batch: block.batch, plane: plane,
-                                                            images: 0..<block.batch, features)
+                            Scalar.batchMajorToFeatureMajor(
+                                x + first * c * plane, features: c, batch: block.batch, plane: plane,
+                                images: 0..<block.batch, features)
                             // weight.grad [C, F·kH·kW] (+)= features [C, B·H·W] · columnsᵀ [B·H·W, F·kH·kW]
-                            Scalar.gemm(transA: false, transB: true, m: c, n: k, k: n, alpha: 1,
-                                        a: features, lda: n, b: columns, ldb: n, beta: beta, c: gw, ldc: k)
+                            Scalar.gemm(
+                                transA: false, transB: true, m: c, n: k, k: n, alpha: 1,
+                                a: features, lda: n, b: columns, ldb: n, beta: beta, c: gw, ldc: k)
                             beta = 1
                         }
                     }
@@ -242,8 +267,9 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
                 // bias.grad [F] (+)= Σ over images and output positions of gradOutput [N, F, outH·outW]
                 bias?.accumulateGrad { biasGrad, beta in
                     biasGrad.withUnsafeMutablePointer { gb in
-                        Scalar.channelSums(gy, channels: outChannels, plane: g.inputPlane, images: 0..<g.batch, gb,
-                                           accumulate: beta != 0)
+                        Scalar.channelSums(
+                            gy, channels: outChannels, plane: g.inputPlane, images: 0..<g.batch, gb,
+                            accumulate: beta != 0)
                     }
                 }
             }
@@ -267,8 +293,13 @@ public final class ConvTranspose2D<Scalar: TensorScalar>: Layer {
     /// Calls `body(block, first, columns, features)` for the blocks of the batch in order:
     /// `block` is the geometry of images `first..<first + block.batch` taken as a batch of
     /// their own, `columns` `[F·kH·kW, B·H·W]` and `features` `[C, B·H·W]` the work buffers.
-    private func forEachBlock(_ g: WindowGeometry, _ body: (WindowGeometry, Int, UnsafeMutablePointer<Scalar>,
-                                                            UnsafeMutablePointer<Scalar>) -> Void) {
+    private func forEachBlock(
+        _ g: WindowGeometry,
+        _ body: (
+            WindowGeometry, Int, UnsafeMutablePointer<Scalar>,
+            UnsafeMutablePointer<Scalar>
+        ) -> Void
+    ) {
         let size = blockImages(g)
         reserve(&columns, g.columnRows * size * g.outputPlane)
         reserve(&features, inChannels * size * g.outputPlane)

@@ -10,71 +10,83 @@ public protocol ConvolutionKernels {
     /// input `[N, C, H, W]` → columns `[C·kH·kW, N·outH·outW]`: row (c, i, j), column
     /// (n, oh, ow) holds input[n, c, oh·sH − pH + i, ow·sW − pW + j], or 0 in the padding.
     /// Writes the columns of the images in `images` only.
-    static func im2col(_ input: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
-                       _ columns: UnsafeMutablePointer<Self>)
+    static func im2col(
+        _ input: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
+        _ columns: UnsafeMutablePointer<Self>)
 
     /// col2im, the adjoint of `im2col`: adds every column back onto the pixels it came from.
     ///
     /// columns `[C·kH·kW, N·outH·outW]` → gradInput `[N, C, H, W]`, the images in `images`
     /// overwritten (zeroed first, then summed into).
-    static func col2im(_ columns: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
-                       _ gradInput: UnsafeMutablePointer<Self>)
+    static func col2im(
+        _ columns: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
+        _ gradInput: UnsafeMutablePointer<Self>)
 
     /// Batch-major from feature-major: product `[F, N·P]` (+ bias `[F]`) → output `[N, F, P]`,
     /// for the images in `images`.
-    static func featureMajorToBatchMajor(_ product: UnsafePointer<Self>, bias: UnsafePointer<Self>?,
-                                         features: Int, batch: Int, plane: Int, images: Range<Int>,
-                                         _ output: UnsafeMutablePointer<Self>)
+    static func featureMajorToBatchMajor(
+        _ product: UnsafePointer<Self>, bias: UnsafePointer<Self>?,
+        features: Int, batch: Int, plane: Int, images: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>)
 
     /// Feature-major from batch-major: x `[N, F, P]` → columns `[F, N·P]`, for the images in `images`.
-    static func batchMajorToFeatureMajor(_ x: UnsafePointer<Self>, features: Int, batch: Int, plane: Int,
-                                         images: Range<Int>, _ columns: UnsafeMutablePointer<Self>)
+    static func batchMajorToFeatureMajor(
+        _ x: UnsafePointer<Self>, features: Int, batch: Int, plane: Int,
+        images: Range<Int>, _ columns: UnsafeMutablePointer<Self>)
 
     /// Max pooling: input `[N·C, H, W]` → output `[N·C, outH, outW]` and, for each output,
     /// the index inside its input plane (`h·W + w`) of the maximum, for the planes in `planes`.
     /// Positions in the padding never win. Ties: the first maximum in scan order (row by
     /// row, left to right) wins. Inputs are assumed to be numbers (comparisons with NaN are
     /// false, so how a NaN fares is unspecified).
-    static func maxPool2D(_ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
-                          _ output: UnsafeMutablePointer<Self>, _ argmax: UnsafeMutablePointer<Int32>)
+    static func maxPool2D(
+        _ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>, _ argmax: UnsafeMutablePointer<Int32>)
 
     /// Max pooling backward: gradInput `[N·C, H, W]` (planes overwritten) gets each
     /// gradOutput `[N·C, outH, outW]` element added at its `argmax`, zeros elsewhere.
-    static func maxPool2DBackward(_ gradOutput: UnsafePointer<Self>, _ argmax: UnsafePointer<Int32>,
-                                  _ g: WindowGeometry, planes: Range<Int>, _ gradInput: UnsafeMutablePointer<Self>)
+    static func maxPool2DBackward(
+        _ gradOutput: UnsafePointer<Self>, _ argmax: UnsafePointer<Int32>,
+        _ g: WindowGeometry, planes: Range<Int>, _ gradInput: UnsafeMutablePointer<Self>)
 
     /// Average pooling, zero padding counted in the average (PyTorch's `count_include_pad=True`):
     /// input `[N·C, H, W]` → output `[N·C, outH, outW]`, each the window sum / (kH·kW).
-    static func avgPool2D(_ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
-                          _ output: UnsafeMutablePointer<Self>)
+    static func avgPool2D(
+        _ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>)
 
     /// Average pooling backward: gradInput `[N·C, H, W]` (planes overwritten) gets each
     /// gradOutput element / (kH·kW) added over its window.
-    static func avgPool2DBackward(_ gradOutput: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
-                                  _ gradInput: UnsafeMutablePointer<Self>)
+    static func avgPool2DBackward(
+        _ gradOutput: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
+        _ gradInput: UnsafeMutablePointer<Self>)
 
     /// Zero padding: input `[planes, H, W]` → output `[planes, top + H + bottom, left + W + right]`,
     /// for the planes in `planes`.
-    static func pad2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
-                      top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
-                      _ output: UnsafeMutablePointer<Self>)
+    static func pad2D(
+        _ input: UnsafePointer<Self>, height: Int, width: Int,
+        top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>)
 
     /// The adjoint of `pad2D`, a crop: padded `[planes, top + H + bottom, left + W + right]` →
     /// inner `[planes, H, W]`, for the planes in `planes`.
-    static func crop2D(_ padded: UnsafePointer<Self>, height: Int, width: Int,
-                       top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
-                       _ inner: UnsafeMutablePointer<Self>)
+    static func crop2D(
+        _ padded: UnsafePointer<Self>, height: Int, width: Int,
+        top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
+        _ inner: UnsafeMutablePointer<Self>)
 
     /// Bias per channel: x `[N, C, P]` += bias[c] on every position of channel c, for the
     /// images in `images` (a transposed convolution's bias).
-    static func addChannelBias(_ bias: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
-                               _ x: UnsafeMutablePointer<Self>)
+    static func addChannelBias(
+        _ bias: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
+        _ x: UnsafeMutablePointer<Self>)
 
     /// Sums per channel: out `[C]` (+)= Σ over the images in `images` and the positions p of
     /// x `[N, C, P]` (the gradient of `addChannelBias`); adds to `out` when `accumulate`,
     /// else overwrites it.
-    static func channelSums(_ x: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
-                            _ out: UnsafeMutablePointer<Self>, accumulate: Bool)
+    static func channelSums(
+        _ x: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
+        _ out: UnsafeMutablePointer<Self>, accumulate: Bool)
 
     /// Whether the direct 3×3 kernels below run for `g`: a 3×3 window, stride 1, padding 1
     /// (the output the size of the input) and a scalar type and CPU that have them (`Float`
@@ -84,72 +96,85 @@ public protocol ConvolutionKernels {
     /// The weights in the direct kernel's layout: weight `[F, C, 3, 3]` → packed
     /// `[⌈F/16⌉, C, 9, 16]`; with `adjoint`, those of the adjoint convolution (gradOutput →
     /// gradInput: channels and filters swapped, window turned by 180°), `[⌈C/16⌉, F, 9, 16]`.
-    static func packDirectConvolution3x3(_ weight: UnsafePointer<Self>, filters: Int, channels: Int, adjoint: Bool,
-                                         _ packed: UnsafeMutablePointer<Self>)
+    static func packDirectConvolution3x3(
+        _ weight: UnsafePointer<Self>, filters: Int, channels: Int, adjoint: Bool,
+        _ packed: UnsafeMutablePointer<Self>)
 
     /// The direct 3×3, stride-1, padding-1 convolution: input `[N, C, H, W]` and packed
     /// weights `[⌈F/16⌉, C, 9, 16]` → output `[N, F, H, W]`, the images in `images` overwritten.
     /// With `stack` > 1 each plane holds `stack` H×W images one above the other (input
     /// `[N, C, stack·H, W]`, output `[N, F, stack·H, W]`; no window reaches across two).
-    static func directConvolution3x3(_ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int, stack: Int,
-                                     _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
-                                     _ output: UnsafeMutablePointer<Self>)
+    static func directConvolution3x3(
+        _ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int, stack: Int,
+        _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>)
 
     /// Its weight gradient: input `[N, C, stack·H, W]`, gradOutput `[N, F, stack·H, W]` →
     /// weightGrad `[F, C, 3, 3]` += the sum over the images in `images`.
-    static func directConvolution3x3WeightGrad(_ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
-                                               channels: Int, height: Int, width: Int, stack: Int, filters: Int,
-                                               images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>)
+    static func directConvolution3x3WeightGrad(
+        _ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
+        channels: Int, height: Int, width: Int, stack: Int, filters: Int,
+        images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>)
 
     /// Nearest-neighbour upsampling by integer factors: input `[planes, H, W]` → output
     /// `[planes, H·sH, W·sW]`, output[p, i, j] = input[p, i / sH, j / sW], for the planes in `planes`.
-    static func upsampleNearest2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
-                                  scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
-                                  _ output: UnsafeMutablePointer<Self>)
+    static func upsampleNearest2D(
+        _ input: UnsafePointer<Self>, height: Int, width: Int,
+        scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>)
 
     /// Its adjoint: gradOutput `[planes, H·sH, W·sW]` → gradInput `[planes, H, W]` (planes
     /// overwritten), each gradInput[p, i, j] the sum of its sH×sW block of gradOutput.
-    static func upsampleNearest2DBackward(_ gradOutput: UnsafePointer<Self>, height: Int, width: Int,
-                                          scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
-                                          _ gradInput: UnsafeMutablePointer<Self>)
+    static func upsampleNearest2DBackward(
+        _ gradOutput: UnsafePointer<Self>, height: Int, width: Int,
+        scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
+        _ gradInput: UnsafeMutablePointer<Self>)
 }
 
 extension ConvolutionKernels where Self: TensorScalar {
     /// The generic kernels have no direct convolution: convolutions use im2col and a GEMM.
     public static func hasDirectConvolution3x3(_ g: WindowGeometry) -> Bool { false }
 
-    public static func packDirectConvolution3x3(_ weight: UnsafePointer<Self>, filters: Int, channels: Int, adjoint: Bool,
-                                                _ packed: UnsafeMutablePointer<Self>) {
+    public static func packDirectConvolution3x3(
+        _ weight: UnsafePointer<Self>, filters: Int, channels: Int, adjoint: Bool,
+        _ packed: UnsafeMutablePointer<Self>
+    ) {
         require(false, "packDirectConvolution3x3: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")
     }
 
-    public static func directConvolution3x3(_ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int,
-                                            stack: Int, _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
-                                            _ output: UnsafeMutablePointer<Self>) {
+    public static func directConvolution3x3(
+        _ input: UnsafePointer<Self>, channels: Int, height: Int, width: Int,
+        stack: Int, _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>
+    ) {
         require(false, "directConvolution3x3: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")
     }
 
-    public static func directConvolution3x3WeightGrad(_ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
-                                                      channels: Int, height: Int, width: Int, stack: Int, filters: Int,
-                                                      images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>) {
+    public static func directConvolution3x3WeightGrad(
+        _ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
+        channels: Int, height: Int, width: Int, stack: Int, filters: Int,
+        images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>
+    ) {
         require(false, "directConvolution3x3WeightGrad: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")
     }
 
-    public static func im2col(_ input: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
-                              _ columns: UnsafeMutablePointer<Self>) {
+    public static func im2col(
+        _ input: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
+        _ columns: UnsafeMutablePointer<Self>
+    ) {
         // input [N, C, H, W] → columns [C·kH·kW, N·outH·outW]
         // Row by row of the columns, and image by image inside a row: each row is written
         // front to back. A row segment for one image is outH runs of outW values, each run
         // a (strided) piece of one input row, with zeros where the window is in the padding.
         let outH = g.outputHeight, outW = g.outputWidth, plane = g.outputPlane
-        let rowLength = g.columnCount                      // N·outH·outW
+        let rowLength = g.columnCount // N·outH·outW
         let sw = g.strideWidth
         for c in 0..<g.channels {
             for i in 0..<g.kernelHeight {
-                let rows = g.validRows(i)                  // oh whose window row i is inside the image
+                let rows = g.validRows(i) // oh whose window row i is inside the image
                 for j in 0..<g.kernelWidth {
                     let row = (c &* g.kernelHeight &+ i) &* g.kernelWidth &+ j
-                    let valid = g.validColumns(j)          // ow whose window column j is inside the image
+                    let valid = g.validColumns(j) // ow whose window column j is inside the image
                     let count = valid.count, lo = valid.lowerBound, hi = valid.upperBound
                     // input offset of (oh = 0, ow = lo) relative to the image (may be negative: never read)
                     let first = (0 &- g.paddingHeight &+ i) &* g.width &+ lo &* sw &- g.paddingWidth &+ j
@@ -176,8 +201,10 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func col2im(_ columns: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
-                              _ gradInput: UnsafeMutablePointer<Self>) {
+    public static func col2im(
+        _ columns: UnsafePointer<Self>, _ g: WindowGeometry, images: Range<Int>,
+        _ gradInput: UnsafeMutablePointer<Self>
+    ) {
         // columns [C·kH·kW, N·outH·outW] → gradInput [N, C, H, W]
         // The adjoint of im2col, in the same order: every value read back from a column
         // row is added onto the input pixel it was copied from (padding positions dropped).
@@ -212,9 +239,11 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func featureMajorToBatchMajor(_ product: UnsafePointer<Self>, bias: UnsafePointer<Self>?,
-                                                features: Int, batch: Int, plane: Int, images: Range<Int>,
-                                                _ output: UnsafeMutablePointer<Self>) {
+    public static func featureMajorToBatchMajor(
+        _ product: UnsafePointer<Self>, bias: UnsafePointer<Self>?,
+        features: Int, batch: Int, plane: Int, images: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>
+    ) {
         // product [F, N·P] (+ bias [F]) → output [N, F, P]
         for n in images {
             for f in 0..<features {
@@ -230,8 +259,10 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func batchMajorToFeatureMajor(_ x: UnsafePointer<Self>, features: Int, batch: Int, plane: Int,
-                                                images: Range<Int>, _ columns: UnsafeMutablePointer<Self>) {
+    public static func batchMajorToFeatureMajor(
+        _ x: UnsafePointer<Self>, features: Int, batch: Int, plane: Int,
+        images: Range<Int>, _ columns: UnsafeMutablePointer<Self>
+    ) {
         // x [N, F, P] → columns [F, N·P]
         for n in images {
             for f in 0..<features {
@@ -240,126 +271,11 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func maxPool2D(_ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
-                                 _ output: UnsafeMutablePointer<Self>, _ argmax: UnsafeMutablePointer<Int32>) {
-        // input [N·C, H, W] → output, argmax [N·C, outH, outW]
-        let outH = g.outputHeight, outW = g.outputWidth, width = g.width
-        // The comparisons are written as selects (no branches): on real data the winner of
-        // each window is unpredictable, and mispredicted branches would dominate the time.
-        // They are plain `>`, so the first maximum in scan order wins ties.
-        if g.kernelHeight == 2 && g.kernelWidth == 2 && g.paddingHeight == 0 && g.paddingWidth == 0 {
-            // the common 2×2 window without padding: every window lies inside the image
-            let sh = g.strideHeight, sw = g.strideWidth
-            for plane in planes {
-                let x = input + plane &* g.inputPlane
-                let y = output + plane &* g.outputPlane, index = argmax + plane &* g.outputPlane
-                for oh in 0..<outH {
-                    let top = oh &* sh &* width
-                    let row0 = x + top, row1 = row0 + width
-                    let yRow = y + oh &* outW, indexRow = index + oh &* outW
-                    for ow in 0..<outW {
-                        let w = ow &* sw
-                        // candidates in scan order a, b (top row), c, d (bottom row): the better
-                        // of (a, b), of (c, d), then of the two; `>` keeps the first on ties
-                        let a = row0[w], b = row0[w &+ 1], c = row1[w], d = row1[w &+ 1]
-                        let takeB = b > a, takeD = d > c
-                        let top2 = takeB ? b : a, topAt = takeB ? w &+ 1 : w
-                        let bottom2 = takeD ? d : c, bottomAt = takeD ? width &+ w &+ 1 : width &+ w
-                        let takeBottom = bottom2 > top2
-                        yRow[ow] = takeBottom ? bottom2 : top2
-                        indexRow[ow] = Int32(truncatingIfNeeded: top &+ (takeBottom ? bottomAt : topAt))
-                    }
-                }
-            }
-            return
-        }
-        for plane in planes {
-            let x = input + plane &* g.inputPlane
-            let y = output + plane &* g.outputPlane, index = argmax + plane &* g.outputPlane
-            for oh in 0..<outH {
-                let h0 = oh &* g.strideHeight &- g.paddingHeight
-                let hLo = Swift.max(h0, 0), hHi = Swift.min(h0 &+ g.kernelHeight, g.height)
-                for ow in 0..<outW {
-                    let w0 = ow &* g.strideWidth &- g.paddingWidth
-                    let wLo = Swift.max(w0, 0), wHi = Swift.min(w0 &+ g.kernelWidth, width)
-                    var bestIndex = hLo &* width &+ wLo, best = x[bestIndex]
-                    for h in hLo..<hHi {
-                        for w in wLo..<wHi {
-                            let k = h &* width &+ w
-                            let v = x[k]
-                            let take = v > best                         // strict: the first maximum wins
-                            best = take ? v : best
-                            bestIndex = take ? k : bestIndex
-                        }
-                    }
-                    y[oh &* outW &+ ow] = best
-                    index[oh &* outW &+ ow] = Int32(truncatingIfNeeded: bestIndex)
-                }
-            }
-        }
-    }
-
-    public static func maxPool2DBackward(_ gradOutput: UnsafePointer<Self>, _ argmax: UnsafePointer<Int32>,
-                                         _ g: WindowGeometry, planes: Range<Int>, _ gradInput: UnsafeMutablePointer<Self>) {
-        // gradOutput, argmax [N·C, outH, outW] → gradInput [N·C, H, W]
-        let outPlane = g.outputPlane
-        for plane in planes {
-            let gx = gradInput + plane &* g.inputPlane
-            fill(gx, 0, g.inputPlane)
-            let gy = gradOutput + plane &* outPlane, index = argmax + plane &* outPlane
-            for k in 0..<outPlane { gx[Int(index[k])] += gy[k] }
-        }
-    }
-
-    public static func avgPool2D(_ input: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
-                                 _ output: UnsafeMutablePointer<Self>) {
-        // input [N·C, H, W] → output [N·C, outH, outW]
-        let outH = g.outputHeight, outW = g.outputWidth
-        let scale = 1 / Self(g.kernelHeight &* g.kernelWidth)
-        for plane in planes {
-            let x = input + plane &* g.inputPlane, y = output + plane &* g.outputPlane
-            for oh in 0..<outH {
-                let h0 = oh &* g.strideHeight &- g.paddingHeight
-                let hLo = Swift.max(h0, 0), hHi = Swift.min(h0 &+ g.kernelHeight, g.height)
-                for ow in 0..<outW {
-                    let w0 = ow &* g.strideWidth &- g.paddingWidth
-                    let wLo = Swift.max(w0, 0), wHi = Swift.min(w0 &+ g.kernelWidth, g.width)
-                    var total: Self = 0
-                    for h in hLo..<hHi {
-                        for w in wLo..<wHi { total += x[h &* g.width &+ w] }
-                    }
-                    y[oh &* outW &+ ow] = total * scale
-                }
-            }
-        }
-    }
-
-    public static func avgPool2DBackward(_ gradOutput: UnsafePointer<Self>, _ g: WindowGeometry, planes: Range<Int>,
-                                         _ gradInput: UnsafeMutablePointer<Self>) {
-        // gradOutput [N·C, outH, outW] → gradInput [N·C, H, W]
-        let outH = g.outputHeight, outW = g.outputWidth
-        let scale = 1 / Self(g.kernelHeight &* g.kernelWidth)
-        for plane in planes {
-            let gx = gradInput + plane &* g.inputPlane, gy = gradOutput + plane &* g.outputPlane
-            fill(gx, 0, g.inputPlane)
-            for oh in 0..<outH {
-                let h0 = oh &* g.strideHeight &- g.paddingHeight
-                let hLo = Swift.max(h0, 0), hHi = Swift.min(h0 &+ g.kernelHeight, g.height)
-                for ow in 0..<outW {
-                    let w0 = ow &* g.strideWidth &- g.paddingWidth
-                    let wLo = Swift.max(w0, 0), wHi = Swift.min(w0 &+ g.kernelWidth, g.width)
-                    let share = gy[oh &* outW &+ ow] * scale
-                    for h in hLo..<hHi {
-                        for w in wLo..<wHi { gx[h &* g.width &+ w] += share }
-                    }
-                }
-            }
-        }
-    }
-
-    public static func pad2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
-                             top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
-                             _ output: UnsafeMutablePointer<Self>) {
+    public static func pad2D(
+        _ input: UnsafePointer<Self>, height: Int, width: Int,
+        top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>
+    ) {
         // input [planes, H, W] → output [planes, top + H + bottom, left + W + right]
         let outW = left &+ width &+ right, outPlane = (top &+ height &+ bottom) &* outW
         for plane in planes {
@@ -375,9 +291,11 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func crop2D(_ padded: UnsafePointer<Self>, height: Int, width: Int,
-                              top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
-                              _ inner: UnsafeMutablePointer<Self>) {
+    public static func crop2D(
+        _ padded: UnsafePointer<Self>, height: Int, width: Int,
+        top: Int, bottom: Int, left: Int, right: Int, planes: Range<Int>,
+        _ inner: UnsafeMutablePointer<Self>
+    ) {
         // padded [planes, top + H + bottom, left + W + right] → inner [planes, H, W]
         let outW = left &+ width &+ right, outPlane = (top &+ height &+ bottom) &* outW
         for plane in planes {
@@ -386,8 +304,10 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func addChannelBias(_ bias: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
-                                      _ x: UnsafeMutablePointer<Self>) {
+    public static func addChannelBias(
+        _ bias: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
+        _ x: UnsafeMutablePointer<Self>
+    ) {
         // x [N, C, P] += bias [C]
         for n in images {
             for c in 0..<channels {
@@ -397,8 +317,10 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func channelSums(_ x: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
-                                   _ out: UnsafeMutablePointer<Self>, accumulate: Bool) {
+    public static func channelSums(
+        _ x: UnsafePointer<Self>, channels: Int, plane: Int, images: Range<Int>,
+        _ out: UnsafeMutablePointer<Self>, accumulate: Bool
+    ) {
         // x [N, C, P] → out [C]
         if !accumulate { fill(out, 0, channels) }
         for n in images {
@@ -406,9 +328,11 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func upsampleNearest2D(_ input: UnsafePointer<Self>, height: Int, width: Int,
-                                         scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
-                                         _ output: UnsafeMutablePointer<Self>) {
+    public static func upsampleNearest2D(
+        _ input: UnsafePointer<Self>, height: Int, width: Int,
+        scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
+        _ output: UnsafeMutablePointer<Self>
+    ) {
         // input [planes, H, W] → output [planes, H·sH, W·sW]
         let outW = width &* scaleWidth, outPlane = height &* scaleHeight &* outW
         for plane in planes {
@@ -425,9 +349,11 @@ extension ConvolutionKernels where Self: TensorScalar {
         }
     }
 
-    public static func upsampleNearest2DBackward(_ gradOutput: UnsafePointer<Self>, height: Int, width: Int,
-                                                 scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
-                                                 _ gradInput: UnsafeMutablePointer<Self>) {
+    public static func upsampleNearest2DBackward(
+        _ gradOutput: UnsafePointer<Self>, height: Int, width: Int,
+        scaleHeight: Int, scaleWidth: Int, planes: Range<Int>,
+        _ gradInput: UnsafeMutablePointer<Self>
+    ) {
         // gradOutput [planes, H·sH, W·sW] → gradInput [planes, H, W]
         let outW = width &* scaleWidth, outPlane = height &* scaleHeight &* outW
         for plane in planes {

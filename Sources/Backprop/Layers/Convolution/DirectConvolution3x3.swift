@@ -10,7 +10,7 @@ extension Conv2D {
     /// rearrangement of the input and of the output, [N, C, P] ↔ [C, N·P].
     func stacksImages(_ g: WindowGeometry) -> Bool {
         let plane = g.height * g.width
-        return g.batch > 1 && plane * 10 < (plane + 15) / 16 * 16 * 9      // under 90 % of the lanes used
+        return g.batch > 1 && plane * 10 < (plane + 15) / 16 * 16 * 9 // under 90 % of the lanes used
     }
 
     // fprop: input [N, C, H, W] → output [N, F, H, W] (+ bias);
@@ -42,8 +42,9 @@ extension Conv2D {
                             for part in range {
                                 let images = (g.batch * part / parts)..<(g.batch * (part + 1) / parts), count = images.count
                                 guard stack else {
-                                    Scalar.directConvolution3x3(x, channels: from, height: g.height, width: g.width, stack: 1,
-                                                                packed.baseAddress!, filters: to, images: images, y)
+                                    Scalar.directConvolution3x3(
+                                        x, channels: from, height: g.height, width: g.width, stack: 1,
+                                        packed.baseAddress!, filters: to, images: images, y)
                                     if !adjoint, let bias {
                                         Scalar.addChannelBias(bias, channels: to, plane: plane, images: images, y)
                                     }
@@ -52,17 +53,20 @@ extension Conv2D {
                                 spaces[part].columns.withUnsafeMutableBufferPointer { stacked in
                                     spaces[part].features.withUnsafeMutableBufferPointer { result in
                                         // source [B, from, P] → stacked [from, B·P]: one plane of B images per channel
-                                        Scalar.batchMajorToFeatureMajor(x + images.lowerBound * from * plane, features: from,
-                                                                        batch: count, plane: plane, images: 0..<count,
-                                                                        stacked.baseAddress!)
+                                        Scalar.batchMajorToFeatureMajor(
+                                            x + images.lowerBound * from * plane, features: from,
+                                            batch: count, plane: plane, images: 0..<count,
+                                            stacked.baseAddress!)
                                         // result [to, B·P]
-                                        Scalar.directConvolution3x3(stacked.baseAddress!, channels: from, height: g.height,
-                                                                    width: g.width, stack: count, packed.baseAddress!,
-                                                                    filters: to, images: 0..<1, result.baseAddress!)
+                                        Scalar.directConvolution3x3(
+                                            stacked.baseAddress!, channels: from, height: g.height,
+                                            width: g.width, stack: count, packed.baseAddress!,
+                                            filters: to, images: 0..<1, result.baseAddress!)
                                         // result [to, B·P] (+ bias) → y [B, to, P]
-                                        Scalar.featureMajorToBatchMajor(result.baseAddress!, bias: adjoint ? nil : bias,
-                                                                        features: to, batch: count, plane: plane,
-                                                                        images: 0..<count, y + images.lowerBound * to * plane)
+                                        Scalar.featureMajorToBatchMajor(
+                                            result.baseAddress!, bias: adjoint ? nil : bias,
+                                            features: to, batch: count, plane: plane,
+                                            images: 0..<count, y + images.lowerBound * to * plane)
                                     }
                                 }
                             }
@@ -101,22 +105,26 @@ extension Conv2D {
                             space.weightGrad.withUnsafeMutableBufferPointer { partial in
                                 let sum = split ? partial.baseAddress! : weightGrad
                                 guard stack else {
-                                    Scalar.directConvolution3x3WeightGrad(x, gy, channels: c, height: g.height, width: g.width,
-                                                                          stack: 1, filters: f, images: images, sum)
+                                    Scalar.directConvolution3x3WeightGrad(
+                                        x, gy, channels: c, height: g.height, width: g.width,
+                                        stack: 1, filters: f, images: images, sum)
                                     return
                                 }
                                 space.columns.withUnsafeMutableBufferPointer { stackedInput in
                                     space.features.withUnsafeMutableBufferPointer { stackedGrad in
                                         // input [B, C, P] → [C, B·P], gradOutput [B, F, P] → [F, B·P]
-                                        Scalar.batchMajorToFeatureMajor(x + images.lowerBound * c * plane, features: c,
-                                                                        batch: count, plane: plane, images: 0..<count,
-                                                                        stackedInput.baseAddress!)
-                                        Scalar.batchMajorToFeatureMajor(gy + images.lowerBound * f * plane, features: f,
-                                                                        batch: count, plane: plane, images: 0..<count,
-                                                                        stackedGrad.baseAddress!)
-                                        Scalar.directConvolution3x3WeightGrad(stackedInput.baseAddress!, stackedGrad.baseAddress!,
-                                                                              channels: c, height: g.height, width: g.width,
-                                                                              stack: count, filters: f, images: 0..<1, sum)
+                                        Scalar.batchMajorToFeatureMajor(
+                                            x + images.lowerBound * c * plane, features: c,
+                                            batch: count, plane: plane, images: 0..<count,
+                                            stackedInput.baseAddress!)
+                                        Scalar.batchMajorToFeatureMajor(
+                                            gy + images.lowerBound * f * plane, features: f,
+                                            batch: count, plane: plane, images: 0..<count,
+                                            stackedGrad.baseAddress!)
+                                        Scalar.directConvolution3x3WeightGrad(
+                                            stackedInput.baseAddress!, stackedGrad.baseAddress!,
+                                            channels: c, height: g.height, width: g.width,
+                                            stack: count, filters: f, images: 0..<1, sum)
                                     }
                                 }
                             }

@@ -19,14 +19,16 @@ public class Pool2D<Scalar: TensorScalar> {
         let layer = name
         require(kernelSize.0 > 0 && kernelSize.1 > 0, "\(layer): kernelSize must be positive, got \(kernelSize)")
         require(stride.0 > 0 && stride.1 > 0, "\(layer): stride must be positive, got \(stride)")
-        require(padding.0 >= 0 && padding.1 >= 0 && 2 * padding.0 <= kernelSize.0 && 2 * padding.1 <= kernelSize.1,
-                "\(layer): padding must be between 0 and half the kernel (as in PyTorch), got padding \(padding) for kernel \(kernelSize)")
+        require(
+            padding.0 >= 0 && padding.1 >= 0 && 2 * padding.0 <= kernelSize.0 && 2 * padding.1 <= kernelSize.1,
+            "\(layer): padding must be between 0 and half the kernel (as in PyTorch), got padding \(padding) for kernel \(kernelSize)")
     }
 
     /// A square window, the same stride (default: the kernel size) and padding on both axes.
     public convenience init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
-        self.init(kernelSize: (kernelSize, kernelSize), stride: (stride ?? kernelSize, stride ?? kernelSize),
-                  padding: (padding, padding))
+        self.init(
+            kernelSize: (kernelSize, kernelSize), stride: (stride ?? kernelSize, stride ?? kernelSize),
+            padding: (padding, padding))
     }
 
     /// `MaxPool2D` or `AvgPool2D`.
@@ -52,7 +54,9 @@ public class Pool2D<Scalar: TensorScalar> {
         }
         let g = geometry(inputShape)
         guard g.height + 2 * g.paddingHeight >= g.kernelHeight, g.width + 2 * g.paddingWidth >= g.kernelWidth else {
-            throw ShapeError("\(description): input \(inputShape) (padded to \(g.height + 2 * g.paddingHeight)x\(g.width + 2 * g.paddingWidth)) is smaller than the \(g.kernelHeight)x\(g.kernelWidth) window")
+            throw ShapeError(
+                "\(description): input \(inputShape) (padded to \(g.height + 2 * g.paddingHeight)x\(g.width + 2 * g.paddingWidth)) is smaller than the \(g.kernelHeight)x\(g.kernelWidth) window"
+            )
         }
         return [g.batch, g.channels, g.outputHeight, g.outputWidth]
     }

@@ -45,8 +45,9 @@ public final class Upsample2D<Scalar: TensorScalar>: Layer {
         return input.withUnsafePointer { x in
             Tensor<Scalar>(shape: shape) { y in
                 Threads.parallelFor(planes, costPerItem: height * width * sh * sw) { range in
-                    Scalar.upsampleNearest2D(x, height: height, width: width, scaleHeight: sh, scaleWidth: sw,
-                                             planes: range, y)
+                    Scalar.upsampleNearest2D(
+                        x, height: height, width: width, scaleHeight: sh, scaleWidth: sw,
+                        planes: range, y)
                 }
             }
         }
@@ -60,8 +61,9 @@ public final class Upsample2D<Scalar: TensorScalar>: Layer {
         return gradOutput.withUnsafePointer { gy in
             Tensor<Scalar>(shape: input.shape) { gx in
                 Threads.parallelFor(planes, costPerItem: height * width * sh * sw) { range in
-                    Scalar.upsampleNearest2DBackward(gy, height: height, width: width, scaleHeight: sh, scaleWidth: sw,
-                                                     planes: range, gx)
+                    Scalar.upsampleNearest2DBackward(
+                        gy, height: height, width: width, scaleHeight: sh, scaleWidth: sw,
+                        planes: range, gx)
                 }
             }
         }

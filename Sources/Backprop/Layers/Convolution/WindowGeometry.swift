@@ -54,7 +54,7 @@ public struct WindowGeometry: Equatable, Sendable {
     @inline(__always) func validColumns(_ kj: Int) -> Range<Int> {
         let shift = paddingWidth - kj
         let lo = Swift.min(shift > 0 ? (shift + strideWidth - 1) / strideWidth : 0, outputWidth)
-        let last = width - 1 + shift                          // largest ow·strideWidth allowed
+        let last = width - 1 + shift // largest ow·strideWidth allowed
         let hi = last < 0 ? 0 : Swift.min(outputWidth, last / strideWidth + 1)
         return lo < hi ? lo..<hi : lo..<lo
     }
@@ -63,9 +63,10 @@ public struct WindowGeometry: Equatable, Sendable {
 extension WindowGeometry {
     /// The same geometry as the C kernels' struct.
     var window: bp_window {
-        bp_window(batch: batch, channels: channels, height: height, width: width,
-                  kernel_height: kernelHeight, kernel_width: kernelWidth,
-                  stride_height: strideHeight, stride_width: strideWidth,
-                  padding_height: paddingHeight, padding_width: paddingWidth)
+        bp_window(
+            batch: batch, channels: channels, height: height, width: width,
+            kernel_height: kernelHeight, kernel_width: kernelWidth,
+            stride_height: strideHeight, stride_width: strideWidth,
+            padding_height: paddingHeight, padding_width: paddingWidth)
     }
 }

@@ -20,15 +20,19 @@ public final class Linear<Scalar: TensorScalar>: Layer {
 
     /// A layer `inputSize → outputSize`, weights drawn by `initializer` from `rng`
     /// (the bias too for `.uniformFanIn`, as in Torch7; zeros otherwise).
-    public init(_ inputSize: Int, _ outputSize: Int, bias: Bool = true,
-                initializer: Initializer = .uniformFanIn, using rng: inout Random) {
+    public init(
+        _ inputSize: Int, _ outputSize: Int, bias: Bool = true,
+        initializer: Initializer = .uniformFanIn, using rng: inout Random
+    ) {
         require(inputSize > 0 && outputSize > 0, "Linear: sizes must be positive, got \(inputSize) -> \(outputSize)")
         weight = Parameter(initializer.make([outputSize, inputSize], fanIn: inputSize, fanOut: outputSize, using: &rng))
-        self.bias = bias ? Parameter(
-            initializer == .uniformFanIn
-                ? Initializer.uniformFanIn.make([outputSize], fanIn: inputSize, fanOut: outputSize, using: &rng)
-                : .zeros([outputSize]),
-            decays: false) : nil
+        self.bias =
+            bias
+            ? Parameter(
+                initializer == .uniformFanIn
+                    ? Initializer.uniformFanIn.make([outputSize], fanIn: inputSize, fanOut: outputSize, using: &rng)
+                    : .zeros([outputSize]),
+                decays: false) : nil
         isTransposed = false
     }
 

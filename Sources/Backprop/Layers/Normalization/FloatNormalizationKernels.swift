@@ -13,34 +13,42 @@ import CKernels
 /// generic kernels' to rounding. `Double` keeps the generic Swift kernels: it serves
 /// gradient checks.
 extension Float {
-    public static func channelMeanVariance(_ x: UnsafePointer<Float>, outer: Int, channels: Int, inner: Int,
-                                           mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>) {
+    public static func channelMeanVariance(
+        _ x: UnsafePointer<Float>, outer: Int, channels: Int, inner: Int,
+        mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>
+    ) {
         // x [outer, C, inner] → mean, variance [C]
         Threads.parallelFor(channels, costPerItem: 2 * outer * inner) { range in
             bp_channel_mean_variance_f32(x, outer, channels, inner, range.lowerBound, range.upperBound, mean, variance)
         }
     }
 
-    public static func channelScaleShift(_ x: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>?,
-                                         _ out: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int) {
+    public static func channelScaleShift(
+        _ x: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>?,
+        _ out: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int
+    ) {
         // x [outer, C, inner] → out [outer, C, inner]
         Threads.parallelFor(outer * channels, costPerItem: inner) { range in
             bp_channel_scale_shift_f32(x, scale, shift, out, channels, inner, range.lowerBound, range.upperBound)
         }
     }
 
-    public static func channelSumAndDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, center: UnsafePointer<Float>?,
-                                        outer: Int, channels: Int, inner: Int,
-                                        sum: UnsafeMutablePointer<Float>, dot: UnsafeMutablePointer<Float>) {
+    public static func channelSumAndDot(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, center: UnsafePointer<Float>?,
+        outer: Int, channels: Int, inner: Int,
+        sum: UnsafeMutablePointer<Float>, dot: UnsafeMutablePointer<Float>
+    ) {
         // a, b [outer, C, inner] → sum, dot [C]
         Threads.parallelFor(channels, costPerItem: 2 * outer * inner) { range in
             bp_channel_sum_and_dot_f32(a, b, center, outer, channels, inner, range.lowerBound, range.upperBound, sum, dot)
         }
     }
 
-    public static func channelCombine(_ a: UnsafePointer<Float>, scaleA: UnsafePointer<Float>,
-                                      _ b: UnsafePointer<Float>, scaleB: UnsafePointer<Float>, shift: UnsafePointer<Float>,
-                                      _ out: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int) {
+    public static func channelCombine(
+        _ a: UnsafePointer<Float>, scaleA: UnsafePointer<Float>,
+        _ b: UnsafePointer<Float>, scaleB: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+        _ out: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int
+    ) {
         // a, b [outer, C, inner] → out [outer, C, inner]
         Threads.parallelFor(outer * channels, costPerItem: 2 * inner) { range in
             bp_channel_combine_f32(a, scaleA, b, scaleB, shift, out, channels, inner, range.lowerBound, range.upperBound)

@@ -28,8 +28,9 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
 
     /// Normalises over the trailing axes `normalizedShape` (e.g. `[features]`).
     public init(normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true) {
-        require(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
-                "LayerNorm: normalizedShape must be non-empty with positive sizes, got \(normalizedShape)")
+        require(
+            !normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
+            "LayerNorm: normalizedShape must be non-empty with positive sizes, got \(normalizedShape)")
         require(eps >= 0, "LayerNorm: eps must be non-negative, got \(eps)")
         self.normalizedShape = normalizedShape
         self.eps = eps

@@ -11,26 +11,32 @@
 public protocol NormalizationKernels {
     /// mean [C] = (1/m) Σ_{o,i} x[o, c, i]; variance [C] = (1/m) Σ (x − mean[c])² (biased),
     /// for x [outer, C, inner]. Two passes (the mean first), so no cancellation.
-    static func channelMeanVariance(_ x: UnsafePointer<Self>, outer: Int, channels: Int, inner: Int,
-                                    mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>)
+    static func channelMeanVariance(
+        _ x: UnsafePointer<Self>, outer: Int, channels: Int, inner: Int,
+        mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>)
     /// out [outer, C, inner] = x · scale[c] + shift[c] (shift nil: 0). `out` may be `x`.
-    static func channelScaleShift(_ x: UnsafePointer<Self>, scale: UnsafePointer<Self>, shift: UnsafePointer<Self>?,
-                                  _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int)
+    static func channelScaleShift(
+        _ x: UnsafePointer<Self>, scale: UnsafePointer<Self>, shift: UnsafePointer<Self>?,
+        _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int)
     /// sum [C] = Σ_{o,i} a[o, c, i]; dot [C] = Σ_{o,i} a · (b − center[c]) (center nil: 0),
     /// for a, b [outer, C, inner]: Σ gy and Σ gy · x̂ in a normalization's backward.
-    static func channelSumAndDot(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, center: UnsafePointer<Self>?,
-                                 outer: Int, channels: Int, inner: Int,
-                                 sum: UnsafeMutablePointer<Self>, dot: UnsafeMutablePointer<Self>)
+    static func channelSumAndDot(
+        _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, center: UnsafePointer<Self>?,
+        outer: Int, channels: Int, inner: Int,
+        sum: UnsafeMutablePointer<Self>, dot: UnsafeMutablePointer<Self>)
     /// out [outer, C, inner] = a · scaleA[c] + b · scaleB[c] + shift[c], for a, b
     /// [outer, C, inner]: the input gradient through the statistics.
-    static func channelCombine(_ a: UnsafePointer<Self>, scaleA: UnsafePointer<Self>,
-                               _ b: UnsafePointer<Self>, scaleB: UnsafePointer<Self>, shift: UnsafePointer<Self>,
-                               _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int)
+    static func channelCombine(
+        _ a: UnsafePointer<Self>, scaleA: UnsafePointer<Self>,
+        _ b: UnsafePointer<Self>, scaleB: UnsafePointer<Self>, shift: UnsafePointer<Self>,
+        _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int)
 }
 
 extension NormalizationKernels where Self: TensorScalar {
-    public static func channelMeanVariance(_ x: UnsafePointer<Self>, outer: Int, channels: Int, inner: Int,
-                                           mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>) {
+    public static func channelMeanVariance(
+        _ x: UnsafePointer<Self>, outer: Int, channels: Int, inner: Int,
+        mean: UnsafeMutablePointer<Self>, variance: UnsafeMutablePointer<Self>
+    ) {
         let m = Self(outer * inner)
         Threads.parallelFor(channels, costPerItem: outer * inner) { range in
             for c in range {
@@ -48,8 +54,10 @@ extension NormalizationKernels where Self: TensorScalar {
         }
     }
 
-    public static func channelScaleShift(_ x: UnsafePointer<Self>, scale: UnsafePointer<Self>, shift: UnsafePointer<Self>?,
-                                         _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int) {
+    public static func channelScaleShift(
+        _ x: UnsafePointer<Self>, scale: UnsafePointer<Self>, shift: UnsafePointer<Self>?,
+        _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int
+    ) {
         Threads.parallelFor(outer * channels, costPerItem: inner) { range in
             for row in range {
                 let c = row % channels, a = scale[c], b = shift?[c] ?? 0
@@ -59,9 +67,11 @@ extension NormalizationKernels where Self: TensorScalar {
         }
     }
 
-    public static func channelSumAndDot(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, center: UnsafePointer<Self>?,
-                                        outer: Int, channels: Int, inner: Int,
-                                        sum: UnsafeMutablePointer<Self>, dot: UnsafeMutablePointer<Self>) {
+    public static func channelSumAndDot(
+        _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, center: UnsafePointer<Self>?,
+        outer: Int, channels: Int, inner: Int,
+        sum: UnsafeMutablePointer<Self>, dot: UnsafeMutablePointer<Self>
+    ) {
         Threads.parallelFor(channels, costPerItem: outer * inner) { range in
             for c in range {
                 let mu = center?[c] ?? 0
@@ -76,9 +86,11 @@ extension NormalizationKernels where Self: TensorScalar {
         }
     }
 
-    public static func channelCombine(_ a: UnsafePointer<Self>, scaleA: UnsafePointer<Self>,
-                                      _ b: UnsafePointer<Self>, scaleB: UnsafePointer<Self>, shift: UnsafePointer<Self>,
-                                      _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int) {
+    public static func channelCombine(
+        _ a: UnsafePointer<Self>, scaleA: UnsafePointer<Self>,
+        _ b: UnsafePointer<Self>, scaleB: UnsafePointer<Self>, shift: UnsafePointer<Self>,
+        _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int
+    ) {
         Threads.parallelFor(outer * channels, costPerItem: inner) { range in
             for row in range {
                 let c = row % channels, sa = scaleA[c], sb = scaleB[c], d = shift[c]

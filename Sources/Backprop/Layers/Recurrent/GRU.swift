@@ -5,16 +5,17 @@
 /// n = tanh(W_in x + b_in + r·(W_hn h + b_hn)), h_t = (1 − z)·n + z·h_{t−1}.
 /// Input `[T, N, I]`, output `[T, N, H]`.
 public final class GRU<Scalar: TensorScalar>: RecurrentLayerBase<Scalar>, RecurrentLayer {
-    private let gates = ScratchBuffer<Scalar>()           // [T, N, 3H] r, z, n of the last fprop
-    private let newGateHidden = ScratchBuffer<Scalar>()   // [T, N, H] W_hn h_{t−1} + b_hn
+    private let gates = ScratchBuffer<Scalar>() // [T, N, 3H] r, z, n of the last fprop
+    private let newGateHidden = ScratchBuffer<Scalar>() // [T, N, H] W_hn h_{t−1} + b_hn
     private let hiddenProjection = ScratchBuffer<Scalar>() // [N, 3H] h_{t−1} · W_hhᵀ, one step
-    private let inputGateGrads = ScratchBuffer<Scalar>()  // [T, N, 3H] ∂L/∂(W_ih x + b_ih)
+    private let inputGateGrads = ScratchBuffer<Scalar>() // [T, N, 3H] ∂L/∂(W_ih x + b_ih)
     private let hiddenGateGrads = ScratchBuffer<Scalar>() // [T, N, 3H] ∂L/∂(W_hh h + b_hh)
-    private let gradHidden = ScratchBuffer<Scalar>()      // [N, H]
+    private let gradHidden = ScratchBuffer<Scalar>() // [N, H]
 
     /// A layer `inputSize → hiddenSize`; every parameter uniform in ±1/√H, as PyTorch.
     public init(_ inputSize: Int, _ hiddenSize: Int, using rng: inout Random) {
-        super.init(core: RecurrentCore(kind: "GRU", gateCount: 3, hasCell: false, inputSize: inputSize, hiddenSize: hiddenSize, using: &rng))
+        super.init(
+            core: RecurrentCore(kind: "GRU", gateCount: 3, hasCell: false, inputSize: inputSize, hiddenSize: hiddenSize, using: &rng))
     }
     /// A layer `inputSize → hiddenSize` initialised from the global generator.
     public convenience init(_ inputSize: Int, _ hiddenSize: Int) { self.init(inputSize, hiddenSize, using: &Random.global) }
@@ -38,16 +39,18 @@ public final class GRU<Scalar: TensorScalar>: RecurrentLayerBase<Scalar>, Recurr
                             let hPrev = t == 0 ? h0 : UnsafePointer(out + (t - 1) * step)
                             if let hPrev {
                                 // hp [N, 3H] = h_{t−1} [N, H] · W_hhᵀ [H, 3H]
-                                Scalar.gemm(transA: false, transB: true, m: N, n: width, k: H, alpha: 1, a: hPrev, lda: H,
-                                            b: whh, ldb: H, beta: 0, c: hp, ldc: width)
+                                Scalar.gemm(
+                                    transA: false, transB: true, m: N, n: width, k: H, alpha: 1, a: hPrev, lda: H,
+                                    b: whh, ldb: H, beta: 0, c: hp, ldc: width)
                             } else {
                                 Scalar.fill(hp, 0, N * width)
                             }
                             let o = t * step, og = t * N * width, prev = hPrev ?? h0OrZeros
                             core.forEachRowBlock(N) { r, rows in
-                                Scalar.gruForwardStep(gates: g + og + r * width, biasIH: bih, hiddenProjection: hp + r * width, biasHH: bhh,
-                                                      hiddenPrev: prev + r * H, newGateHidden: hn + o + r * H,
-                                                      hidden: out + o + r * H, batch: rows, hiddenSize: H)
+                                Scalar.gruForwardStep(
+                                    gates: g + og + r * width, biasIH: bih, hiddenProjection: hp + r * width, biasHH: bhh,
+                                    hiddenPrev: prev + r * H, newGateHidden: hn + o + r * H,
+                                    hidden: out + o + r * H, batch: rows, hiddenSize: H)
                             }
                         }
                     }
@@ -77,15 +80,17 @@ public final class GRU<Scalar: TensorScalar>: RecurrentLayerBase<Scalar>, Recurr
                             // leaves the direct part dh·z of ∂L/∂h_{t−1} in dh …
                             let o = t * step, og = t * N * width
                             core.forEachRowBlock(N) { r, rows in
-                                Scalar.gruBackwardStep(gates: g + og + r * width, newGateHidden: hn + o + r * H,
-                                                       hiddenPrev: hPrev + r * H, gradOutput: gy + o + r * H, gradHidden: dh + r * H,
-                                                       gradInputGates: dX + og + r * width, gradHiddenGates: dH + og + r * width,
-                                                       batch: rows, hiddenSize: H)
+                                Scalar.gruBackwardStep(
+                                    gates: g + og + r * width, newGateHidden: hn + o + r * H,
+                                    hiddenPrev: hPrev + r * H, gradOutput: gy + o + r * H, gradHidden: dh + r * H,
+                                    gradInputGates: dX + og + r * width, gradHiddenGates: dH + og + r * width,
+                                    batch: rows, hiddenSize: H)
                             }
                             if t > 0 || h0 != nil {
                                 // … to which the path through W_hh adds dH_t [N, 3H] · W_hh [3H, H]
-                                Scalar.gemm(transA: false, transB: false, m: N, n: H, k: width, alpha: 1, a: dH + t * N * width,
-                                            lda: width, b: whh, ldb: H, beta: 1, c: dh, ldc: H)
+                                Scalar.gemm(
+                                    transA: false, transB: false, m: N, n: H, k: width, alpha: 1, a: dH + t * N * width,
+                                    lda: width, b: whh, ldb: H, beta: 1, c: dh, ldc: H)
                             }
                         }
                     }
@@ -97,8 +102,9 @@ public final class GRU<Scalar: TensorScalar>: RecurrentLayerBase<Scalar>, Recurr
 
     public func grad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) {
         backpropagateThroughTime(input, gradOutput)
-        core.accumulateParameterGradients(input: input, inputGateGrads: inputGateGrads.pointer,
-                                          hiddenGateGrads: hiddenGateGrads.pointer)
+        core.accumulateParameterGradients(
+            input: input, inputGateGrads: inputGateGrads.pointer,
+            hiddenGateGrads: hiddenGateGrads.pointer)
     }
 
     public func bprop(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) -> Tensor<Scalar> {

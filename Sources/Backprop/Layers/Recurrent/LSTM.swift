@@ -10,16 +10,17 @@
 /// let h = lstm.fprop(x)                            // x [T, N, 28] → h [T, N, 128]
 /// ```
 public final class LSTM<Scalar: TensorScalar>: RecurrentLayerBase<Scalar>, RecurrentLayer {
-    private let gates = ScratchBuffer<Scalar>()         // [T, N, 4H] activations of the last fprop
-    private let cells = ScratchBuffer<Scalar>()         // [T, N, H] c_t
-    private let tanhCells = ScratchBuffer<Scalar>()     // [T, N, H] tanh(c_t)
-    private let gateGrads = ScratchBuffer<Scalar>()     // [T, N, 4H] ∂L/∂gate pre-activations from BPTT
-    private let gradHidden = ScratchBuffer<Scalar>()    // [N, H]
-    private let gradCell = ScratchBuffer<Scalar>()      // [N, H]
+    private let gates = ScratchBuffer<Scalar>() // [T, N, 4H] activations of the last fprop
+    private let cells = ScratchBuffer<Scalar>() // [T, N, H] c_t
+    private let tanhCells = ScratchBuffer<Scalar>() // [T, N, H] tanh(c_t)
+    private let gateGrads = ScratchBuffer<Scalar>() // [T, N, 4H] ∂L/∂gate pre-activations from BPTT
+    private let gradHidden = ScratchBuffer<Scalar>() // [N, H]
+    private let gradCell = ScratchBuffer<Scalar>() // [N, H]
 
     /// A layer `inputSize → hiddenSize`; every parameter uniform in ±1/√H, as PyTorch.
     public init(_ inputSize: Int, _ hiddenSize: Int, using rng: inout Random) {
-        super.init(core: RecurrentCore(kind: "LSTM", gateCount: 4, hasCell: true, inputSize: inputSize, hiddenSize: hiddenSize, using: &rng))
+        super.init(
+            core: RecurrentCore(kind: "LSTM", gateCount: 4, hasCell: true, inputSize: inputSize, hiddenSize: hiddenSize, using: &rng))
     }
     /// A layer `inputSize → hiddenSize` initialised from the global generator.
     public convenience init(_ inputSize: Int, _ hiddenSize: Int) { self.init(inputSize, hiddenSize, using: &Random.global) }
@@ -40,14 +41,16 @@ public final class LSTM<Scalar: TensorScalar>: RecurrentLayerBase<Scalar>, Recur
                         let gt = g + t * N * width
                         if let hPrev = t == 0 ? h0 : UnsafePointer(out + (t - 1) * step) {
                             // gates_t [N, 4H] += h_{t−1} [N, H] · W_hhᵀ [H, 4H]
-                            Scalar.gemm(transA: false, transB: true, m: N, n: width, k: H, alpha: 1, a: hPrev, lda: H,
-                                        b: whh, ldb: H, beta: 1, c: gt, ldc: width)
+                            Scalar.gemm(
+                                transA: false, transB: true, m: N, n: width, k: H, alpha: 1, a: hPrev, lda: H,
+                                b: whh, ldb: H, beta: 1, c: gt, ldc: width)
                         }
                         let cPrev = t == 0 ? c0 : UnsafePointer(c + (t - 1) * step)
                         let o = t * step
                         core.forEachRowBlock(N) { r, rows in
-                            Scalar.lstmForwardStep(gates: gt + r * width, bias: bias, cellPrev: cPrev + r * H, cell: c + o + r * H,
-                                                   tanhCell: tc + o + r * H, hidden: out + o + r * H, batch: rows, hiddenSize: H)
+                            Scalar.lstmForwardStep(
+                                gates: gt + r * width, bias: bias, cellPrev: cPrev + r * H, cell: c + o + r * H,
+                                tanhCell: tc + o + r * H, hidden: out + o + r * H, batch: rows, hiddenSize: H)
                         }
                     }
                 }
@@ -75,14 +78,16 @@ public final class LSTM<Scalar: TensorScalar>: RecurrentLayerBase<Scalar>, Recur
                         let cPrev = t == 0 ? c0 : UnsafePointer(c + (t - 1) * step)
                         let o = t * step, og = t * N * width
                         core.forEachRowBlock(N) { r, rows in
-                            Scalar.lstmBackwardStep(gates: g + og + r * width, cellPrev: cPrev + r * H, tanhCell: tc + o + r * H,
-                                                    gradOutput: gy + o + r * H, gradHidden: dh + r * H, gradCell: dc + r * H,
-                                                    gradGates: dG + og + r * width, batch: rows, hiddenSize: H)
+                            Scalar.lstmBackwardStep(
+                                gates: g + og + r * width, cellPrev: cPrev + r * H, tanhCell: tc + o + r * H,
+                                gradOutput: gy + o + r * H, gradHidden: dh + r * H, gradCell: dc + r * H,
+                                gradGates: dG + og + r * width, batch: rows, hiddenSize: H)
                         }
                         if t > 0 || h0 != nil {
                             // ∂L/∂h_{t−1} [N, H] = dG_t [N, 4H] · W_hh [4H, H]
-                            Scalar.gemm(transA: false, transB: false, m: N, n: H, k: width, alpha: 1, a: dG + t * N * width,
-                                        lda: width, b: whh, ldb: H, beta: 0, c: dh, ldc: H)
+                            Scalar.gemm(
+                                transA: false, transB: false, m: N, n: H, k: width, alpha: 1, a: dG + t * N * width,
+                                lda: width, b: whh, ldb: H, beta: 0, c: dh, ldc: H)
                         }
                     }
                 }

@@ -32,8 +32,8 @@ final class RecurrentCore<Scalar: TensorScalar> {
     private var gradientsGeneration = -1
     private var gradientsFor: Tensor<Scalar>?
 
-    private let zeros = ScratchBuffer<Scalar>()         // [N, H] zero state
-    private let biasScratch = ScratchBuffer<Scalar>()   // [G·H] bias gradient sums
+    private let zeros = ScratchBuffer<Scalar>() // [N, H] zero state
+    private let biasScratch = ScratchBuffer<Scalar>() // [G·H] bias gradient sums
     private let stepBiasScratch = ScratchBuffer<Scalar>() // [G·H] the bias of the step kernels
 
     init(kind: String, gateCount: Int, hasCell: Bool, inputSize: Int, hiddenSize: Int, using rng: inout Random) {
@@ -75,12 +75,14 @@ final class RecurrentCore<Scalar: TensorScalar> {
         let expected = [input.shape[1], hiddenSize]
         if let state = initialState {
             let hint = isStateful ? " (in stateful mode the batch size cannot change: call resetState())" : ""
-            require(state.hidden.shape == expected,
-                         "\(description): initial hidden state has shape \(state.hidden.shape) but input \(input.shape) needs \(expected)\(hint)")
+            require(
+                state.hidden.shape == expected,
+                "\(description): initial hidden state has shape \(state.hidden.shape) but input \(input.shape) needs \(expected)\(hint)")
             if let cell = state.cell {
                 require(hasCell, "\(description): has no cell state, but the initial state has one")
-                require(cell.shape == expected,
-                             "\(description): initial cell state has shape \(cell.shape) but input \(input.shape) needs \(expected)\(hint)")
+                require(
+                    cell.shape == expected,
+                    "\(description): initial cell state has shape \(cell.shape) but input \(input.shape) needs \(expected)\(hint)")
             }
         }
         startState = initialState
@@ -91,7 +93,9 @@ final class RecurrentCore<Scalar: TensorScalar> {
         lastOutput = output
         let (T, N) = (output.shape[0], output.shape[1])
         let step = N * hiddenSize
-        let hidden = output.withUnsafePointer { out in Tensor<Scalar>(shape: [N, hiddenSize]) { Scalar.copy(out + (T - 1) * step, $0, step) } }
+        let hidden = output.withUnsafePointer { out in
+            Tensor<Scalar>(shape: [N, hiddenSize]) { Scalar.copy(out + (T - 1) * step, $0, step) }
+        }
         let cell = finalCell.map { c in Tensor<Scalar>(shape: [N, hiddenSize]) { Scalar.copy(c, $0, step) } }
         finalState = RecurrentState(hidden: hidden, cell: cell)
         if isStateful { initialState = finalState }
@@ -123,8 +127,9 @@ final class RecurrentCore<Scalar: TensorScalar> {
         let rows = input.shape[0] * input.shape[1], width = gateCount * hiddenSize
         input.withUnsafePointer { x in
             weightIH.value.withUnsafePointer { w in
-                Scalar.gemm(transA: false, transB: true, m: rows, n: width, k: inputSize, alpha: 1, a: x, lda: inputSize,
-                            b: w, ldb: inputSize, beta: 0, c: gates, ldc: width)
+                Scalar.gemm(
+                    transA: false, transB: true, m: rows, n: width, k: inputSize, alpha: 1, a: x, lda: inputSize,
+                    b: w, ldb: inputSize, beta: 0, c: gates, ldc: width)
             }
         }
     }
@@ -148,8 +153,10 @@ final class RecurrentCore<Scalar: TensorScalar> {
 
     /// Preconditions for bprop and grad: the input of the last fprop, a gradOutput of its output's shape.
     func checkBackward<L: Layer>(_ layer: L, _ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>) where L.Scalar == Scalar {
-        require(lastInputShape == input.shape,
-                     "\(description): bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))")
+        require(
+            lastInputShape == input.shape,
+            "\(description): bprop/grad need the input of the most recent fprop (got \(input.shape), last fprop saw \(lastInputShape.map { "\($0)" } ?? "nothing"))"
+        )
         layer.checkGradOutput(input, gradOutput)
     }
 
@@ -157,7 +164,9 @@ final class RecurrentCore<Scalar: TensorScalar> {
     func hasGradients(for gradOutput: Tensor<Scalar>) -> Bool {
         guard gradientsGeneration == generation, let cached = gradientsFor, cached.shape == gradOutput.shape else { return false }
         // `cached` keeps its storage alive, so equal addresses mean the same, unmodified tensor
-        return cached.scalars.withUnsafeBufferPointer { a in gradOutput.scalars.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+        return cached.scalars.withUnsafeBufferPointer { a in
+            gradOutput.scalars.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress }
+        }
     }
 
     /// Records that BPTT ran for `gradOutput`, with ∂L/∂h₀ and ∂L/∂c₀ in the given `[N, H]` buffers.
@@ -177,16 +186,19 @@ final class RecurrentCore<Scalar: TensorScalar> {
     /// Adds the parameters' gradients from the gate gradients of all steps, one GEMM each:
     /// weight_ih += dXᵀ · x, weight_hh += dHᵀ · h_prev, bias_ih += Σ dX, bias_hh += Σ dH.
     /// dX and dH are `[T·N, G·H]` (the same buffer for RNN and LSTM).
-    func accumulateParameterGradients(input: Tensor<Scalar>, inputGateGrads dX: UnsafePointer<Scalar>,
-                                      hiddenGateGrads dH: UnsafePointer<Scalar>) {
+    func accumulateParameterGradients(
+        input: Tensor<Scalar>, inputGateGrads dX: UnsafePointer<Scalar>,
+        hiddenGateGrads dH: UnsafePointer<Scalar>
+    ) {
         let (T, N) = (input.shape[0], input.shape[1])
         let rows = T * N, width = gateCount * hiddenSize, H = hiddenSize
         // weight_ih.grad [G·H, I] += dXᵀ [G·H, T·N] · x [T·N, I]
         input.withUnsafePointer { x in
             weightIH.accumulateGrad { grad, beta in
                 grad.withUnsafeMutablePointer { gw in
-                    Scalar.gemm(transA: true, transB: false, m: width, n: inputSize, k: rows, alpha: 1, a: dX, lda: width,
-                                b: x, ldb: inputSize, beta: beta, c: gw, ldc: inputSize)
+                    Scalar.gemm(
+                        transA: true, transB: false, m: width, n: inputSize, k: rows, alpha: 1, a: dX, lda: width,
+                        b: x, ldb: inputSize, beta: beta, c: gw, ldc: inputSize)
                 }
             }
         }
@@ -197,17 +209,19 @@ final class RecurrentCore<Scalar: TensorScalar> {
                 var beta = firstBeta
                 grad.withUnsafeMutablePointer { gw in
                     if T > 1 {
-                        Scalar.gemm(transA: true, transB: false, m: width, n: H, k: (T - 1) * N, alpha: 1, a: dH + N * width,
-                                    lda: width, b: out, ldb: H, beta: beta, c: gw, ldc: H)
+                        Scalar.gemm(
+                            transA: true, transB: false, m: width, n: H, k: (T - 1) * N, alpha: 1, a: dH + N * width,
+                            lda: width, b: out, ldb: H, beta: beta, c: gw, ldc: H)
                         beta = 1
                     }
                     startState?.hidden.withUnsafePointer { h0 in
-                        Scalar.gemm(transA: true, transB: false, m: width, n: H, k: N, alpha: 1, a: dH, lda: width,
-                                    b: h0, ldb: H, beta: beta, c: gw, ldc: H)
+                        Scalar.gemm(
+                            transA: true, transB: false, m: width, n: H, k: N, alpha: 1, a: dH, lda: width,
+                            b: h0, ldb: H, beta: beta, c: gw, ldc: H)
                         beta = 1
                     }
                 }
-                if beta == 0 { grad.zero() }                 // one step from zeros: nothing to add
+                if beta == 0 { grad.zero() } // one step from zeros: nothing to add
             }
         }
         // biases: column sums of the gate gradients
@@ -223,8 +237,9 @@ final class RecurrentCore<Scalar: TensorScalar> {
         let rows = shape[0] * shape[1], width = gateCount * hiddenSize
         return weightIH.value.withUnsafePointer { w in
             Tensor(shape: shape) { gx in
-                Scalar.gemm(transA: false, transB: false, m: rows, n: inputSize, k: width, alpha: 1, a: dX, lda: width,
-                            b: w, ldb: inputSize, beta: 0, c: gx, ldc: inputSize)
+                Scalar.gemm(
+                    transA: false, transB: false, m: rows, n: inputSize, k: width, alpha: 1, a: dX, lda: width,
+                    b: w, ldb: inputSize, beta: 0, c: gx, ldc: inputSize)
             }
         }
     }

@@ -30,25 +30,28 @@ public protocol RecurrentKernels {
     static func rnnForwardStep(_ h: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, batch: Int, hiddenSize: Int)
     /// gradPre = (gradOutput + gradHidden) · (1 − h²): all `[N·H]`; `gradHidden` is ∂L/∂h_t
     /// arriving through the next step, `gradOutput` the part from the layer's output.
-    static func rnnBackwardStep(hidden h: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
-                                gradHidden: UnsafePointer<Self>, gradPre: UnsafeMutablePointer<Self>, count: Int)
+    static func rnnBackwardStep(
+        hidden h: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
+        gradHidden: UnsafePointer<Self>, gradPre: UnsafeMutablePointer<Self>, count: Int)
 
     // MARK: LSTM (gates i, f, g, o)
 
     /// One LSTM step. gates [N, 4H]: x·W_ihᵀ + h_{t−1}·W_hhᵀ in, to which bias [4H] (b_ih + b_hh)
     /// is added; the activations (σ i, σ f, tanh g, σ o) out. cellPrev [N, H] is c_{t−1};
     /// writes cell c_t = f·c_{t−1} + i·g, tanhCell tanh(c_t) and hidden h_t = o·tanh(c_t), all [N, H].
-    static func lstmForwardStep(gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
-                                cell: UnsafeMutablePointer<Self>, tanhCell: UnsafeMutablePointer<Self>,
-                                hidden: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int)
+    static func lstmForwardStep(
+        gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
+        cell: UnsafeMutablePointer<Self>, tanhCell: UnsafeMutablePointer<Self>,
+        hidden: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int)
     /// Backward through one LSTM step. gates [N, 4H] (activations), cellPrev, tanhCell,
     /// gradOutput (∂L/∂h_t from the output) and gradHidden (∂L/∂h_t through step t+1), all
     /// [N, H]. gradCell [N, H]: ∂L/∂c_t from step t+1 in, ∂L/∂c_{t−1} out. Writes
     /// gradGates [N, 4H], the gradient with respect to the gates' pre-activations.
-    static func lstmBackwardStep(gates: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
-                                 tanhCell: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
-                                 gradHidden: UnsafePointer<Self>, gradCell: UnsafeMutablePointer<Self>,
-                                 gradGates: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int)
+    static func lstmBackwardStep(
+        gates: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
+        tanhCell: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
+        gradHidden: UnsafePointer<Self>, gradCell: UnsafeMutablePointer<Self>,
+        gradGates: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int)
 
     // MARK: GRU (gates r, z, n; PyTorch's formula)
 
@@ -57,19 +60,21 @@ public protocol RecurrentKernels {
     /// biasIH and biasHH [3H]. r = σ(x_r + b_ir + hp_r + b_hr), z = σ(x_z + b_iz + hp_z + b_hz),
     /// n = tanh(x_n + b_in + r·(hp_n + b_hn)), h_t = (1 − z)·n + z·h_{t−1}.
     /// Writes newGateHidden [N, H] = hp_n + b_hn (needed by backward) and hidden h_t [N, H].
-    static func gruForwardStep(gates: UnsafeMutablePointer<Self>, biasIH: UnsafePointer<Self>, hiddenProjection: UnsafePointer<Self>,
-                               biasHH: UnsafePointer<Self>, hiddenPrev: UnsafePointer<Self>,
-                               newGateHidden: UnsafeMutablePointer<Self>, hidden: UnsafeMutablePointer<Self>,
-                               batch: Int, hiddenSize: Int)
+    static func gruForwardStep(
+        gates: UnsafeMutablePointer<Self>, biasIH: UnsafePointer<Self>, hiddenProjection: UnsafePointer<Self>,
+        biasHH: UnsafePointer<Self>, hiddenPrev: UnsafePointer<Self>,
+        newGateHidden: UnsafeMutablePointer<Self>, hidden: UnsafeMutablePointer<Self>,
+        batch: Int, hiddenSize: Int)
     /// Backward through one GRU step. gates [N, 3H] (r, z, n), newGateHidden and hiddenPrev
     /// [N, H], gradOutput [N, H]. gradHidden [N, H]: ∂L/∂h_t through step t+1 in; out, the
     /// direct part of ∂L/∂h_{t−1} (dh·z), to which the caller adds gradHiddenGates·W_hh.
     /// Writes gradInputGates [N, 3H] (∂L/∂(x·W_ihᵀ + b_ih)) and gradHiddenGates [N, 3H]
     /// (∂L/∂(h·W_hhᵀ + b_hh)); they differ in the n block, which r scales.
-    static func gruBackwardStep(gates: UnsafePointer<Self>, newGateHidden: UnsafePointer<Self>,
-                                hiddenPrev: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
-                                gradHidden: UnsafeMutablePointer<Self>, gradInputGates: UnsafeMutablePointer<Self>,
-                                gradHiddenGates: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int)
+    static func gruBackwardStep(
+        gates: UnsafePointer<Self>, newGateHidden: UnsafePointer<Self>,
+        hiddenPrev: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
+        gradHidden: UnsafeMutablePointer<Self>, gradInputGates: UnsafeMutablePointer<Self>,
+        gradHiddenGates: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int)
 
     // MARK: layout and indices
 
@@ -80,12 +85,15 @@ public protocol RecurrentKernels {
     /// out [count, dimension] = table[indices[k]] for each k; table [rows, dimension].
     /// Returns the position k of the first index that is not an integer in 0..<rows (nothing
     /// is written from there on), or nil when all are valid.
-    static func embeddingGather(indices: UnsafePointer<Self>, count: Int, table: UnsafePointer<Self>,
-                                rows: Int, dimension: Int, _ out: UnsafeMutablePointer<Self>) -> Int?
+    static func embeddingGather(
+        indices: UnsafePointer<Self>, count: Int, table: UnsafePointer<Self>,
+        rows: Int, dimension: Int, _ out: UnsafeMutablePointer<Self>
+    ) -> Int?
     /// gradTable[indices[k]] += gradOutput[k] for each k (repeated indices accumulate);
     /// gradOutput [count, dimension], gradTable [rows, dimension]; indices already validated.
-    static func embeddingScatterAdd(indices: UnsafePointer<Self>, count: Int, gradOutput: UnsafePointer<Self>,
-                                    gradTable: UnsafeMutablePointer<Self>, dimension: Int)
+    static func embeddingScatterAdd(
+        indices: UnsafePointer<Self>, count: Int, gradOutput: UnsafePointer<Self>,
+        gradTable: UnsafeMutablePointer<Self>, dimension: Int)
 }
 
 // MARK: - Primitives for Float (vectorizable) and Double (libm, for gradient checks)
@@ -101,7 +109,7 @@ extension Float {
         // round x·log₂e to the nearest integer by adding and removing 1.5·2²³
         let shifted = x * 1.442695040888963 + 12_582_912.0
         let n = shifted - 12_582_912.0
-        let r = (x - n * 0.693359375) + n * 2.12194440e-4       // x − n·ln2 in two parts
+        let r = (x - n * 0.693359375) + n * 2.12194440e-4 // x − n·ln2 in two parts
         let z = r * r
         var p: Float = 1.9875691500e-4
         p = p * r + 1.3981999507e-3
@@ -161,21 +169,25 @@ extension RecurrentKernels where Self: TensorScalar {
         }
     }
 
-    public static func rnnBackwardStep(hidden h: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
-                                       gradHidden: UnsafePointer<Self>, gradPre: UnsafeMutablePointer<Self>, count: Int) {
+    public static func rnnBackwardStep(
+        hidden h: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
+        gradHidden: UnsafePointer<Self>, gradPre: UnsafeMutablePointer<Self>, count: Int
+    ) {
         for i in 0..<count { gradPre[i] = (gradOutput[i] + gradHidden[i]) * (1 - h[i] * h[i]) }
     }
 
     // gates [N, 4H] (i, f, g, o), bias [4H], cellPrev / cell / tanhCell / hidden [N, H]
-    public static func lstmForwardStep(gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
-                                       cell: UnsafeMutablePointer<Self>, tanhCell: UnsafeMutablePointer<Self>,
-                                       hidden: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int) {
+    public static func lstmForwardStep(
+        gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
+        cell: UnsafeMutablePointer<Self>, tanhCell: UnsafeMutablePointer<Self>,
+        hidden: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int
+    ) {
         let h = hiddenSize
         for n in 0..<batch {
             let i = gates + n * 4 * h, f = i + h, g = f + h, o = g + h
             // activations in place, one gate block at a time (each loop touches one array)
             let bg = bias + 2 * h, bo = bias + 3 * h
-            for j in 0..<(2 * h) { i[j] = cellSigmoid(i[j] + bias[j]) }     // i and f are adjacent
+            for j in 0..<(2 * h) { i[j] = cellSigmoid(i[j] + bias[j]) } // i and f are adjacent
             for j in 0..<h { g[j] = cellTanh(g[j] + bg[j]) }
             for j in 0..<h { o[j] = cellSigmoid(o[j] + bo[j]) }
             let cp = cellPrev + n * h, c = cell + n * h
@@ -190,10 +202,12 @@ extension RecurrentKernels where Self: TensorScalar {
     //
     // Each loop writes one array (and reads a few): the compiler then proves cheaply that
     // the arrays do not overlap and vectorizes every loop.
-    public static func lstmBackwardStep(gates: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
-                                        tanhCell: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
-                                        gradHidden: UnsafePointer<Self>, gradCell: UnsafeMutablePointer<Self>,
-                                        gradGates: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int) {
+    public static func lstmBackwardStep(
+        gates: UnsafePointer<Self>, cellPrev: UnsafePointer<Self>,
+        tanhCell: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
+        gradHidden: UnsafePointer<Self>, gradCell: UnsafeMutablePointer<Self>,
+        gradGates: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int
+    ) {
         let h = hiddenSize
         for n in 0..<batch {
             let i = gates + n * 4 * h, f = i + h, g = f + h, o = g + h
@@ -210,15 +224,17 @@ extension RecurrentKernels where Self: TensorScalar {
             for j in 0..<h { di[j] = dc[j] * g[j] * i[j] * (1 - i[j]) }
             for j in 0..<h { df[j] = dc[j] * cp[j] * f[j] * (1 - f[j]) }
             for j in 0..<h { dg[j] = dc[j] * i[j] * (1 - g[j] * g[j]) }
-            for j in 0..<h { dc[j] *= f[j] }                         // ∂L/∂c_{t−1}
+            for j in 0..<h { dc[j] *= f[j] } // ∂L/∂c_{t−1}
         }
     }
 
     // gates / hiddenProjection [N, 3H] (r, z, n), biasIH / biasHH [3H], the rest [N, H]
-    public static func gruForwardStep(gates: UnsafeMutablePointer<Self>, biasIH: UnsafePointer<Self>, hiddenProjection: UnsafePointer<Self>,
-                                      biasHH: UnsafePointer<Self>, hiddenPrev: UnsafePointer<Self>,
-                                      newGateHidden: UnsafeMutablePointer<Self>, hidden: UnsafeMutablePointer<Self>,
-                                      batch: Int, hiddenSize: Int) {
+    public static func gruForwardStep(
+        gates: UnsafeMutablePointer<Self>, biasIH: UnsafePointer<Self>, hiddenProjection: UnsafePointer<Self>,
+        biasHH: UnsafePointer<Self>, hiddenPrev: UnsafePointer<Self>,
+        newGateHidden: UnsafeMutablePointer<Self>, hidden: UnsafeMutablePointer<Self>,
+        batch: Int, hiddenSize: Int
+    ) {
         let h = hiddenSize
         for n in 0..<batch {
             let g = gates + n * 3 * h, hp = hiddenProjection + n * 3 * h
@@ -229,16 +245,18 @@ extension RecurrentKernels where Self: TensorScalar {
             for j in 0..<h { hn[j] = hpn[j] + bhn[j] }
             for j in 0..<h { gn[j] = cellTanh(gn[j] + bin[j] + r[j] * hn[j]) }
             let prev = hiddenPrev + n * h, y = hidden + n * h
-            for j in 0..<h { y[j] = gn[j] + z[j] * (prev[j] - gn[j]) }    // (1 − z)·n + z·h
+            for j in 0..<h { y[j] = gn[j] + z[j] * (prev[j] - gn[j]) } // (1 − z)·n + z·h
         }
     }
 
     // gates / gradInputGates / gradHiddenGates [N, 3H], the rest [N, H]
     // (one array written per loop, as in lstmBackwardStep)
-    public static func gruBackwardStep(gates: UnsafePointer<Self>, newGateHidden: UnsafePointer<Self>,
-                                       hiddenPrev: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
-                                       gradHidden: UnsafeMutablePointer<Self>, gradInputGates: UnsafeMutablePointer<Self>,
-                                       gradHiddenGates: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int) {
+    public static func gruBackwardStep(
+        gates: UnsafePointer<Self>, newGateHidden: UnsafePointer<Self>,
+        hiddenPrev: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
+        gradHidden: UnsafeMutablePointer<Self>, gradInputGates: UnsafeMutablePointer<Self>,
+        gradHiddenGates: UnsafeMutablePointer<Self>, batch: Int, hiddenSize: Int
+    ) {
         let h = hiddenSize
         for n in 0..<batch {
             let r = gates + n * 3 * h, z = r + h, gn = z + h
@@ -256,7 +274,7 @@ extension RecurrentKernels where Self: TensorScalar {
             // the W_hh side: the same r and z blocks, and the n block scaled by r
             copy(dxr, dhr, 2 * h)
             for j in 0..<h { dhn[j] = dxn[j] * r[j] }
-            for j in 0..<h { dh[j] *= z[j] }                         // direct path h_{t−1} → h_t
+            for j in 0..<h { dh[j] *= z[j] } // direct path h_{t−1} → h_t
         }
     }
 
@@ -272,8 +290,10 @@ extension RecurrentKernels where Self: TensorScalar {
     }
 
     // indices [count], table [rows, dimension] → out [count, dimension]
-    public static func embeddingGather(indices: UnsafePointer<Self>, count: Int, table: UnsafePointer<Self>,
-                                       rows: Int, dimension: Int, _ out: UnsafeMutablePointer<Self>) -> Int? {
+    public static func embeddingGather(
+        indices: UnsafePointer<Self>, count: Int, table: UnsafePointer<Self>,
+        rows: Int, dimension: Int, _ out: UnsafeMutablePointer<Self>
+    ) -> Int? {
         for k in 0..<count {
             let x = indices[k]
             guard x >= 0 && x < Self(rows) && x == x.rounded(.towardZero) else { return k }
@@ -283,8 +303,10 @@ extension RecurrentKernels where Self: TensorScalar {
     }
 
     // gradOutput [count, dimension] scattered into gradTable [rows, dimension]
-    public static func embeddingScatterAdd(indices: UnsafePointer<Self>, count: Int, gradOutput: UnsafePointer<Self>,
-                                           gradTable: UnsafeMutablePointer<Self>, dimension: Int) {
+    public static func embeddingScatterAdd(
+        indices: UnsafePointer<Self>, count: Int, gradOutput: UnsafePointer<Self>,
+        gradTable: UnsafeMutablePointer<Self>, dimension: Int
+    ) {
         for k in 0..<count {
             let src = gradOutput + k * dimension, dst = gradTable + Int(indices[k]) * dimension
             for j in 0..<dimension { dst[j] += src[j] }
@@ -296,26 +318,32 @@ extension RecurrentKernels where Self: TensorScalar {
 /// `RecurrentKernels`, as vectorised C (sigmoid and tanh of the gates dominate an LSTM
 /// step after its GEMMs).
 extension Float {
-    public static func lstmForwardStep(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
-                                       cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
-                                       hidden: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
+    public static func lstmForwardStep(
+        gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
+        cell: UnsafeMutablePointer<Float>, tanhCell: UnsafeMutablePointer<Float>,
+        hidden: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int
+    ) {
         // split over the batch (rows are independent) only for large steps: below 64K gate
         // units the wake-up of a second thread costs more than it saves
         Threads.parallelFor(batch, costPerItem: 4 * h, minimumWork: 1 << 16) { r in
             let o = r.lowerBound
-            bp_lstm_forward_f32(gates + o * 4 * h, bias, cellPrev + o * h, cell + o * h, tanhCell + o * h,
-                                hidden + o * h, r.count, h)
+            bp_lstm_forward_f32(
+                gates + o * 4 * h, bias, cellPrev + o * h, cell + o * h, tanhCell + o * h,
+                hidden + o * h, r.count, h)
         }
     }
 
-    public static func lstmBackwardStep(gates: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
-                                        tanhCell: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                                        gradHidden: UnsafePointer<Float>, gradCell: UnsafeMutablePointer<Float>,
-                                        gradGates: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int) {
+    public static func lstmBackwardStep(
+        gates: UnsafePointer<Float>, cellPrev: UnsafePointer<Float>,
+        tanhCell: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+        gradHidden: UnsafePointer<Float>, gradCell: UnsafeMutablePointer<Float>,
+        gradGates: UnsafeMutablePointer<Float>, batch: Int, hiddenSize h: Int
+    ) {
         Threads.parallelFor(batch, costPerItem: 4 * h, minimumWork: 1 << 16) { r in
             let o = r.lowerBound
-            bp_lstm_backward_f32(gates + o * 4 * h, cellPrev + o * h, tanhCell + o * h, gradOutput + o * h,
-                                 gradHidden + o * h, gradCell + o * h, gradGates + o * 4 * h, r.count, h)
+            bp_lstm_backward_f32(
+                gates + o * 4 * h, cellPrev + o * h, tanhCell + o * h, gradOutput + o * h,
+                gradHidden + o * h, gradCell + o * h, gradGates + o * 4 * h, r.count, h)
         }
     }
 }

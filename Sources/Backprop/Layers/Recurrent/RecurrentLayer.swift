@@ -20,7 +20,6 @@
 // BPTT runs once per fprop and gradOutput: whichever of grad and bprop comes first runs
 // it and the other reuses its result (each also works alone).
 
-
 /// The state a recurrent layer carries between steps: the hidden state h `[N, H]` and, for
 /// an LSTM, the cell state c `[N, H]`.
 public struct RecurrentState<Scalar: TensorScalar>: Equatable {
@@ -86,9 +85,15 @@ public class RecurrentLayerBase<Scalar: TensorScalar> {
     /// `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`.
     public var namedParameters: [(name: String, parameter: Parameter<Scalar>)] { core.namedParameters }
     /// The state the next `fprop` starts from; nil means zeros.
-    public var initialState: RecurrentState<Scalar>? { get { core.initialState } set { core.initialState = newValue } }
+    public var initialState: RecurrentState<Scalar>? {
+        get { core.initialState }
+        set { core.initialState = newValue }
+    }
     /// When true, each `fprop` leaves its final state in `initialState` for the next one.
-    public var isStateful: Bool { get { core.isStateful } set { core.isStateful = newValue } }
+    public var isStateful: Bool {
+        get { core.isStateful }
+        set { core.isStateful = newValue }
+    }
     /// The state after the last step of the most recent `fprop`.
     public var finalState: RecurrentState<Scalar>? { core.finalState }
     /// ∂L/∂h₀ (and ∂L/∂c₀) for the state the last `fprop` started from.

@@ -51,8 +51,9 @@ public final class Embedding<Scalar: TensorScalar>: Layer {
 
     /// A table with entries drawn from a standard normal distribution, as PyTorch.
     public init(_ vocabularySize: Int, _ dimension: Int, using rng: inout Random) {
-        require(vocabularySize > 0 && dimension > 0,
-                     "Embedding: sizes must be positive, got \(vocabularySize) × \(dimension)")
+        require(
+            vocabularySize > 0 && dimension > 0,
+            "Embedding: sizes must be positive, got \(vocabularySize) × \(dimension)")
         weight = Parameter(.normal([vocabularySize, dimension], using: &rng))
     }
 
@@ -85,7 +86,8 @@ public final class Embedding<Scalar: TensorScalar>: Layer {
             }
         }
         if let bad {
-            requireFailure("\(self): input element \(bad) is \(input.scalars[bad]), not an index in 0..<\(rows) (input shape \(input.shape))")
+            requireFailure(
+                "\(self): input element \(bad) is \(input.scalars[bad]), not an index in 0..<\(rows) (input shape \(input.shape))")
         }
         return output
     }

@@ -18,8 +18,9 @@ extension Embedding {
     // gradOutput [M, D] (or [M..., D]) for indices [M]
     public func sparseUpdate(indices: [Int], gradOutput: Tensor<Scalar>, learningRate: Double) {
         let d = dimension, rows = vocabularySize
-        require(gradOutput.count == indices.count * d && gradOutput.shape.last == d,
-                "\(self).sparseUpdate: gradOutput \(gradOutput.shape) must be [\(indices.count), \(d)] for \(indices.count) indices")
+        require(
+            gradOutput.count == indices.count * d && gradOutput.shape.last == d,
+            "\(self).sparseUpdate: gradOutput \(gradOutput.shape) must be [\(indices.count), \(d)] for \(indices.count) indices")
         if let bad = indices.firstIndex(where: { $0 < 0 || $0 >= rows }) {
             requireFailure("\(self).sparseUpdate: indices[\(bad)] = \(indices[bad]) is not a row in 0..<\(rows)")
         }
@@ -56,16 +57,21 @@ public struct SkipGramLoss<Scalar: TensorScalar>: Criterion {
     /// Stacks input vectors u `[N, D]` and output vectors v `[N, 1 + K, D]` into the loss's
     /// input `[N, 2 + K, D]`.
     public static func stack(_ u: Tensor<Scalar>, _ v: Tensor<Scalar>) -> Tensor<Scalar> {
-        require(u.rank == 2 && v.rank == 3 && v.shape[0] == u.shape[0] && v.shape[2] == u.shape[1] && v.shape[1] >= 1,
-                "SkipGramLoss.stack: u must be [N, D] and v [N, 1 + K, D], got \(u.shape) and \(v.shape)")
+        require(
+            u.rank == 2 && v.rank == 3 && v.shape[0] == u.shape[0] && v.shape[2] == u.shape[1] && v.shape[1] >= 1,
+            "SkipGramLoss.stack: u must be [N, D] and v [N, 1 + K, D], got \(u.shape) and \(v.shape)")
         let (n, d, t) = (u.shape[0], u.shape[1], v.shape[1])
         var out = Tensor<Scalar>(uninitialized: [n, t + 1, d])
-        u.withUnsafePointer { up in v.withUnsafePointer { vp in out.withUnsafeMutablePointer { o in
-            for i in 0..<n {
-                Scalar.copy(up + i * d, o + i * (t + 1) * d, d)
-                Scalar.copy(vp + i * t * d, o + (i * (t + 1) + 1) * d, t * d)
+        u.withUnsafePointer { up in
+            v.withUnsafePointer { vp in
+                out.withUnsafeMutablePointer { o in
+                    for i in 0..<n {
+                        Scalar.copy(up + i * d, o + i * (t + 1) * d, d)
+                        Scalar.copy(vp + i * t * d, o + (i * (t + 1) + 1) * d, t * d)
+                    }
+                }
             }
-        } } }
+        }
         return out
     }
 
@@ -74,18 +80,23 @@ public struct SkipGramLoss<Scalar: TensorScalar>: Criterion {
         require(g.rank == 3 && g.shape[1] >= 2, "SkipGramLoss.unstack: expects [N, 2 + K, D], got \(g.shape)")
         let (n, t, d) = (g.shape[0], g.shape[1] - 1, g.shape[2])
         var u = Tensor<Scalar>(uninitialized: [n, d]), v = Tensor<Scalar>(uninitialized: [n, t, d])
-        g.withUnsafePointer { gp in u.withUnsafeMutablePointer { up in v.withUnsafeMutablePointer { vp in
-            for i in 0..<n {
-                Scalar.copy(gp + i * (t + 1) * d, up + i * d, d)
-                Scalar.copy(gp + (i * (t + 1) + 1) * d, vp + i * t * d, t * d)
+        g.withUnsafePointer { gp in
+            u.withUnsafeMutablePointer { up in
+                v.withUnsafeMutablePointer { vp in
+                    for i in 0..<n {
+                        Scalar.copy(gp + i * (t + 1) * d, up + i * d, d)
+                        Scalar.copy(gp + (i * (t + 1) + 1) * d, vp + i * t * d, t * d)
+                    }
+                }
             }
-        } } }
+        }
         return (u, v)
     }
 
     private func shape(_ input: Tensor<Scalar>, _ mask: [Bool]) -> (n: Int, k: Int, d: Int) {
-        require(input.rank == 3 && input.shape[1] >= 2,
-                "SkipGramLoss: input must be [N, 2 + K, D] (u, the positive, K negatives), got \(input.shape)")
+        require(
+            input.rank == 3 && input.shape[1] >= 2,
+            "SkipGramLoss: input must be [N, 2 + K, D] (u, the positive, K negatives), got \(input.shape)")
         let (n, k, d) = (input.shape[0], input.shape[1] - 2, input.shape[2])
         require(mask.count == n * k, "SkipGramLoss: the mask needs N·K = \(n * k) entries for input \(input.shape), got \(mask.count)")
         return (n, k, d)
@@ -105,7 +116,9 @@ public struct SkipGramLoss<Scalar: TensorScalar>: Criterion {
         input.withUnsafePointer { x in
             for i in 0..<n {
                 total += softplus(-Double(dot(x, i, 0, k: k, d: d)))
-                for t in stride(from: 1, through: k, by: 1) where mask[i * k + t - 1] { total += softplus(Double(dot(x, i, t, k: k, d: d))) }
+                for t in stride(from: 1, through: k, by: 1) where mask[i * k + t - 1] {
+                    total += softplus(Double(dot(x, i, t, k: k, d: d)))
+                }
             }
         }
         return Scalar(total)
@@ -114,19 +127,21 @@ public struct SkipGramLoss<Scalar: TensorScalar>: Criterion {
     public func backward(_ input: Tensor<Scalar>, _ mask: [Bool]) -> Tensor<Scalar> {
         let (n, k, d) = shape(input, mask)
         var g = Tensor<Scalar>.zeros(input.shape)
-        input.withUnsafePointer { x in g.withUnsafeMutablePointer { gp in
-            for i in 0..<n {
-                let base = i * (k + 2) * d
-                for t in 0...k where t == 0 || mask[i * k + t - 1] {
-                    let f = Double(dot(x, i, t, k: k, d: d))
-                    let c = Scalar(-((t == 0 ? 1 : 0) - 1 / (1 + Foundation.exp(-f))))      // ∂loss/∂(u·vₜ)
-                    for j in 0..<d {
-                        gp[base + j] += c * x[base + (t + 1) * d + j]                      // ∂/∂u
-                        gp[base + (t + 1) * d + j] += c * x[base + j]                      // ∂/∂vₜ
+        input.withUnsafePointer { x in
+            g.withUnsafeMutablePointer { gp in
+                for i in 0..<n {
+                    let base = i * (k + 2) * d
+                    for t in 0...k where t == 0 || mask[i * k + t - 1] {
+                        let f = Double(dot(x, i, t, k: k, d: d))
+                        let c = Scalar(-((t == 0 ? 1 : 0) - 1 / (1 + Foundation.exp(-f)))) // ∂loss/∂(u·vₜ)
+                        for j in 0..<d {
+                            gp[base + j] += c * x[base + (t + 1) * d + j] // ∂/∂u
+                            gp[base + (t + 1) * d + j] += c * x[base + j] // ∂/∂vₜ
+                        }
                     }
                 }
             }
-        } }
+        }
         return g
     }
 
@@ -142,18 +157,22 @@ public protocol SkipGramKernels {
     /// target in turn; last u += e. Returns the examples' summed loss (from the dot products
     /// before each update). input, output `[*, dimension]`; work `[dimension]` scratch.
     /// Indices are not checked (the caller has).
-    static func skipGramNegativeSampling(input: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>, dimension: Int,
-                                         inputs: UnsafePointer<Int32>, positives: UnsafePointer<Int32>,
-                                         negatives: UnsafePointer<Int32>, count: Int, negativesPerExample k: Int,
-                                         learningRate: Self, work: UnsafeMutablePointer<Self>) -> Double
+    static func skipGramNegativeSampling(
+        input: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>, dimension: Int,
+        inputs: UnsafePointer<Int32>, positives: UnsafePointer<Int32>,
+        negatives: UnsafePointer<Int32>, count: Int, negativesPerExample k: Int,
+        learningRate: Self, work: UnsafeMutablePointer<Self>
+    ) -> Double
 }
 
 extension SkipGramKernels where Self: TensorScalar {
     // input, output [*, D]; inputs, positives [count]; negatives [count, k]; work [D]
-    public static func skipGramNegativeSampling(input: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>, dimension d: Int,
-                                                inputs: UnsafePointer<Int32>, positives: UnsafePointer<Int32>,
-                                                negatives: UnsafePointer<Int32>, count: Int, negativesPerExample k: Int,
-                                                learningRate lr: Self, work e: UnsafeMutablePointer<Self>) -> Double {
+    public static func skipGramNegativeSampling(
+        input: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>, dimension d: Int,
+        inputs: UnsafePointer<Int32>, positives: UnsafePointer<Int32>,
+        negatives: UnsafePointer<Int32>, count: Int, negativesPerExample k: Int,
+        learningRate lr: Self, work e: UnsafeMutablePointer<Self>
+    ) -> Double {
         var loss = 0.0
         for p in 0..<count {
             let u = input + Int(inputs[p]) * d
@@ -166,8 +185,10 @@ extension SkipGramKernels where Self: TensorScalar {
                 var f: Self = 0
                 for j in 0..<d { f += u[j] * v[j] }
                 let x = Double(f)
-                loss += t == 0 ? (x < 0 ? -x + Foundation.log1p(Foundation.exp(x)) : Foundation.log1p(Foundation.exp(-x)))
-                               : (x > 0 ? x + Foundation.log1p(Foundation.exp(-x)) : Foundation.log1p(Foundation.exp(x)))
+                loss +=
+                    t == 0
+                    ? (x < 0 ? -x + Foundation.log1p(Foundation.exp(x)) : Foundation.log1p(Foundation.exp(-x)))
+                    : (x > 0 ? x + Foundation.log1p(Foundation.exp(-x)) : Foundation.log1p(Foundation.exp(x)))
                 let g = lr * ((t == 0 ? 1 : 0) - Self(1 / (1 + Foundation.exp(-x))))
                 for j in 0..<d { e[j] += g * v[j] }
                 for j in 0..<d { v[j] += g * u[j] }
@@ -180,10 +201,12 @@ extension SkipGramKernels where Self: TensorScalar {
 
 extension Float {
     /// `SkipGramKernels.skipGramNegativeSampling` as vectorized C (Sources/CKernels/word2vec.c).
-    public static func skipGramNegativeSampling(input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, dimension: Int,
-                                                inputs: UnsafePointer<Int32>, positives: UnsafePointer<Int32>,
-                                                negatives: UnsafePointer<Int32>, count: Int, negativesPerExample k: Int,
-                                                learningRate: Float, work: UnsafeMutablePointer<Float>) -> Double {
+    public static func skipGramNegativeSampling(
+        input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, dimension: Int,
+        inputs: UnsafePointer<Int32>, positives: UnsafePointer<Int32>,
+        negatives: UnsafePointer<Int32>, count: Int, negativesPerExample k: Int,
+        learningRate: Float, work: UnsafeMutablePointer<Float>
+    ) -> Double {
         bp_skipgram_ns_f32(input, output, dimension, inputs, positives, negatives, count, k, learningRate, work)
     }
 }
@@ -202,26 +225,32 @@ public enum SkipGram {
     ///                           negatives: [1, 2, 3, 5, 8], learningRate: 0.025)
     /// ```
     @discardableResult
-    public static func train<Scalar: TensorScalar>(input: Embedding<Scalar>, output: Embedding<Scalar>, inputs: [Int32],
-                                                   positives: [Int32], negatives: [Int32], learningRate: Double) -> Double {
+    public static func train<Scalar: TensorScalar>(
+        input: Embedding<Scalar>, output: Embedding<Scalar>, inputs: [Int32],
+        positives: [Int32], negatives: [Int32], learningRate: Double
+    ) -> Double {
         let d = input.dimension
         require(output.dimension == d, "SkipGram.train: the tables' dimensions differ: \(input) and \(output)")
-        require(positives.count == inputs.count && (inputs.isEmpty || negatives.count % inputs.count == 0),
-                "SkipGram.train: \(inputs.count) inputs, \(positives.count) positives and \(negatives.count) negatives (a multiple of the inputs) do not match")
+        require(
+            positives.count == inputs.count && (inputs.isEmpty || negatives.count % inputs.count == 0),
+            "SkipGram.train: \(inputs.count) inputs, \(positives.count) positives and \(negatives.count) negatives (a multiple of the inputs) do not match"
+        )
         guard !inputs.isEmpty else { return 0 }
         let k = negatives.count / inputs.count
         if let bad = inputs.firstIndex(where: { $0 < 0 || Int($0) >= input.vocabularySize }) {
             requireFailure("SkipGram.train: inputs[\(bad)] = \(inputs[bad]) is not a row of \(input)")
         }
         if let bad = (positives + negatives).firstIndex(where: { $0 < 0 || Int($0) >= output.vocabularySize }) {
-            requireFailure("SkipGram.train: target \(bad) (positives, then negatives) = \((positives + negatives)[bad]) is not a row of \(output)")
+            requireFailure(
+                "SkipGram.train: target \(bad) (positives, then negatives) = \((positives + negatives)[bad]) is not a row of \(output)")
         }
         var work = [Scalar](repeating: 0, count: d)
         return input.weight.value.withUnsafeMutablePointer { u in
             output.weight.value.withUnsafeMutablePointer { v in
-                Scalar.skipGramNegativeSampling(input: u, output: v, dimension: d, inputs: inputs, positives: positives,
-                                                negatives: negatives, count: inputs.count, negativesPerExample: k,
-                                                learningRate: Scalar(learningRate), work: &work)
+                Scalar.skipGramNegativeSampling(
+                    input: u, output: v, dimension: d, inputs: inputs, positives: positives,
+                    negatives: negatives, count: inputs.count, negativesPerExample: k,
+                    learningRate: Scalar(learningRate), work: &work)
             }
         }
     }

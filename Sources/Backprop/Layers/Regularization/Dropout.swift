@@ -50,8 +50,9 @@ public final class Dropout<Scalar: TensorScalar>: ShapePreserving {
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         guard isActive else { return input }
         if let fixedMask {
-            require(fixedMask.shape == input.shape,
-                         "Dropout: fixedMask has shape \(fixedMask.shape) but the input has shape \(input.shape)")
+            require(
+                fixedMask.shape == input.shape,
+                "Dropout: fixedMask has shape \(fixedMask.shape) but the input has shape \(input.shape)")
             mask = fixedMask
         } else {
             let keep = 1 - p, scale = keep > 0 ? Scalar(1 / keep) : 0
@@ -65,7 +66,9 @@ public final class Dropout<Scalar: TensorScalar>: ShapePreserving {
         checkGradOutput(input, gradOutput)
         guard isActive else { return gradOutput }
         guard let mask, mask.shape == input.shape else {
-            requireFailure("Dropout.bprop: needs the mask of an fprop in training mode on an input of shape \(input.shape) (last mask: \(mask.map { "\($0.shape)" } ?? "none"))")
+            requireFailure(
+                "Dropout.bprop: needs the mask of an fprop in training mode on an input of shape \(input.shape) (last mask: \(mask.map { "\($0.shape)" } ?? "none"))"
+            )
         }
         return gradOutput * mask
     }

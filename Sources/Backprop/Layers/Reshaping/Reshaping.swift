@@ -30,8 +30,9 @@ public final class Reshape<Scalar: TensorScalar>: Layer {
     public let shape: [Int]
 
     public init(_ shape: [Int]) {
-        require(shape.filter { $0 == -1 }.count <= 1 && shape.allSatisfy { $0 >= -1 },
-                     "Reshape: the shape may hold non-negative extents and at most one -1, got \(shape)")
+        require(
+            shape.filter { $0 == -1 }.count <= 1 && shape.allSatisfy { $0 >= -1 },
+            "Reshape: the shape may hold non-negative extents and at most one -1, got \(shape)")
         self.shape = shape
     }
 
@@ -44,12 +45,15 @@ public final class Reshape<Scalar: TensorScalar>: Layer {
         if let hole = shape.firstIndex(of: -1) {
             let known = shape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
             guard known > 0, perExample % known == 0 else {
-                throw ShapeError("\(self) cannot reshape examples of shape \(Array(inputShape.dropFirst())) (\(perExample) values), input \(inputShape)")
+                throw ShapeError(
+                    "\(self) cannot reshape examples of shape \(Array(inputShape.dropFirst())) (\(perExample) values), input \(inputShape)")
             }
             resolved[hole] = perExample / known
         }
         guard resolved.reduce(1, *) == perExample else {
-            throw ShapeError("\(self) cannot reshape examples of shape \(Array(inputShape.dropFirst())) (\(perExample) values) to \(shape) (\(resolved.reduce(1, *)) values), input \(inputShape)")
+            throw ShapeError(
+                "\(self) cannot reshape examples of shape \(Array(inputShape.dropFirst())) (\(perExample) values) to \(shape) (\(resolved.reduce(1, *)) values), input \(inputShape)"
+            )
         }
         return [n] + resolved
     }
@@ -78,8 +82,9 @@ public final class Pad2D<Scalar: TensorScalar>: Layer {
     public let left: Int, right: Int, top: Int, bottom: Int
 
     public init(left: Int, right: Int, top: Int, bottom: Int) {
-        require(left >= 0 && right >= 0 && top >= 0 && bottom >= 0,
-                     "Pad2D: padding cannot be negative, got left \(left), right \(right), top \(top), bottom \(bottom)")
+        require(
+            left >= 0 && right >= 0 && top >= 0 && bottom >= 0,
+            "Pad2D: padding cannot be negative, got left \(left), right \(right), top \(top), bottom \(bottom)")
         self.left = left
         self.right = right
         self.top = top

@@ -35,7 +35,9 @@ final class AutoencoderTests: XCTestCase {
         let encoder = Linear<Double>(6, 4, using: &rng)
         let decoder = Linear<Double>(tiedTo: encoder)
         decoder.bias!.value = .normal([6], using: &rng)
-        let model = Sequential<Double> { encoder; Tanh<Double>(); decoder }
+        let model = Sequential<Double> {
+            encoder; Tanh<Double>(); decoder
+        }
         XCTAssertEqual(model.namedParameters.count, 4)
         XCTAssertEqual(model.parameters.count, 3)
         let x = Tensor<Double>.normal([3, 6], using: &rng)

@@ -24,7 +24,9 @@ final class NoiseTests: XCTestCase {
         var rng = Random(seed: testSeed())
         let noise = MaskingNoise<Double>(0.5, seed: 3)
         noise.fixedMask = Tensor(shape: [4, 6]) { Double.bernoulliMask($0, 24, keep: 0.5, scale: 1, using: &rng) }
-        let model = Sequential<Double> { noise; Linear<Double>(6, 3, using: &rng); Sigmoid<Double>() }
+        let model = Sequential<Double> {
+            noise; Linear<Double>(6, 3, using: &rng); Sigmoid<Double>()
+        }
         assertGradientsMatch(model, input: .normal([4, 6], using: &rng))
         // the gradient of a dropped input is zero
         let gx = noise.bprop(.ones([4, 6]), .ones([4, 6]))
@@ -36,7 +38,10 @@ final class NoiseTests: XCTestCase {
         let first = frozen.fprop(x)
         frozen.freezeMask()
         XCTAssertEqual(frozen.fprop(x), first)
-        assertGradientsMatch(Sequential<Double> { Linear<Double>(3, 4, using: &rng); frozen }, input: .normal([5, 3], using: &rng))
+        assertGradientsMatch(
+            Sequential<Double> {
+                Linear<Double>(3, 4, using: &rng); frozen
+            }, input: .normal([5, 3], using: &rng))
     }
 
     func testGaussianNoiseStatisticsAndEvaluationMode() {
@@ -53,7 +58,9 @@ final class NoiseTests: XCTestCase {
         var rng = Random(seed: testSeed())
         let noise = GaussianNoise<Double>(0.3, seed: 5)
         noise.fixedNoise = .normal([3, 5], using: &rng)
-        let model = Sequential<Double> { Linear<Double>(4, 5, using: &rng); noise; Tanh<Double>() }
+        let model = Sequential<Double> {
+            Linear<Double>(4, 5, using: &rng); noise; Tanh<Double>()
+        }
         let x = Tensor<Double>.normal([3, 4], using: &rng)
         assertGradientsMatch(model, input: x)
         // the fixed noise is what is added

@@ -28,10 +28,13 @@ final class PCATests: XCTestCase {
         let (values, vectors) = sym.symmetricEigen()
         let v = vectors!
         XCTAssertEqual(values.scalars, values.scalars.sorted(), "ascending")
-        assertClose(Tensor.matmul(v, v, transposeB: true), Tensor(shape: [6, 6]) { p in
-            Double.fill(p, 0, 36); for i in 0..<6 { p[i * 7] = 1 } }, tolerance: 1e-12, "orthonormal rows")
+        assertClose(
+            Tensor.matmul(v, v, transposeB: true),
+            Tensor(shape: [6, 6]) { p in
+                Double.fill(p, 0, 36); for i in 0..<6 { p[i * 7] = 1 }
+            }, tolerance: 1e-12, "orthonormal rows")
         // A vᵢ = λᵢ vᵢ for each row vᵢ
-        let av = Tensor.matmul(v, sym)                        // rows: vᵢᵀ A = (A vᵢ)ᵀ
+        let av = Tensor.matmul(v, sym) // rows: vᵢᵀ A = (A vᵢ)ᵀ
         for i in 0..<6 { for j in 0..<6 { XCTAssertEqual(av[i, j], values[i] * v[i, j], accuracy: 1e-10) } }
         // Float goes through ssyev
         let (floatValues, _) = Tensor<Float>(shape: [6, 6], scalars: sym.scalars.map(Float.init)).symmetricEigen(vectors: false)
@@ -66,8 +69,10 @@ final class PCATests: XCTestCase {
         // orthogonal planes
         XCTAssertEqual(principalAngleCosines(plane, q[rows: 2..<4]), [0, 0], accuracy: 1e-12)
         // one shared direction, one at 60°
-        let tilted = Tensor<Double>(rows: [q[rows: 0..<1].scalars,
-                                           zip(q[rows: 1..<2].scalars, q[rows: 2..<3].scalars).map { 0.5 * $0 + 0.75.squareRoot() * $1 }])
+        let tilted = Tensor<Double>(rows: [
+            q[rows: 0..<1].scalars,
+            zip(q[rows: 1..<2].scalars, q[rows: 2..<3].scalars).map { 0.5 * $0 + 0.75.squareRoot() * $1 }
+        ])
         XCTAssertEqual(principalAngleCosines(plane, tilted), [1, 0.5], accuracy: 1e-12)
     }
 
@@ -82,11 +87,13 @@ final class PCATests: XCTestCase {
         let (data, _) = syntheticData(n: 400, stds: [3, 2.5, 2, 0.5, 0.4, 0.3, 0.2, 0.1], using: &rng)
         let k = 3
         let encoder = Linear<Double>(8, k, using: &rng), decoder = Linear<Double>(k, 8, using: &rng)
-        let model = Sequential<Double> { encoder; decoder }
+        let model = Sequential<Double> {
+            encoder; decoder
+        }
         let loss = MSELoss<Double>(reduction: .batchMean)
         let optimizer = Adam(model.parameters, learningRate: 0.01)
         var value = Double.infinity
-        for _ in 0..<2500 {                                   // full-batch steps
+        for _ in 0..<2500 { // full-batch steps
             let output = model.fprop(data)
             value = loss.forward(output, data)
             model.zeroGrad()

@@ -23,7 +23,9 @@ final class PenaltyTests: XCTestCase {
     func testL1PenaltyGradient() {
         var rng = Random(seed: testSeed())
         for reduction in [Reduction.sum, .mean, .batchMean] {
-            let model = Sequential<Double> { Linear<Double>(5, 4, using: &rng); L1Penalty<Double>(0.3, reduction: reduction) }
+            let model = Sequential<Double> {
+                Linear<Double>(5, 4, using: &rng); L1Penalty<Double>(0.3, reduction: reduction)
+            }
             assertGradientsMatch(model, input: .normal([3, 5], using: &rng), "\(reduction)")
             XCTAssertGreaterThan(model.penalty, 0)
         }
@@ -38,7 +40,7 @@ final class PenaltyTests: XCTestCase {
         let code = { (x: Tensor<Double>) in Sigmoid<Double>().fprop(encoder.fprop(x)) }
         var frobenius = 0.0
         let eps = 1e-6
-        for i in 0..<x.count {                       // column i of every example's Jacobian
+        for i in 0..<x.count { // column i of every example's Jacobian
             var plus = x, minus = x
             plus.scalars[i] += eps
             minus.scalars[i] -= eps
@@ -58,7 +60,7 @@ final class PenaltyTests: XCTestCase {
         var rng = Random(seed: testSeed())
         for reduction in [Reduction.batchMean, .sum] {
             let encoder = Linear<Double>(5, 4, using: &rng)
-            encoder.weight.value = encoder.weight.value * 3       // codes away from ½, where (1 − 2h) vanishes
+            encoder.weight.value = encoder.weight.value * 3 // codes away from ½, where (1 − 2h) vanishes
             let model = Sequential<Double> {
                 encoder; Sigmoid<Double>()
                 ContractivePenalty(0.7, encoder: encoder, reduction: reduction)

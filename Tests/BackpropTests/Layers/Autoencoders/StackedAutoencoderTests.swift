@@ -11,9 +11,10 @@ final class StackedAutoencoderTests: XCTestCase {
         let data = Sigmoid<Double>().fprop(Tensor.matmul(Tensor<Double>.normal([300, 3], using: &rng), mixing))
         let stack = StackedAutoencoder<Double>(sizes: [20, 12, 6], using: &rng)
         var losses: [[Double]] = [[], []]
-        stack.pretrain(on: data, noise: 0.2, epochs: 15, batchSize: 50, seed: 3,
-                       makeOptimizer: { Adam($0, learningRate: 0.01) },
-                       report: { layer, _, loss in losses[layer].append(loss) })
+        stack.pretrain(
+            on: data, noise: 0.2, epochs: 15, batchSize: 50, seed: 3,
+            makeOptimizer: { Adam($0, learningRate: 0.01) },
+            report: { layer, _, loss in losses[layer].append(loss) })
         XCTAssertEqual(losses.map(\.count), [15, 15])
         for (layer, curve) in losses.enumerated() {
             XCTAssertLessThan(curve.last!, 0.9 * curve.first!, "layer \(layer) did not learn: \(curve)")

@@ -31,7 +31,9 @@ final class ContainerTests: XCTestCase {
 
     func testModeReachesEveryChildOfANestedCustomContainer() {
         let dropout = Dropout<Double>(0.5)
-        let model = Sequential<Double> { Linear(4, 4); SumOfTwo(dropout, Sequential { Tanh() }) }
+        let model = Sequential<Double> {
+            Linear(4, 4); SumOfTwo(dropout, Sequential { Tanh() })
+        }
         model.isTraining = false
         XCTAssertFalse(dropout.isTraining, "evaluation mode must reach the Dropout inside the custom container")
         let x = Tensor<Double>.ones([3, 4])
@@ -58,7 +60,14 @@ final class ContainerTests: XCTestCase {
 
     func testNestedContainersRunEachModulesBackwardOnce() {
         let first = Counter(), innerFirst = Counter(), innerLast = Counter()
-        let model = Sequential<Double> { first; Sequential { Sequential { innerFirst; innerLast } } }
+        let model = Sequential<Double> {
+            first;
+            Sequential {
+                Sequential {
+                    innerFirst; innerLast
+                }
+            }
+        }
         let x = Tensor<Double>.ones([2, 3])
         _ = model.fprop(x)
         model.grad(x, x)

@@ -7,14 +7,19 @@ final class SequentialTests: XCTestCase {
         typealias Scalar = Double
         var bprops = 0
         var training = true
-        var isTraining: Bool { get { training } set { training = newValue } }
+        var isTraining: Bool {
+            get { training }
+            set { training = newValue }
+        }
         func fprop(_ input: Tensor<Double>) -> Tensor<Double> { input }
         func bprop(_ input: Tensor<Double>, _ gradOutput: Tensor<Double>) -> Tensor<Double> { bprops += 1; return gradOutput }
     }
 
     func testGradSkipsFirstBpropButBackwardDoesNot() {
         let first = Spy(), last = Spy()
-        let model = Sequential<Double> { first; Linear(3, 3); last }
+        let model = Sequential<Double> {
+            first; Linear(3, 3); last
+        }
         let x = Tensor<Double>.ones([2, 3])
         let y = model.fprop(x)
         model.grad(x, y)
@@ -34,7 +39,9 @@ final class SequentialTests: XCTestCase {
     func testTrainingModePropagates() {
         let spy = Spy()
         let inner = Sequential<Double> { spy }
-        let model = Sequential<Double> { Linear(2, 2); inner }
+        let model = Sequential<Double> {
+            Linear(2, 2); inner
+        }
         model.isTraining = false
         XCTAssertFalse(spy.isTraining)
         model.isTraining = true
@@ -42,14 +49,19 @@ final class SequentialTests: XCTestCase {
     }
 
     func testShapeMismatchNamesModuleAndShapes() {
-        let model = Sequential<Float> { Linear(4, 8); ReLU(); Linear(7, 2) }
+        let model = Sequential<Float> {
+            Linear(4, 8); ReLU(); Linear(7, 2)
+        }
         XCTAssertThrowsError(try model.outputShape(for: [5, 4])) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("module (3)"), text)
             XCTAssertTrue(text.contains("Linear(7 -> 2)"), text)
             XCTAssertTrue(text.contains("[5, 8]"), text)
         }
-        XCTAssertEqual(try Sequential<Float> { Linear(4, 8); ReLU() }.outputShape(for: [5, 4]), [5, 8])
+        XCTAssertEqual(
+            try Sequential<Float> {
+                Linear(4, 8); ReLU()
+            }.outputShape(for: [5, 4]), [5, 8])
     }
 
     func testDescriptionListsModulesShapesAndParameters() {

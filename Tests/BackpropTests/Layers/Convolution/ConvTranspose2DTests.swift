@@ -7,47 +7,74 @@ import XCTest
 /// The scatter form of a transposed convolution, as nested loops: every input pixel adds
 /// x[n, c, h, w] · w[c, f, i, j] onto output (h·sH − pH + i, w·sW − pW + j) when inside.
 /// x [N, C, H, W], w [C, F, kH, kW], b [F] → y [N, F, outH, outW].
-private func referenceTransposedConvolution(_ x: Tensor<Double>, _ w: Tensor<Double>, _ b: Tensor<Double>?,
-                                            stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int)) -> Tensor<Double> {
+private func referenceTransposedConvolution(
+    _ x: Tensor<Double>, _ w: Tensor<Double>, _ b: Tensor<Double>?,
+    stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int)
+) -> Tensor<Double> {
     let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (f, kh, kw) = (w.shape[1], w.shape[2], w.shape[3])
     let oh = (h - 1) * stride.0 - 2 * padding.0 + kh + outputPadding.0
     let ow = (wd - 1) * stride.1 - 2 * padding.1 + kw + outputPadding.1
     var y = Tensor<Double>.zeros([n, f, oh, ow])
     for ni in 0..<n { for fi in 0..<f { for r in 0..<oh { for s in 0..<ow { y[ni, fi, r, s] = b?[fi] ?? 0 } } } }
-    for ni in 0..<n { for ci in 0..<c { for hi in 0..<h { for wi in 0..<wd {
-        let v = x[ni, ci, hi, wi]
-        for fi in 0..<f { for di in 0..<kh { for dj in 0..<kw {
-            let r = hi * stride.0 - padding.0 + di, s = wi * stride.1 - padding.1 + dj
-            if r >= 0 && r < oh && s >= 0 && s < ow { y[ni, fi, r, s] += v * w[ci, fi, di, dj] }
-        } } }
-    } } } }
+    for ni in 0..<n {
+        for ci in 0..<c {
+            for hi in 0..<h {
+                for wi in 0..<wd {
+                    let v = x[ni, ci, hi, wi]
+                    for fi in 0..<f {
+                        for di in 0..<kh {
+                            for dj in 0..<kw {
+                                let r = hi * stride.0 - padding.0 + di, s = wi * stride.1 - padding.1 + dj
+                                if r >= 0 && r < oh && s >= 0 && s < ow { y[ni, fi, r, s] += v * w[ci, fi, di, dj] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
     return y
 }
 
 /// The gradients of the scatter loops above for output gradient gy: (∂/∂x, ∂/∂w, ∂/∂b).
-private func referenceTransposedConvolutionGradients(_ x: Tensor<Double>, _ w: Tensor<Double>, _ gy: Tensor<Double>,
-                                                     stride: (Int, Int), padding: (Int, Int))
-    -> (input: Tensor<Double>, weight: Tensor<Double>, bias: Tensor<Double>) {
+private func referenceTransposedConvolutionGradients(
+    _ x: Tensor<Double>, _ w: Tensor<Double>, _ gy: Tensor<Double>,
+    stride: (Int, Int), padding: (Int, Int)
+)
+    -> (input: Tensor<Double>, weight: Tensor<Double>, bias: Tensor<Double>)
+{
     let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (f, kh, kw) = (w.shape[1], w.shape[2], w.shape[3])
     let (oh, ow) = (gy.shape[2], gy.shape[3])
     var gx = Tensor<Double>.zeros(x.shape), gw = Tensor<Double>.zeros(w.shape), gb = Tensor<Double>.zeros([f])
     for ni in 0..<n { for fi in 0..<f { for r in 0..<oh { for s in 0..<ow { gb[fi] += gy[ni, fi, r, s] } } } }
-    for ni in 0..<n { for ci in 0..<c { for hi in 0..<h { for wi in 0..<wd {
-        for fi in 0..<f { for di in 0..<kh { for dj in 0..<kw {
-            let r = hi * stride.0 - padding.0 + di, s = wi * stride.1 - padding.1 + dj
-            if r >= 0 && r < oh && s >= 0 && s < ow {
-                gx[ni, ci, hi, wi] += w[ci, fi, di, dj] * gy[ni, fi, r, s]
-                gw[ci, fi, di, dj] += x[ni, ci, hi, wi] * gy[ni, fi, r, s]
+    for ni in 0..<n {
+        for ci in 0..<c {
+            for hi in 0..<h {
+                for wi in 0..<wd {
+                    for fi in 0..<f {
+                        for di in 0..<kh {
+                            for dj in 0..<kw {
+                                let r = hi * stride.0 - padding.0 + di, s = wi * stride.1 - padding.1 + dj
+                                if r >= 0 && r < oh && s >= 0 && s < ow {
+                                    gx[ni, ci, hi, wi] += w[ci, fi, di, dj] * gy[ni, fi, r, s]
+                                    gw[ci, fi, di, dj] += x[ni, ci, hi, wi] * gy[ni, fi, r, s]
+                                }
+                            }
+                        }
+                    }
+                }
             }
-        } } }
-    } } } }
+        }
+    }
     return (gx, gw, gb)
 }
 
-private typealias Configuration = (input: [Int], outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
-                                   padding: (Int, Int), outputPadding: (Int, Int))
+private typealias Configuration = (
+    input: [Int], outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
+    padding: (Int, Int), outputPadding: (Int, Int)
+)
 
 /// Batch > 1, several channels, odd and non-square images; stride 2 with outputPadding 1 and
 /// padding 1; a DCGAN 4×4 stride-2 layer; non-square kernels and strides; padding larger than
@@ -58,14 +85,15 @@ private let configurations: [Configuration] = [
     ([2, 3, 3, 4], 2, (4, 4), (2, 2), (1, 1), (0, 0)),
     ([2, 2, 5, 3], 3, (2, 3), (3, 2), (1, 0), (2, 1)),
     ([2, 2, 4, 5], 2, (3, 3), (2, 2), (3, 3), (1, 1)),
-    ([2, 3, 3, 3], 2, (1, 1), (3, 3), (0, 0), (2, 2)),
+    ([2, 3, 3, 3], 2, (1, 1), (3, 3), (0, 0), (2, 2))
 ]
 
 private func makeLayer(_ config: Configuration, bias: Bool, seed: UInt64) -> ConvTranspose2D<Double> {
     var rng = Random(seed: seed)
-    let layer = ConvTranspose2D<Double>(config.input[1], config.outChannels, kernelSize: config.kernel, stride: config.stride,
-                                        padding: config.padding, outputPadding: config.outputPadding, bias: bias, using: &rng)
-    if let b = layer.bias { b.value = .normal(b.value.shape, using: &rng) }     // a bias of the weights' size would hide little
+    let layer = ConvTranspose2D<Double>(
+        config.input[1], config.outChannels, kernelSize: config.kernel, stride: config.stride,
+        padding: config.padding, outputPadding: config.outputPadding, bias: bias, using: &rng)
+    if let b = layer.bias { b.value = .normal(b.value.shape, using: &rng) } // a bias of the weights' size would hide little
     return layer
 }
 
@@ -81,13 +109,15 @@ final class ConvTranspose2DTests: XCTestCase {
                 let layer = makeLayer(config, bias: bias, seed: seed &+ UInt64(index))
                 let x = Tensor<Double>.normal(config.input, using: &rng)
                 let y = layer.fprop(x)
-                let expected = referenceTransposedConvolution(x, layer.weight.value, layer.bias?.value, stride: config.stride,
-                                                              padding: config.padding, outputPadding: config.outputPadding)
+                let expected = referenceTransposedConvolution(
+                    x, layer.weight.value, layer.bias?.value, stride: config.stride,
+                    padding: config.padding, outputPadding: config.outputPadding)
                 assertClose(y, expected, tolerance: 1e-12, "fprop, \(layer) on \(config.input)")
 
                 let gy = Tensor<Double>.normal(y.shape, using: &rng)
-                let reference = referenceTransposedConvolutionGradients(x, layer.weight.value, gy, stride: config.stride,
-                                                                        padding: config.padding)
+                let reference = referenceTransposedConvolutionGradients(
+                    x, layer.weight.value, gy, stride: config.stride,
+                    padding: config.padding)
                 layer.zeroGrad()
                 layer.grad(x, gy)
                 assertClose(layer.weight.grad, reference.weight, tolerance: 1e-12, "weight grad, \(layer) on \(config.input)")
@@ -112,7 +142,7 @@ final class ConvTranspose2DTests: XCTestCase {
         var rng = Random(seed: testSeed())
         let transposed = ConvTranspose2D<Double>(3, 2, kernelSize: (3, 4), stride: (2, 3), padding: (1, 2), bias: false, using: &rng)
         let conv = Conv2D<Double>(2, 3, kernelSize: (3, 4), stride: (2, 3), padding: (1, 2), bias: false, using: &rng)
-        conv.weight.value = transposed.weight.value                     // [3, 2, 3, 4]: Conv2D reads it as [F, C, kH, kW]
+        conv.weight.value = transposed.weight.value // [3, 2, 3, 4]: Conv2D reads it as [F, C, kH, kW]
         let x = Tensor<Double>.normal([2, 3, 4, 3], using: &rng)
         let y = transposed.fprop(x)
         XCTAssertEqual(try conv.outputShape(for: y.shape), x.shape)
@@ -127,7 +157,7 @@ final class ConvTranspose2DTests: XCTestCase {
         let layer = makeLayer(configurations[1], bias: true, seed: 7)
         let x = Tensor<Double>.normal(configurations[1].input, using: &rng)
         let gy = Tensor<Double>.normal(layer.fprop(x).shape, using: &rng)
-        for p in layer.parameters { p.grad = .normal(p.value.shape, using: &rng) }   // stale numbers that zeroGrad must hide
+        for p in layer.parameters { p.grad = .normal(p.value.shape, using: &rng) } // stale numbers that zeroGrad must hide
         layer.zeroGrad()
         layer.grad(x, gy)
         let once = layer.parameters.map(\.grad)
@@ -151,7 +181,7 @@ final class ConvTranspose2DTests: XCTestCase {
         var rng = Random(seed: testSeed())
         let layer = ConvTranspose2D<Double>(2, 8, kernelSize: (5, 5), stride: (2, 2), padding: (2, 2), outputPadding: (1, 1), using: &rng)
         let x = Tensor<Double>.normal([3, 2, 16, 16], using: &rng)
-        XCTAssertEqual(layer.blockImages(layer.geometry(x.shape)), 2)       // blocks of 2 and 1 images
+        XCTAssertEqual(layer.blockImages(layer.geometry(x.shape)), 2) // blocks of 2 and 1 images
         let y = layer.fprop(x)
         let gy = Tensor<Double>.normal(y.shape, using: &rng)
         layer.zeroGrad()
@@ -180,8 +210,9 @@ final class ConvTranspose2DTests: XCTestCase {
         var rng = Random(seed: seed)
         for (index, config) in configurations.enumerated() {
             let d = makeLayer(config, bias: true, seed: seed &+ UInt64(index))
-            let f = ConvTranspose2D<Float>(config.input[1], config.outChannels, kernelSize: config.kernel, stride: config.stride,
-                                           padding: config.padding, outputPadding: config.outputPadding)
+            let f = ConvTranspose2D<Float>(
+                config.input[1], config.outChannels, kernelSize: config.kernel, stride: config.stride,
+                padding: config.padding, outputPadding: config.outputPadding)
             f.weight.value = float(d.weight.value)
             f.bias!.value = float(d.bias!.value)
             let x = Tensor<Double>.normal(config.input, using: &rng)
@@ -215,14 +246,16 @@ final class ConvTranspose2DTests: XCTestCase {
 
     func testShapesAndShapeErrors() throws {
         // DCGAN: 4×4, stride 2, padding 1 doubles the image
-        XCTAssertEqual(try ConvTranspose2D<Float>(64, 32, kernelSize: 4, stride: 2, padding: 1).outputShape(for: [5, 64, 8, 8]),
-                       [5, 32, 16, 16])
+        XCTAssertEqual(
+            try ConvTranspose2D<Float>(64, 32, kernelSize: 4, stride: 2, padding: 1).outputShape(for: [5, 64, 8, 8]),
+            [5, 32, 16, 16])
         let layer = ConvTranspose2D<Float>(3, 8, kernelSize: (5, 3), stride: (2, 3), padding: (1, 2), outputPadding: (1, 0))
         XCTAssertEqual(try layer.outputShape(for: [4, 3, 6, 7]), [4, 8, 5 * 2 - 2 + 5 + 1, 6 * 3 - 4 + 3])
         XCTAssertEqual("\(layer)", "ConvTranspose2D(3 -> 8, 5x3, stride (2, 3), padding (1, 2), outputPadding (1, 0))")
         XCTAssertThrowsError(try layer.outputShape(for: [4, 2, 6, 7])) { error in
-            XCTAssertTrue("\(error)".contains("ConvTranspose2D(3 -> 8") && "\(error)".contains("[N, 3, H, W]")
-                          && "\(error)".contains("[4, 2, 6, 7]"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("ConvTranspose2D(3 -> 8") && "\(error)".contains("[N, 3, H, W]")
+                    && "\(error)".contains("[4, 2, 6, 7]"), "\(error)")
         }
         XCTAssertThrowsError(try layer.outputShape(for: [4, 3, 6])) { error in
             XCTAssertTrue("\(error)".contains("ConvTranspose2D") && "\(error)".contains("[4, 3, 6]"), "\(error)")
@@ -233,8 +266,9 @@ final class ConvTranspose2DTests: XCTestCase {
         // padding eats the whole output: (1 − 1)·1 − 2·2 + 3 = −1
         let padded = ConvTranspose2D<Float>(1, 1, kernelSize: 3, padding: 2)
         XCTAssertThrowsError(try padded.outputShape(for: [1, 1, 1, 4])) { error in
-            XCTAssertTrue("\(error)".contains("ConvTranspose2D(1 -> 1, 3x3, padding 2)") && "\(error)".contains("[1, 1, 1, 4]")
-                          && "\(error)".contains("-1x2"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("ConvTranspose2D(1 -> 1, 3x3, padding 2)") && "\(error)".contains("[1, 1, 1, 4]")
+                    && "\(error)".contains("-1x2"), "\(error)")
         }
         XCTAssertEqual(try padded.outputShape(for: [1, 1, 3, 4]), [1, 1, 1, 2])
         XCTAssertEqual(padded.fprop(.zeros([0, 1, 3, 4])).shape, [0, 1, 1, 2])
@@ -244,14 +278,16 @@ final class ConvTranspose2DTests: XCTestCase {
 
     /// nn.ConvTranspose2d(3, 4, kernel_size=3, stride=2, padding=1, output_padding=1) on [2, 3, 3, 4].
     func testMatchesPyTorch() throws {
-        try assertLayerMatchesPyTorch("conv_transpose2d",
+        try assertLayerMatchesPyTorch(
+            "conv_transpose2d",
             ConvTranspose2D<Float>(3, 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1),
             ConvTranspose2D<Double>(3, 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1))
     }
 
     /// nn.ConvTranspose2d(2, 3, kernel_size=(2, 4), stride=(1, 2), padding=(0, 1), bias=False) on [2, 2, 3, 4].
     func testMatchesPyTorchWithoutBias() throws {
-        try assertLayerMatchesPyTorch("conv_transpose2d_nobias",
+        try assertLayerMatchesPyTorch(
+            "conv_transpose2d_nobias",
             ConvTranspose2D<Float>(2, 3, kernelSize: (2, 4), stride: (1, 2), padding: (0, 1), bias: false),
             ConvTranspose2D<Double>(2, 3, kernelSize: (2, 4), stride: (1, 2), padding: (0, 1), bias: false))
     }
@@ -268,10 +304,16 @@ final class Upsample2DTests: XCTestCase {
             XCTAssertEqual(y.shape, [shape[0], shape[1], shape[2] * scale.0, shape[3] * scale.1])
             let gy = Tensor<Double>.normal(y.shape, using: &rng)
             var expected = Tensor<Double>.zeros(y.shape), gx = Tensor<Double>.zeros(shape)
-            for n in 0..<shape[0] { for c in 0..<shape[1] { for i in 0..<y.shape[2] { for j in 0..<y.shape[3] {
-                expected[n, c, i, j] = x[n, c, i / scale.0, j / scale.1]
-                gx[n, c, i / scale.0, j / scale.1] += gy[n, c, i, j]
-            } } } }
+            for n in 0..<shape[0] {
+                for c in 0..<shape[1] {
+                    for i in 0..<y.shape[2] {
+                        for j in 0..<y.shape[3] {
+                            expected[n, c, i, j] = x[n, c, i / scale.0, j / scale.1]
+                            gx[n, c, i / scale.0, j / scale.1] += gy[n, c, i, j]
+                        }
+                    }
+                }
+            }
             assertClose(y, expected, tolerance: 0, "fprop \(layer) on \(shape)")
             assertClose(layer.bprop(x, gy), gx, tolerance: 1e-12, "bprop \(layer) on \(shape)")
         }
@@ -310,7 +352,7 @@ final class TransposedConvolutionStackTests: XCTestCase {
         defer { Threads.count = saved }
         let layers: [(any Layer<Double>, [Int])] = [
             (ConvTranspose2D<Double>(3, 4, kernelSize: (4, 4), stride: (2, 2), padding: (1, 1), using: &rng), [6, 3, 12, 11]),
-            (Upsample2D<Double>(scale: (2, 3)), [6, 8, 20, 19]),
+            (Upsample2D<Double>(scale: (2, 3)), [6, 8, 20, 19])
         ]
         for (layer, shape) in layers {
             let input = Tensor<Double>.normal(shape, using: &rng)
@@ -318,7 +360,7 @@ final class TransposedConvolutionStackTests: XCTestCase {
             for threads in [1, 2] {
                 Threads.count = threads
                 let y = layer.fprop(input)
-                var same = Random(seed: 99)                     // the same gradOutput for both runs
+                var same = Random(seed: 99) // the same gradOutput for both runs
                 let gy = Tensor<Double>.normal(y.shape, using: &same)
                 layer.zeroGrad()
                 layer.grad(input, gy)
@@ -355,10 +397,10 @@ final class TransposedConvolutionStackTests: XCTestCase {
     func testSmallGeneratorGradients() {
         var rng = Random(seed: testSeed())
         let model = Sequential<Double>([
-            ConvTranspose2D<Double>(4, 3, kernelSize: (3, 3), stride: (1, 1), using: &rng), Tanh<Double>(),     // [2, 3, 4, 4]
-            ConvTranspose2D<Double>(3, 2, kernelSize: (4, 4), stride: (2, 2), padding: (1, 1), using: &rng),    // [2, 2, 8, 8]
-            Tanh<Double>(), Upsample2D<Double>(scale: 2),                                                     // [2, 2, 16, 16]
-            Conv2D<Double>(2, 1, kernelSize: (3, 3), stride: (2, 2), padding: (1, 1), using: &rng),            // [2, 1, 8, 8]
+            ConvTranspose2D<Double>(4, 3, kernelSize: (3, 3), stride: (1, 1), using: &rng), Tanh<Double>(), // [2, 3, 4, 4]
+            ConvTranspose2D<Double>(3, 2, kernelSize: (4, 4), stride: (2, 2), padding: (1, 1), using: &rng), // [2, 2, 8, 8]
+            Tanh<Double>(), Upsample2D<Double>(scale: 2), // [2, 2, 16, 16]
+            Conv2D<Double>(2, 1, kernelSize: (3, 3), stride: (2, 2), padding: (1, 1), using: &rng) // [2, 1, 8, 8]
         ])
         XCTAssertEqual(try model.outputShape(for: [2, 4, 2, 2]), [2, 1, 8, 8])
         XCTAssertEqual(model.namedParameters.map(\.name), ["0.weight", "0.bias", "2.weight", "2.bias", "5.weight", "5.bias"])

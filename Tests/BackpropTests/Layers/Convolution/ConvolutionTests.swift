@@ -3,42 +3,67 @@ import XCTest
 
 /// The plain definition of a convolution, as nested loops (the reference the fast im2col
 /// path is compared with). x [N, C, H, W], w [F, C, kH, kW], b [F] → y [N, F, outH, outW].
-private func referenceConvolution(_ x: Tensor<Double>, _ w: Tensor<Double>, _ b: Tensor<Double>?,
-                                  stride: (Int, Int), padding: (Int, Int)) -> Tensor<Double> {
+private func referenceConvolution(
+    _ x: Tensor<Double>, _ w: Tensor<Double>, _ b: Tensor<Double>?,
+    stride: (Int, Int), padding: (Int, Int)
+) -> Tensor<Double> {
     let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (f, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
     let oh = (h + 2 * padding.0 - kh) / stride.0 + 1, ow = (wd + 2 * padding.1 - kw) / stride.1 + 1
     var y = Tensor<Double>.zeros([n, f, oh, ow])
-    for ni in 0..<n { for fi in 0..<f { for i in 0..<oh { for j in 0..<ow {
-        var total = b?[fi] ?? 0
-        for ci in 0..<c { for di in 0..<kh { for dj in 0..<kw {
-            let r = i * stride.0 - padding.0 + di, s = j * stride.1 - padding.1 + dj
-            if r >= 0 && r < h && s >= 0 && s < wd { total += w[fi, ci, di, dj] * x[ni, ci, r, s] }
-        } } }
-        y[ni, fi, i, j] = total
-    } } } }
+    for ni in 0..<n {
+        for fi in 0..<f {
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    var total = b?[fi] ?? 0
+                    for ci in 0..<c {
+                        for di in 0..<kh {
+                            for dj in 0..<kw {
+                                let r = i * stride.0 - padding.0 + di, s = j * stride.1 - padding.1 + dj
+                                if r >= 0 && r < h && s >= 0 && s < wd { total += w[fi, ci, di, dj] * x[ni, ci, r, s] }
+                            }
+                        }
+                    }
+                    y[ni, fi, i, j] = total
+                }
+            }
+        }
+    }
     return y
 }
 
 /// The gradients of the nested-loop convolution: (∂/∂x, ∂/∂w, ∂/∂b) for output gradient gy.
-private func referenceConvolutionGradients(_ x: Tensor<Double>, _ w: Tensor<Double>, _ gy: Tensor<Double>,
-                                           stride: (Int, Int), padding: (Int, Int))
-    -> (input: Tensor<Double>, weight: Tensor<Double>, bias: Tensor<Double>) {
+private func referenceConvolutionGradients(
+    _ x: Tensor<Double>, _ w: Tensor<Double>, _ gy: Tensor<Double>,
+    stride: (Int, Int), padding: (Int, Int)
+)
+    -> (input: Tensor<Double>, weight: Tensor<Double>, bias: Tensor<Double>)
+{
     let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (f, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
     let (oh, ow) = (gy.shape[2], gy.shape[3])
     var gx = Tensor<Double>.zeros(x.shape), gw = Tensor<Double>.zeros(w.shape), gb = Tensor<Double>.zeros([f])
-    for ni in 0..<n { for fi in 0..<f { for i in 0..<oh { for j in 0..<ow {
-        let g = gy[ni, fi, i, j]
-        gb[fi] += g
-        for ci in 0..<c { for di in 0..<kh { for dj in 0..<kw {
-            let r = i * stride.0 - padding.0 + di, s = j * stride.1 - padding.1 + dj
-            if r >= 0 && r < h && s >= 0 && s < wd {
-                gx[ni, ci, r, s] += w[fi, ci, di, dj] * g
-                gw[fi, ci, di, dj] += x[ni, ci, r, s] * g
+    for ni in 0..<n {
+        for fi in 0..<f {
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    let g = gy[ni, fi, i, j]
+                    gb[fi] += g
+                    for ci in 0..<c {
+                        for di in 0..<kh {
+                            for dj in 0..<kw {
+                                let r = i * stride.0 - padding.0 + di, s = j * stride.1 - padding.1 + dj
+                                if r >= 0 && r < h && s >= 0 && s < wd {
+                                    gx[ni, ci, r, s] += w[fi, ci, di, dj] * g
+                                    gw[fi, ci, di, dj] += x[ni, ci, r, s] * g
+                                }
+                            }
+                        }
+                    }
+                }
             }
-        } } }
-    } } } }
+        }
+    }
     return (gx, gw, gb)
 }
 
@@ -50,16 +75,19 @@ private let configurations: [(input: [Int], filters: Int, kernel: (Int, Int), st
     ([2, 3, 9, 8], 2, (5, 3), (2, 1), (2, 1)),
     ([2, 2, 5, 6], 3, (2, 4), (1, 2), (2, 2)),
     ([2, 1, 6, 6], 2, (1, 1), (2, 2), (0, 0)),
-    ([2, 2, 3, 3], 2, (5, 5), (1, 1), (2, 2)),               // kernel larger than the image
-    ([3, 2, 5, 7], 2, (3, 3), (3, 3), (1, 1)),               // stride larger than the kernel leaves pixels unread
+    ([2, 2, 3, 3], 2, (5, 5), (1, 1), (2, 2)), // kernel larger than the image
+    ([3, 2, 5, 7], 2, (3, 3), (3, 3), (1, 1)) // stride larger than the kernel leaves pixels unread
 ]
 
 final class ConvolutionTests: XCTestCase {
-    private func makeConvolution(_ config: (input: [Int], filters: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)),
-                                 bias: Bool, seed: UInt64) -> Conv2D<Double> {
+    private func makeConvolution(
+        _ config: (input: [Int], filters: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)),
+        bias: Bool, seed: UInt64
+    ) -> Conv2D<Double> {
         var rng = Random(seed: seed)
-        return Conv2D<Double>(config.input[1], config.filters, kernelSize: config.kernel, stride: config.stride,
-                              padding: config.padding, bias: bias, using: &rng)
+        return Conv2D<Double>(
+            config.input[1], config.filters, kernelSize: config.kernel, stride: config.stride,
+            padding: config.padding, bias: bias, using: &rng)
     }
 
     func testConv2DMatchesNestedLoops() {
@@ -171,7 +199,7 @@ final class ConvolutionTests: XCTestCase {
         let conv = Conv2D<Double>(3, 8, kernelSize: (3, 4), stride: (1, 1), padding: (1, 2), using: &rng)
         let layers: [any Layer<Double>] = [
             conv, MaxPool2D<Double>(2), MaxPool2D<Double>(kernelSize: (3, 3), stride: (2, 2), padding: (1, 1)),
-            AvgPool2D<Double>(3, stride: 2, padding: 1), Pad2D<Double>(left: 2, right: 1, top: 0, bottom: 3),
+            AvgPool2D<Double>(3, stride: 2, padding: 1), Pad2D<Double>(left: 2, right: 1, top: 0, bottom: 3)
         ]
         for layer in layers {
             let input = layer === conv ? x : Tensor<Double>.normal([16, 8, 20, 19], using: &rng)
@@ -179,7 +207,7 @@ final class ConvolutionTests: XCTestCase {
             for threads in [1, 2] {
                 Threads.count = threads
                 let y = layer.fprop(input)
-                var same = Random(seed: 99)                     // the same gradOutput for both runs
+                var same = Random(seed: 99) // the same gradOutput for both runs
                 let gy = Tensor<Double>.normal(y.shape, using: &same)
                 layer.zeroGrad()
                 layer.grad(input, gy)
@@ -198,7 +226,7 @@ final class ConvolutionTests: XCTestCase {
             MaxPool2D<Double>(2),
             Conv2D<Double>(3, 4, kernelSize: 3, stride: 2, padding: 1),
             Flatten<Double>(),
-            Linear<Double>(4 * 2 * 2, 3, using: &rng),
+            Linear<Double>(4 * 2 * 2, 3, using: &rng)
         ])
         assertGradientsMatch(model, input: .normal([2, 2, 7, 6], using: &rng))
     }

@@ -12,20 +12,20 @@ import XCTest
 final class FloatConvolutionKernelTests: XCTestCase {
     /// (input [N, C, H, W], kernel, stride, padding)
     private let geometries: [(input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int))] = [
-        ([3, 2, 14, 14], (5, 5), (1, 1), (0, 0)),      // fast path, rows of 10 (one masked vector)
-        ([2, 1, 32, 32], (5, 5), (1, 1), (0, 0)),      // fast path, rows of 28 (a vector and a remainder)
-        ([3, 3, 9, 21], (3, 3), (1, 1), (0, 0)),       // fast path, kernel width 3, rows 19 wide
-        ([2, 2, 7, 40], (2, 4), (1, 1), (0, 0)),       // fast path, other kernel width, three vectors per row
-        ([2, 3, 28, 28], (3, 3), (1, 1), (1, 1)),      // stride 1 with padding (ResNet), rows of 28
-        ([3, 2, 7, 7], (3, 3), (1, 1), (1, 1)),        // stride 1 with padding, rows of 7
-        ([2, 2, 6, 37], (3, 5), (1, 1), (2, 3)),       // stride 1, more padding than the kernel needs, rows of 41
-        ([2, 2, 5, 16], (1, 2), (1, 1), (0, 1)),       // stride 1, padding on one axis only, rows of 17
-        ([3, 2, 7, 5], (3, 2), (2, 2), (1, 1)),        // stride 2 and padding
-        ([2, 3, 9, 8], (5, 3), (2, 1), (2, 1)),        // non-square everything
+        ([3, 2, 14, 14], (5, 5), (1, 1), (0, 0)), // fast path, rows of 10 (one masked vector)
+        ([2, 1, 32, 32], (5, 5), (1, 1), (0, 0)), // fast path, rows of 28 (a vector and a remainder)
+        ([3, 3, 9, 21], (3, 3), (1, 1), (0, 0)), // fast path, kernel width 3, rows 19 wide
+        ([2, 2, 7, 40], (2, 4), (1, 1), (0, 0)), // fast path, other kernel width, three vectors per row
+        ([2, 3, 28, 28], (3, 3), (1, 1), (1, 1)), // stride 1 with padding (ResNet), rows of 28
+        ([3, 2, 7, 7], (3, 3), (1, 1), (1, 1)), // stride 1 with padding, rows of 7
+        ([2, 2, 6, 37], (3, 5), (1, 1), (2, 3)), // stride 1, more padding than the kernel needs, rows of 41
+        ([2, 2, 5, 16], (1, 2), (1, 1), (0, 1)), // stride 1, padding on one axis only, rows of 17
+        ([3, 2, 7, 5], (3, 2), (2, 2), (1, 1)), // stride 2 and padding
+        ([2, 3, 9, 8], (5, 3), (2, 1), (2, 1)), // non-square everything
         ([2, 2, 5, 6], (2, 4), (1, 2), (2, 2)),
-        ([2, 2, 3, 3], (5, 5), (1, 1), (2, 2)),        // kernel larger than the image
-        ([3, 2, 5, 7], (3, 3), (3, 3), (1, 1)),        // stride larger than the kernel leaves pixels unread
-        ([2, 1, 6, 6], (1, 1), (2, 2), (0, 0)),
+        ([2, 2, 3, 3], (5, 5), (1, 1), (2, 2)), // kernel larger than the image
+        ([3, 2, 5, 7], (3, 3), (3, 3), (1, 1)), // stride larger than the kernel leaves pixels unread
+        ([2, 1, 6, 6], (1, 1), (2, 2), (0, 0))
     ]
 
     private func geometry(_ c: (input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int))) -> WindowGeometry {
@@ -42,8 +42,10 @@ final class FloatConvolutionKernelTests: XCTestCase {
         n > 1 ? [[0..<n], [0..<(n / 2), (n / 2)..<n]] : [[0..<n]]
     }
 
-    private func assertEqual(_ a: [Float], _ b: [Double], tolerance: Double = 0, _ message: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
+    private func assertEqual(
+        _ a: [Float], _ b: [Double], tolerance: Double = 0, _ message: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(a.count, b.count, message, file: file, line: line)
         var worst = 0.0, at = -1
         for i in 0..<Swift.min(a.count, b.count) where !(a[i].isNaN && b[i].isNaN) {
@@ -51,8 +53,9 @@ final class FloatConvolutionKernelTests: XCTestCase {
             let d = Swift.abs(Double(a[i]) - b[i]) / scale
             if !(d <= tolerance) && !(d <= worst) { worst = d.isNaN ? .infinity : d; at = i }
         }
-        XCTAssertEqual(at, -1, "\(message): element \(at) is \(at >= 0 ? a[at] : 0), expected \(at >= 0 ? b[at] : 0)",
-                       file: file, line: line)
+        XCTAssertEqual(
+            at, -1, "\(message): element \(at) is \(at >= 0 ? a[at] : 0), expected \(at >= 0 ? b[at] : 0)",
+            file: file, line: line)
     }
 
     /// Runs `body` twice: with the AVX-512 paths (where the CPU has them) and with the
@@ -77,7 +80,7 @@ final class FloatConvolutionKernelTests: XCTestCase {
                 expected.withUnsafeMutableBufferPointer { Double.im2col(xd.baseAddress!, g, images: 0..<g.batch, $0.baseAddress!) }
             }
             for ranges in splits(g.batch) {
-                var columns = [Float](repeating: .nan, count: expected.count)   // every element must be written
+                var columns = [Float](repeating: .nan, count: expected.count) // every element must be written
                 x.withUnsafeBufferPointer { xf in
                     columns.withUnsafeMutableBufferPointer { out in
                         for r in ranges { Float.im2col(xf.baseAddress!, g, images: r, out.baseAddress!) }
@@ -98,7 +101,7 @@ final class FloatConvolutionKernelTests: XCTestCase {
                 expected.withUnsafeMutableBufferPointer { Double.col2im(cd.baseAddress!, g, images: 0..<g.batch, $0.baseAddress!) }
             }
             for ranges in splits(g.batch) {
-                var image = [Float](repeating: .nan, count: expected.count)     // overwritten, not added to
+                var image = [Float](repeating: .nan, count: expected.count) // overwritten, not added to
                 columns.withUnsafeBufferPointer { cf in
                     image.withUnsafeMutableBufferPointer { out in
                         for r in ranges { Float.col2im(cf.baseAddress!, g, images: r, out.baseAddress!) }
@@ -119,8 +122,9 @@ final class FloatConvolutionKernelTests: XCTestCase {
                 product.map(Double.init).withUnsafeBufferPointer { p in
                     bias.map(Double.init).withUnsafeBufferPointer { b in
                         expected.withUnsafeMutableBufferPointer {
-                            Double.featureMajorToBatchMajor(p.baseAddress!, bias: withBias ? b.baseAddress! : nil, features: features,
-                                                            batch: batch, plane: plane, images: 0..<batch, $0.baseAddress!)
+                            Double.featureMajorToBatchMajor(
+                                p.baseAddress!, bias: withBias ? b.baseAddress! : nil, features: features,
+                                batch: batch, plane: plane, images: 0..<batch, $0.baseAddress!)
                         }
                     }
                 }
@@ -130,22 +134,25 @@ final class FloatConvolutionKernelTests: XCTestCase {
                         bias.withUnsafeBufferPointer { b in
                             output.withUnsafeMutableBufferPointer { out in
                                 for r in ranges {
-                                    Float.featureMajorToBatchMajor(p.baseAddress!, bias: withBias ? b.baseAddress! : nil,
-                                                                   features: features, batch: batch, plane: plane,
-                                                                   images: r, out.baseAddress!)
+                                    Float.featureMajorToBatchMajor(
+                                        p.baseAddress!, bias: withBias ? b.baseAddress! : nil,
+                                        features: features, batch: batch, plane: plane,
+                                        images: r, out.baseAddress!)
                                 }
                             }
                         }
                     }
                     // a Float sum rounded once equals the Double sum rounded to Float
-                    assertEqual(output, expected.map { Double(Float($0)) }, "featureMajorToBatchMajor bias \(withBias) \((features, batch, plane))")
+                    assertEqual(
+                        output, expected.map { Double(Float($0)) }, "featureMajorToBatchMajor bias \(withBias) \((features, batch, plane))")
                 }
             }
             var expected = [Double](repeating: .nan, count: product.count)
             product.map(Double.init).withUnsafeBufferPointer { x in
                 expected.withUnsafeMutableBufferPointer {
-                    Double.batchMajorToFeatureMajor(x.baseAddress!, features: features, batch: batch, plane: plane,
-                                                    images: 0..<batch, $0.baseAddress!)
+                    Double.batchMajorToFeatureMajor(
+                        x.baseAddress!, features: features, batch: batch, plane: plane,
+                        images: 0..<batch, $0.baseAddress!)
                 }
             }
             for ranges in splits(batch) {
@@ -153,8 +160,9 @@ final class FloatConvolutionKernelTests: XCTestCase {
                 product.withUnsafeBufferPointer { x in
                     columns.withUnsafeMutableBufferPointer { out in
                         for r in ranges {
-                            Float.batchMajorToFeatureMajor(x.baseAddress!, features: features, batch: batch, plane: plane,
-                                                           images: r, out.baseAddress!)
+                            Float.batchMajorToFeatureMajor(
+                                x.baseAddress!, features: features, batch: batch, plane: plane,
+                                images: r, out.baseAddress!)
                         }
                     }
                 }
@@ -166,11 +174,11 @@ final class FloatConvolutionKernelTests: XCTestCase {
     func testMaxPoolMatchesGenericKernel() {
         var rng = Random(seed: testSeed())
         let pools: [(input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int))] = [
-            ([2, 3, 28, 28], (2, 2), (2, 2), (0, 0)),  // the fast path
-            ([2, 3, 11, 9], (2, 2), (2, 2), (0, 0)),   // odd sizes: a last row and column no window reads
-            ([2, 2, 7, 8], (2, 2), (1, 1), (0, 0)),    // overlapping 2×2 windows
-            ([2, 2, 9, 7], (3, 3), (2, 2), (1, 1)),    // padding
-            ([1, 3, 8, 10], (2, 3), (2, 1), (1, 1)),   // non-square
+            ([2, 3, 28, 28], (2, 2), (2, 2), (0, 0)), // the fast path
+            ([2, 3, 11, 9], (2, 2), (2, 2), (0, 0)), // odd sizes: a last row and column no window reads
+            ([2, 2, 7, 8], (2, 2), (1, 1), (0, 0)), // overlapping 2×2 windows
+            ([2, 2, 9, 7], (3, 3), (2, 2), (1, 1)), // padding
+            ([1, 3, 8, 10], (2, 3), (2, 1), (1, 1)) // non-square
         ]
         for c in pools {
             let g = geometry(c)
@@ -222,7 +230,7 @@ final class FloatConvolutionKernelTests: XCTestCase {
 
     func testReluAndRowSumsMatchGenericKernels() {
         var rng = Random(seed: testSeed())
-        for n in [1, 17, 1000, 70_001] {                  // 70 001: split over threads, with a remainder
+        for n in [1, 17, 1000, 70_001] { // 70 001: split over threads, with a remainder
             var x = randomFloats(n, using: &rng)
             if n > 3 { x[0] = 0; x[1] = -0.0; x[2] = .nan }
             let gy = randomFloats(n, using: &rng)
@@ -233,13 +241,17 @@ final class FloatConvolutionKernelTests: XCTestCase {
                     defer { Threads.count = saved }
                     var y = [Float](repeating: .nan, count: n), gx = y
                     var yd = [Double](repeating: .nan, count: n), gxd = yd
-                    x.withUnsafeBufferPointer { xf in y.withUnsafeMutableBufferPointer { Float.relu(xf.baseAddress!, $0.baseAddress!, n, slope: slope) } }
+                    x.withUnsafeBufferPointer { xf in
+                        y.withUnsafeMutableBufferPointer { Float.relu(xf.baseAddress!, $0.baseAddress!, n, slope: slope) }
+                    }
                     x.map(Double.init).withUnsafeBufferPointer { xd in
                         yd.withUnsafeMutableBufferPointer { Double.relu(xd.baseAddress!, $0.baseAddress!, n, slope: Double(slope)) }
                     }
                     x.withUnsafeBufferPointer { xf in
                         gy.withUnsafeBufferPointer { g in
-                            gx.withUnsafeMutableBufferPointer { Float.reluBackward(xf.baseAddress!, g.baseAddress!, $0.baseAddress!, n, slope: slope) }
+                            gx.withUnsafeMutableBufferPointer {
+                                Float.reluBackward(xf.baseAddress!, g.baseAddress!, $0.baseAddress!, n, slope: slope)
+                            }
                         }
                     }
                     x.map(Double.init).withUnsafeBufferPointer { xd in
@@ -262,7 +274,9 @@ final class FloatConvolutionKernelTests: XCTestCase {
         for (rows, cols) in [(3, 1), (5, 31), (4, 100), (2, 6400)] {
             let x = randomFloats(rows * cols, using: &rng)
             var sums = [Float](repeating: .nan, count: rows), expected = [Double](repeating: .nan, count: rows)
-            x.withUnsafeBufferPointer { xf in sums.withUnsafeMutableBufferPointer { Float.rowSums(xf.baseAddress!, rows: rows, cols: cols, $0.baseAddress!) } }
+            x.withUnsafeBufferPointer { xf in
+                sums.withUnsafeMutableBufferPointer { Float.rowSums(xf.baseAddress!, rows: rows, cols: cols, $0.baseAddress!) }
+            }
             x.map(Double.init).withUnsafeBufferPointer { xd in
                 expected.withUnsafeMutableBufferPointer { Double.rowSums(xd.baseAddress!, rows: rows, cols: cols, $0.baseAddress!) }
             }
@@ -281,7 +295,7 @@ final class FloatConvolutionKernelTests: XCTestCase {
         func float(_ t: Tensor<Double>) -> Tensor<Float> { Tensor(shape: t.shape, scalars: t.scalars.map(Float.init)) }
         func double(_ t: Tensor<Float>) -> Tensor<Double> { Tensor(shape: t.shape, scalars: t.scalars.map(Double.init)) }
         let convolutions: [(input: [Int], filters: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int))] = [
-            ([20, 16, 14, 14], 24, (5, 5), (1, 1), (0, 0)),   // the LeNet shape: several blocks of images
+            ([20, 16, 14, 14], 24, (5, 5), (1, 1), (0, 0)), // the LeNet shape: several blocks of images
             ([9, 1, 32, 32], 16, (5, 5), (1, 1), (0, 0)),
             ([7, 3, 11, 10], 5, (3, 4), (2, 1), (1, 2)),
             // the direct 3×3 path (stride 1, padding 1): filters and channels not multiples of
@@ -290,12 +304,13 @@ final class FloatConvolutionKernelTests: XCTestCase {
             ([5, 3, 14, 9], 33, (3, 3), (1, 1), (1, 1)),
             ([4, 17, 5, 3], 2, (3, 3), (1, 1), (1, 1)),
             ([3, 1, 28, 28], 16, (3, 3), (1, 1), (1, 1)),
-            ([7, 5, 4, 5], 7, (3, 3), (1, 1), (1, 1)),      // 20-pixel planes: stacked (see stacksImages)
+            ([7, 5, 4, 5], 7, (3, 3), (1, 1), (1, 1)) // 20-pixel planes: stacked (see stacksImages)
         ]
         for (index, c) in convolutions.enumerated() {
             for bias in [true, false] {
-                let layer = Conv2D<Double>(c.input[1], c.filters, kernelSize: c.kernel, stride: c.stride, padding: c.padding,
-                                           bias: bias, using: &rng)
+                let layer = Conv2D<Double>(
+                    c.input[1], c.filters, kernelSize: c.kernel, stride: c.stride, padding: c.padding,
+                    bias: bias, using: &rng)
                 let fast = Conv2D<Float>(c.input[1], c.filters, kernelSize: c.kernel, stride: c.stride, padding: c.padding, bias: bias)
                 fast.weight.value = float(layer.weight.value)
                 if bias { fast.bias!.value = float(layer.bias!.value) }
@@ -324,9 +339,11 @@ final class FloatConvolutionKernelTests: XCTestCase {
                     fast.grad(float(x), float(gy))
                     assertClose(double(fast.weight.grad), layer.weight.grad, tolerance: 1e-3, "weight grad, " + message)
                     if bias { assertClose(double(fast.bias!.grad), layer.bias!.grad, tolerance: 1e-3, "bias grad, " + message) }
-                    fast.grad(float(x), float(gy))                    // grad accumulates
+                    fast.grad(float(x), float(gy)) // grad accumulates
                     assertClose(double(fast.weight.grad), 2 * layer.weight.grad, tolerance: 2e-3, "accumulated weight grad, " + message)
-                    if bias { assertClose(double(fast.bias!.grad), 2 * layer.bias!.grad, tolerance: 2e-3, "accumulated bias grad, " + message) }
+                    if bias {
+                        assertClose(double(fast.bias!.grad), 2 * layer.bias!.grad, tolerance: 2e-3, "accumulated bias grad, " + message)
+                    }
                     assertClose(double(fast.bprop(float(x), float(gy))), gx, tolerance: 1e-4, "bprop, " + message)
                 }
             }

@@ -3,23 +3,33 @@ import XCTest
 
 /// Pooling by its definition, as nested loops: each window's maximum (and the flat index
 /// h·W + w of the first one in scan order) or mean over kH·kW (padding counted as zeros).
-private func referencePooling(_ x: Tensor<Double>, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
-                              max: Bool) -> (output: Tensor<Double>, argmax: [Int]) {
+private func referencePooling(
+    _ x: Tensor<Double>, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+    max: Bool
+) -> (output: Tensor<Double>, argmax: [Int]) {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let oh = (h + 2 * padding.0 - kernel.0) / stride.0 + 1, ow = (w + 2 * padding.1 - kernel.1) / stride.1 + 1
     var y = Tensor<Double>.zeros([n, c, oh, ow])
     var argmax: [Int] = []
-    for ni in 0..<n { for ci in 0..<c { for i in 0..<oh { for j in 0..<ow {
-        var best = -Double.infinity, at = -1, total = 0.0
-        for di in 0..<kernel.0 { for dj in 0..<kernel.1 {
-            let r = i * stride.0 - padding.0 + di, s = j * stride.1 - padding.1 + dj
-            guard r >= 0 && r < h && s >= 0 && s < w else { continue }
-            total += x[ni, ci, r, s]
-            if x[ni, ci, r, s] > best { best = x[ni, ci, r, s]; at = r * w + s }
-        } }
-        y[ni, ci, i, j] = max ? best : total / Double(kernel.0 * kernel.1)
-        argmax.append(at)
-    } } } }
+    for ni in 0..<n {
+        for ci in 0..<c {
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    var best = -Double.infinity, at = -1, total = 0.0
+                    for di in 0..<kernel.0 {
+                        for dj in 0..<kernel.1 {
+                            let r = i * stride.0 - padding.0 + di, s = j * stride.1 - padding.1 + dj
+                            guard r >= 0 && r < h && s >= 0 && s < w else { continue }
+                            total += x[ni, ci, r, s]
+                            if x[ni, ci, r, s] > best { best = x[ni, ci, r, s]; at = r * w + s }
+                        }
+                    }
+                    y[ni, ci, i, j] = max ? best : total / Double(kernel.0 * kernel.1)
+                    argmax.append(at)
+                }
+            }
+        }
+    }
     return (y, argmax)
 }
 
@@ -31,11 +41,11 @@ private func distinctValues(_ shape: [Int], using rng: inout Random) -> Tensor<D
 
 private let configurations: [(input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int))] = [
     ([2, 3, 6, 6], (2, 2), (2, 2), (0, 0)),
-    ([2, 3, 7, 5], (2, 2), (2, 2), (0, 0)),                  // odd sizes: the last row and column are dropped
-    ([3, 2, 7, 7], (3, 3), (2, 2), (1, 1)),                  // overlapping windows, stride 2, padding 1
-    ([2, 2, 9, 6], (3, 2), (2, 1), (1, 1)),                  // non-square kernel
-    ([2, 2, 8, 9], (4, 5), (3, 2), (2, 2)),                  // padding 2
-    ([2, 2, 5, 5], (2, 2), (3, 3), (0, 0)),                  // stride larger than the kernel
+    ([2, 3, 7, 5], (2, 2), (2, 2), (0, 0)), // odd sizes: the last row and column are dropped
+    ([3, 2, 7, 7], (3, 3), (2, 2), (1, 1)), // overlapping windows, stride 2, padding 1
+    ([2, 2, 9, 6], (3, 2), (2, 1), (1, 1)), // non-square kernel
+    ([2, 2, 8, 9], (4, 5), (3, 2), (2, 2)), // padding 2
+    ([2, 2, 5, 5], (2, 2), (3, 3), (0, 0)) // stride larger than the kernel
 ]
 
 final class PoolingTests: XCTestCase {
@@ -68,12 +78,19 @@ final class PoolingTests: XCTestCase {
     func testMaxPoolTiesGoToTheFirstMaximumInScanOrder() {
         let pool = MaxPool2D<Double>(2)
         // one 2×4 plane, two windows: [[1, 3], [3, 0]] and [[5, 5], [5, 5]]
-        let x = Tensor<Double>(shape: [1, 1, 2, 4], scalars: [1, 3, 5, 5,
-                                                              3, 0, 5, 5])
+        let x = Tensor<Double>(
+            shape: [1, 1, 2, 4],
+            scalars: [
+                1, 3, 5, 5,
+                3, 0, 5, 5
+            ])
         XCTAssertEqual(pool.fprop(x).scalars, [3, 5])
-        XCTAssertEqual(pool.bprop(x, Tensor(shape: [1, 1, 1, 2], scalars: [10, 20])).scalars,
-                       [0, 10, 20, 0,
-                        0, 0, 0, 0])
+        XCTAssertEqual(
+            pool.bprop(x, Tensor(shape: [1, 1, 1, 2], scalars: [10, 20])).scalars,
+            [
+                0, 10, 20, 0,
+                0, 0, 0, 0
+            ])
     }
 
     func testMaxPoolPaddingNeverWins() {
@@ -88,8 +105,9 @@ final class PoolingTests: XCTestCase {
         for c in configurations {
             let pool = AvgPool2D<Double>(kernelSize: c.kernel, stride: c.stride, padding: c.padding)
             let x = Tensor<Double>.normal(c.input, using: &rng)
-            assertClose(pool.fprop(x), referencePooling(x, kernel: c.kernel, stride: c.stride, padding: c.padding, max: false).output,
-                        tolerance: 1e-14, "\(pool) on \(c.input)")
+            assertClose(
+                pool.fprop(x), referencePooling(x, kernel: c.kernel, stride: c.stride, padding: c.padding, max: false).output,
+                tolerance: 1e-14, "\(pool) on \(c.input)")
         }
         // count_include_pad: a 2×2 window over one real pixel of value 4 and three padding zeros
         // gives 1, over two real pixels 2, over four 4
@@ -113,6 +131,7 @@ final class PoolingTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("MaxPool2D(2x2)") && "\(error)".contains("[4, 28, 28]"), "\(error)")
         }
         XCTAssertThrowsError(try AvgPool2D<Float>(5).outputShape(for: [1, 1, 4, 9]))
-        XCTAssertEqual("\(MaxPool2D<Float>(kernelSize: (3, 2), stride: (2, 2), padding: (1, 0)))", "MaxPool2D(3x2, stride 2, padding (1, 0))")
+        XCTAssertEqual(
+            "\(MaxPool2D<Float>(kernelSize: (3, 2), stride: (2, 2), padding: (1, 0)))", "MaxPool2D(3x2, stride 2, padding (1, 0))")
     }
 }

@@ -11,7 +11,8 @@ final class DenseGradientTests: XCTestCase {
     func testLinearWithAndWithoutBiasSingleAndBatch() {
         for bias in [true, false] {
             for batch in [1, 4] {
-                assertGradientsMatch(Linear<Double>(5, 3, bias: bias, using: &rng), input: input([batch, 5]), "bias \(bias), batch \(batch)")
+                assertGradientsMatch(
+                    Linear<Double>(5, 3, bias: bias, using: &rng), input: input([batch, 5]), "bias \(bias), batch \(batch)")
             }
         }
     }
@@ -28,7 +29,8 @@ final class DenseGradientTests: XCTestCase {
         var r = Random(seed: seed)
         for _ in 0..<3 {
             let (n, i, o) = (1 + Int(r.next() % 5), 1 + Int(r.next() % 7), 1 + Int(r.next() % 6))
-            assertGradientsMatch(Linear<Double>(i, o, using: &r), input: .normal([n, i], using: &r), "sizes n \(n), in \(i), out \(o), seed \(seed)")
+            assertGradientsMatch(
+                Linear<Double>(i, o, using: &r), input: .normal([n, i], using: &r), "sizes n \(n), in \(i), out \(o), seed \(seed)")
         }
     }
 
@@ -73,7 +75,7 @@ final class DenseGradientTests: XCTestCase {
         final class WrongSquare: ShapePreserving {
             typealias Scalar = Double
             func fprop(_ input: Tensor<Double>) -> Tensor<Double> { input * input }
-            func bprop(_ input: Tensor<Double>, _ gradOutput: Tensor<Double>) -> Tensor<Double> { input * gradOutput }  // should be 2x
+            func bprop(_ input: Tensor<Double>, _ gradOutput: Tensor<Double>) -> Tensor<Double> { input * gradOutput } // should be 2x
         }
         let report = GradientCheck.check(WrongSquare(), input: input([2, 3]))
         XCTAssertFalse(report.passed)
@@ -87,7 +89,9 @@ final class DenseGradientTests: XCTestCase {
             init(_ inner: Linear<Double>) { self.inner = inner }
             func fprop(_ input: Tensor<Double>) -> Tensor<Double> { inner.fprop(input) }
             func bprop(_ input: Tensor<Double>, _ gradOutput: Tensor<Double>) -> Tensor<Double> { inner.bprop(input, gradOutput) }
-            func grad(_ input: Tensor<Double>, _ gradOutput: Tensor<Double>) { inner.grad(input, gradOutput); inner.grad(input, gradOutput) }
+            func grad(_ input: Tensor<Double>, _ gradOutput: Tensor<Double>) {
+                inner.grad(input, gradOutput); inner.grad(input, gradOutput)
+            }
             var namedParameters: [(name: String, parameter: Parameter<Double>)] { inner.namedParameters }
         }
         let wrong = GradientCheck.check(DoubleGrad(Linear(3, 2, using: &rng)), input: input([2, 3]))
@@ -115,7 +119,9 @@ final class DenseGradientTests: XCTestCase {
     func testSharedWeightBetweenTwoLayers() {
         let first = Linear<Double>(4, 4, using: &rng)
         let second = Linear<Double>(weight: first.weight)
-        let model = Sequential<Double> { first; Tanh(); second }
+        let model = Sequential<Double> {
+            first; Tanh(); second
+        }
         XCTAssertEqual(model.parameters.count, 3, "weight counted once, two biases")
         assertGradientsMatch(model, input: input([3, 4]))
     }
@@ -127,7 +133,9 @@ final class DenseGradientTests: XCTestCase {
         XCTAssertTrue(decoder.weight === encoder.weight)
         XCTAssertEqual(decoder.inputSize, 3)
         XCTAssertEqual(decoder.outputSize, 6)
-        let model = Sequential<Double> { encoder; Sigmoid(); decoder }
+        let model = Sequential<Double> {
+            encoder; Sigmoid(); decoder
+        }
         assertGradientsMatch(model, input: input([2, 6]))
         assertGradientsMatch(decoder, input: input([2, 3]))
         // the decoder alone: its weight gradient is the transpose of what an untied layer gets

@@ -9,15 +9,17 @@ import XCTest
 /// threads, which must give bit-identical results.
 final class FloatNormalizationKernelTests: XCTestCase {
     private let shapes: [(outer: Int, channels: Int, inner: Int)] = [
-        (3, 5, 7), (2, 3, 49), (5, 2, 17), (1, 7, 33), (4, 3, 1), (9, 1, 16), (2, 4, 200),
+        (3, 5, 7), (2, 3, 49), (5, 2, 17), (1, 7, 33), (4, 3, 1), (9, 1, 16), (2, 4, 200)
     ]
 
     private func data(_ count: Int, offset: Float, using rng: inout Random) -> [Float] {
         Tensor<Float>.normal([count], using: &rng).scalars.map { $0 * 3 + offset }
     }
 
-    private func assertClose(_ a: [Float], _ b: [Double], tolerance: Double = 2e-5, _ message: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
+    private func assertClose(
+        _ a: [Float], _ b: [Double], tolerance: Double = 2e-5, _ message: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(a.count, b.count, message, file: file, line: line)
         for i in 0..<Swift.min(a.count, b.count) {
             let d = Swift.abs(Double(a[i]) - b[i]) / Swift.max(1, Swift.abs(b[i]))
@@ -43,7 +45,7 @@ final class FloatNormalizationKernelTests: XCTestCase {
 
     func testMeanVarianceMatchesGeneric() {
         var rng = Random(seed: testSeed())
-        for s in shapes + [(64, 3, 200)] {        // the last is split over threads
+        for s in shapes + [(64, 3, 200)] { // the last is split over threads
             let n = s.outer * s.channels * s.inner
             let x = data(n, offset: 100, using: &rng)
             let got = onOneAndTwoThreads {
@@ -52,8 +54,9 @@ final class FloatNormalizationKernelTests: XCTestCase {
                 return mean + variance
             }
             var mean = [Double](repeating: 0, count: s.channels), variance = mean
-            Double.channelMeanVariance(x.map(Double.init), outer: s.outer, channels: s.channels, inner: s.inner,
-                                       mean: &mean, variance: &variance)
+            Double.channelMeanVariance(
+                x.map(Double.init), outer: s.outer, channels: s.channels, inner: s.inner,
+                mean: &mean, variance: &variance)
             assertClose(Array(got[..<s.channels]), mean, "mean \(s)")
             // the variance (about 9) against a mean of 100: relative to the variance
             assertClose(Array(got[s.channels...]), variance, tolerance: 1e-4, "variance \(s)")
@@ -69,17 +72,20 @@ final class FloatNormalizationKernelTests: XCTestCase {
             for centered in [true, false] {
                 let got = onOneAndTwoThreads {
                     var sum = [Float](repeating: 0, count: s.channels), dot = sum
-                    Float.channelSumAndDot(a, b, center: centered ? center : nil, outer: s.outer, channels: s.channels,
-                                           inner: s.inner, sum: &sum, dot: &dot)
+                    Float.channelSumAndDot(
+                        a, b, center: centered ? center : nil, outer: s.outer, channels: s.channels,
+                        inner: s.inner, sum: &sum, dot: &dot)
                     return sum + dot
                 }
                 var sum = [Double](repeating: 0, count: s.channels), dot = sum
-                Double.channelSumAndDot(a.map(Double.init), b.map(Double.init), center: centered ? center.map(Double.init) : nil,
-                                        outer: s.outer, channels: s.channels, inner: s.inner, sum: &sum, dot: &dot)
+                Double.channelSumAndDot(
+                    a.map(Double.init), b.map(Double.init), center: centered ? center.map(Double.init) : nil,
+                    outer: s.outer, channels: s.channels, inner: s.inner, sum: &sum, dot: &dot)
                 // sums of m terms of size ~1 (~30 with b uncentered): relative to √m · term size
                 let m = Double(s.outer * s.inner), scale = m.squareRoot() * (centered ? 3 : 30)
-                assertClose(got.map { $0 / Float(scale) }, (sum + dot).map { $0 / scale }, tolerance: 1e-5,
-                            "sum and dot \(s), centered \(centered)")
+                assertClose(
+                    got.map { $0 / Float(scale) }, (sum + dot).map { $0 / scale }, tolerance: 1e-5,
+                    "sum and dot \(s), centered \(centered)")
             }
         }
     }
@@ -95,24 +101,28 @@ final class FloatNormalizationKernelTests: XCTestCase {
             for withShift in [true, false] {
                 let got = onOneAndTwoThreads {
                     var out = [Float](repeating: .nan, count: n)
-                    Float.channelScaleShift(a, scale: sa, shift: withShift ? shift : nil, &out,
-                                            outer: s.outer, channels: s.channels, inner: s.inner)
+                    Float.channelScaleShift(
+                        a, scale: sa, shift: withShift ? shift : nil, &out,
+                        outer: s.outer, channels: s.channels, inner: s.inner)
                     return out
                 }
                 var want = [Double](repeating: .nan, count: n)
-                Double.channelScaleShift(da, scale: sa.map(Double.init), shift: withShift ? d : nil, &want,
-                                         outer: s.outer, channels: s.channels, inner: s.inner)
+                Double.channelScaleShift(
+                    da, scale: sa.map(Double.init), shift: withShift ? d : nil, &want,
+                    outer: s.outer, channels: s.channels, inner: s.inner)
                 assertClose(got, want, tolerance: 1e-6, "scale-shift \(s), shift \(withShift)")
             }
             let got = onOneAndTwoThreads {
                 var out = [Float](repeating: .nan, count: n)
-                Float.channelCombine(a, scaleA: sa, b, scaleB: sb, shift: shift, &out,
-                                     outer: s.outer, channels: s.channels, inner: s.inner)
+                Float.channelCombine(
+                    a, scaleA: sa, b, scaleB: sb, shift: shift, &out,
+                    outer: s.outer, channels: s.channels, inner: s.inner)
                 return out
             }
             var want = [Double](repeating: .nan, count: n)
-            Double.channelCombine(da, scaleA: sa.map(Double.init), db, scaleB: sb.map(Double.init), shift: d, &want,
-                                  outer: s.outer, channels: s.channels, inner: s.inner)
+            Double.channelCombine(
+                da, scaleA: sa.map(Double.init), db, scaleB: sb.map(Double.init), shift: d, &want,
+                outer: s.outer, channels: s.channels, inner: s.inner)
             assertClose(got, want, tolerance: 1e-5, "combine \(s)")
         }
     }

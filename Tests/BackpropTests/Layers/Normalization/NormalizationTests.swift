@@ -28,8 +28,9 @@ final class NormalizationTests: XCTestCase {
         layer.isTraining = false
         let runningMean = layer.namedBuffers.first { $0.name == "running_mean" }?.buffer.value
         assertGradientsMatch(layer, input: input, "evaluation \(shape) \(message)")
-        XCTAssertEqual(layer.namedBuffers.first { $0.name == "running_mean" }?.buffer.value, runningMean,
-                       "evaluation mode leaves the running statistics alone")
+        XCTAssertEqual(
+            layer.namedBuffers.first { $0.name == "running_mean" }?.buffer.value, runningMean,
+            "evaluation mode leaves the running statistics alone")
     }
 
     // MARK: gradient checks
@@ -58,8 +59,9 @@ final class NormalizationTests: XCTestCase {
             layer.isTraining = false
             assertGradientsMatch(layer, input: input, "\(normalized) on \(shape), evaluation")
         }
-        assertGradientsMatch(LayerNorm<Double>(normalizedShape: [4], elementwiseAffine: false),
-                             input: .normal([3, 4], using: &rng), "no affine")
+        assertGradientsMatch(
+            LayerNorm<Double>(normalizedShape: [4], elementwiseAffine: false),
+            input: .normal([3, 4], using: &rng), "no affine")
     }
 
     /// backward (one pass) gives what grad then bprop give, in both modes.
@@ -68,7 +70,10 @@ final class NormalizationTests: XCTestCase {
         for training in [true, false] {
             let a = BatchNorm2d<Double>(2), b = BatchNorm2d<Double>(2)
             randomize(a, using: &rng)
-            try! b.load(from: { var f = SafeTensors(); a.addState(to: &f); return f }(), prefix: "")
+            try! b.load(
+                from: {
+                    var f = SafeTensors(); a.addState(to: &f); return f
+                }(), prefix: "")
             a.isTraining = training
             b.isTraining = training
             let x = Tensor<Double>.normal([3, 2, 2, 3], using: &rng), gy = Tensor<Double>.normal([3, 2, 2, 3], using: &rng)
@@ -101,7 +106,7 @@ final class NormalizationTests: XCTestCase {
         XCTAssertEqual(y[0, 0], (1 - 3) / (8.0 / 3 + 1e-5).squareRoot(), accuracy: 1e-14)
         XCTAssertEqual(y[2, 1], (10 - 6) / (32.0 / 3 + 1e-5).squareRoot(), accuracy: 1e-14)
 
-        _ = bn.fprop(x)   // a second step: (1 − 0.1) · 0.3 + 0.1 · 3
+        _ = bn.fprop(x) // a second step: (1 − 0.1) · 0.3 + 0.1 · 3
         XCTAssertEqual(bn.numBatchesTracked.value.scalars, [2])
         XCTAssertEqual(bn.runningMean.value.scalars[0], 0.57, accuracy: 1e-15)
         XCTAssertEqual(bn.runningVar.value.scalars[0], 0.9 * 1.3 + 0.4, accuracy: 1e-15)
@@ -117,10 +122,10 @@ final class NormalizationTests: XCTestCase {
     /// momentum nil: the cumulative average of the batch statistics (factor 1 / count).
     func testRunningStatisticsCumulative() {
         let bn = BatchNorm1d<Double>(1, momentum: nil)
-        _ = bn.fprop(Tensor(shape: [2, 1], scalars: [0, 2]))     // mean 1, unbiased var 2
+        _ = bn.fprop(Tensor(shape: [2, 1], scalars: [0, 2])) // mean 1, unbiased var 2
         XCTAssertEqual(bn.runningMean.value.scalars, [1])
         XCTAssertEqual(bn.runningVar.value.scalars, [2])
-        _ = bn.fprop(Tensor(shape: [2, 1], scalars: [4, 6]))     // mean 5, unbiased var 2
+        _ = bn.fprop(Tensor(shape: [2, 1], scalars: [4, 6])) // mean 5, unbiased var 2
         XCTAssertEqual(bn.runningMean.value.scalars, [3])
         XCTAssertEqual(bn.runningVar.value.scalars, [2])
         XCTAssertEqual(bn.numBatchesTracked.value.scalars, [2])
@@ -132,7 +137,7 @@ final class NormalizationTests: XCTestCase {
         // n0: c0 = [1, 2], c1 = [10, 20]; n1: c0 = [3, 4], c1 = [30, 40]
         _ = bn.fprop(Tensor(shape: [2, 2, 1, 2], scalars: [1, 2, 10, 20, 3, 4, 30, 40]))
         XCTAssertEqual(bn.runningMean.value.scalars, [2.5, 25])
-        XCTAssertEqual(bn.runningVar.value.scalars[0], 5.0 / 3, accuracy: 1e-14)   // unbiased: Σ(x − 2.5)² / 3
+        XCTAssertEqual(bn.runningVar.value.scalars[0], 5.0 / 3, accuracy: 1e-14) // unbiased: Σ(x − 2.5)² / 3
         XCTAssertEqual(bn.runningVar.value.scalars[1], 500.0 / 3, accuracy: 1e-12)
     }
 
@@ -153,9 +158,9 @@ final class NormalizationTests: XCTestCase {
         for r in 0..<2 {
             let row = (0..<4).map { y[r, $0] }
             XCTAssertEqual(row.reduce(0, +) / 4, 0, accuracy: 1e-12)
-            XCTAssertEqual(row.map { $0 * $0 }.reduce(0, +) / 4, 1, accuracy: 1e-4)   // 1 − O(ε / σ²)
+            XCTAssertEqual(row.map { $0 * $0 }.reduce(0, +) / 4, 1, accuracy: 1e-4) // 1 − O(ε / σ²)
         }
-        XCTAssertEqual(y[1, 3], 3 / (3.0 + 1e-5).squareRoot(), accuracy: 1e-12)   // σ² = 3 for [10, 10, 10, 14]
+        XCTAssertEqual(y[1, 3], 3 / (3.0 + 1e-5).squareRoot(), accuracy: 1e-12) // σ² = 3 for [10, 10, 10, 14]
     }
 
     // MARK: names, shapes, errors
@@ -196,7 +201,9 @@ final class NormalizationTests: XCTestCase {
     /// Optimizers see the parameters only: a step leaves the buffers as they were.
     func testOptimizerNeverTouchesBuffers() {
         var rng = Random(seed: testSeed())
-        let model = Sequential<Double> { Linear<Double>(3, 4, using: &rng); BatchNorm1d<Double>(4) }
+        let model = Sequential<Double> {
+            Linear<Double>(3, 4, using: &rng); BatchNorm1d<Double>(4)
+        }
         let x = Tensor<Double>.normal([5, 3], using: &rng)
         _ = model.fprop(x)
         let buffers = model.namedBuffers.map(\.buffer.value)

@@ -18,8 +18,9 @@ final class RecurrentTests: XCTestCase {
     }
 
     func randomState(_ kind: Kind, using rng: inout Random) -> RecurrentState<Double> {
-        RecurrentState(hidden: .normal([N, H], std: 0.5, using: &rng),
-                       cell: kind == .lstm ? .normal([N, H], std: 0.5, using: &rng) : nil)
+        RecurrentState(
+            hidden: .normal([N, H], std: 0.5, using: &rng),
+            cell: kind == .lstm ? .normal([N, H], std: 0.5, using: &rng) : nil)
     }
 
     // MARK: gradient checks
@@ -45,8 +46,10 @@ final class RecurrentTests: XCTestCase {
     }
 
     /// ∂L/∂h₀ (and ∂L/∂c₀) against central differences of L = Σ fprop(x) ⊙ R.
-    func checkInitialStateGradient(_ layer: any RecurrentLayer<Double>, _ kind: Kind, _ x: Tensor<Double>,
-                                   using rng: inout Random) {
+    func checkInitialStateGradient(
+        _ layer: any RecurrentLayer<Double>, _ kind: Kind, _ x: Tensor<Double>,
+        using rng: inout Random
+    ) {
         let r = Tensor<Double>.normal([T, N, H], using: &rng)
         _ = layer.fprop(x)
         _ = layer.backward(x, r)
@@ -58,7 +61,8 @@ final class RecurrentTests: XCTestCase {
             return (layer.fprop(x) * r).sum()
         }
         let eps = 1e-6
-        for (name, part) in [("h0", \RecurrentState<Double>.hidden), ("c0", \RecurrentState<Double>.cell!)] where name == "h0" || kind == .lstm {
+        for (name, part) in [("h0", \RecurrentState<Double>.hidden), ("c0", \RecurrentState<Double>.cell!)]
+        where name == "h0" || kind == .lstm {
             let grad = analytic[keyPath: part]
             var worst = 0.0
             for i in 0..<grad.count {
@@ -76,16 +80,21 @@ final class RecurrentTests: XCTestCase {
     func testStackedLSTMInSequential() {
         var rng = Random(seed: testSeed())
         let model = Sequential<Double>([LSTM<Double>(I, H, using: &rng), LSTM<Double>(H, 4, using: &rng)])
-        XCTAssertEqual(model.namedParameters.map(\.name),
-                       ["0.weight_ih_l0", "0.weight_hh_l0", "0.bias_ih_l0", "0.bias_hh_l0",
-                        "1.weight_ih_l0", "1.weight_hh_l0", "1.bias_ih_l0", "1.bias_hh_l0"])
+        XCTAssertEqual(
+            model.namedParameters.map(\.name),
+            [
+                "0.weight_ih_l0", "0.weight_hh_l0", "0.bias_ih_l0", "0.bias_hh_l0",
+                "1.weight_ih_l0", "1.weight_hh_l0", "1.bias_ih_l0", "1.bias_hh_l0"
+            ])
         assertGradientsMatch(model, input: .normal([T, N, I], using: &rng), "two stacked LSTMs")
     }
 
     func testClassifierOnLastStep() {
         var rng = Random(seed: testSeed())
-        let model = Sequential<Double>([TimeMajor<Double>(steps: T), GRU<Double>(I, H, using: &rng),
-                                        LastStep<Double>(), Linear<Double>(H, 2, using: &rng)])
+        let model = Sequential<Double>([
+            TimeMajor<Double>(steps: T), GRU<Double>(I, H, using: &rng),
+            LastStep<Double>(), Linear<Double>(H, 2, using: &rng)
+        ])
         assertGradientsMatch(model, input: .normal([N, T * I], using: &rng), "TimeMajor → GRU → LastStep → Linear")
     }
 
@@ -146,11 +155,11 @@ final class RecurrentTests: XCTestCase {
             let g1 = Tensor<Double>.normal([T, N, H], using: &rng), g2 = Tensor<Double>.normal([T, N, H], using: &rng)
 
             _ = layer.fprop(x)
-            let dx2 = layer.bprop(x, g2)                             // bprop alone
+            let dx2 = layer.bprop(x, g2) // bprop alone
             let dh2 = layer.initialStateGradient
             layer.zeroGrad()
             _ = layer.fprop(x)
-            layer.grad(x, g1)                                        // grad alone
+            layer.grad(x, g1) // grad alone
             let grads1 = layer.parameters.map(\.grad)
 
             // grad with g1, then bprop with another gradOutput: must not reuse g1's BPTT
@@ -187,8 +196,9 @@ final class RecurrentTests: XCTestCase {
             let carried = layer.initialState!
             let y2 = layer.fprop(x2)
             assertClose(y1, Tensor(shape: [3, N, H], scalars: Array(whole.scalars[..<(3 * N * H)])), tolerance: 1e-12, "\(kind)")
-            assertClose(y2, Tensor(shape: [2, N, H], scalars: Array(whole.scalars[(3 * N * H)...])), tolerance: 1e-12,
-                        "\(kind): the second call starts from the first one's final state")
+            assertClose(
+                y2, Tensor(shape: [2, N, H], scalars: Array(whole.scalars[(3 * N * H)...])), tolerance: 1e-12,
+                "\(kind): the second call starts from the first one's final state")
             XCTAssertEqual(layer.finalState!.hidden.scalars, Array(whole.scalars[(4 * N * H)...]), "\(kind)")
 
             // no gradient across the boundary: the same as starting from a constant state
@@ -212,8 +222,10 @@ final class RecurrentTests: XCTestCase {
     // MARK: against a naive per-step reference
 
     /// One step at a time with plain tensor operations and scalar formulas.
-    func naive(_ kind: Kind, _ layer: any RecurrentLayer<Double>, _ x: Tensor<Double>,
-               _ start: RecurrentState<Double>?) -> (output: [Double], h: [Double], c: [Double]) {
+    func naive(
+        _ kind: Kind, _ layer: any RecurrentLayer<Double>, _ x: Tensor<Double>,
+        _ start: RecurrentState<Double>?
+    ) -> (output: [Double], h: [Double], c: [Double]) {
         let p = Dictionary(uniqueKeysWithValues: layer.namedParameters.map { ($0.name, $0.parameter.value) })
         let (steps, n, h) = (x.shape[0], x.shape[1], layer.hiddenSize)
         func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
@@ -278,7 +290,9 @@ final class RecurrentTests: XCTestCase {
             case .lstm: float = LSTM<Float>(6, 16)
             case .gru: float = GRU<Float>(6, 16)
             }
-            for (p, q) in zip(float.parameters, double.parameters) { p.value = Tensor(shape: q.value.shape, scalars: q.value.scalars.map(Float.init)) }
+            for (p, q) in zip(float.parameters, double.parameters) {
+                p.value = Tensor(shape: q.value.shape, scalars: q.value.scalars.map(Float.init))
+            }
             func toFloat(_ t: Tensor<Double>) -> Tensor<Float> { Tensor(shape: t.shape, scalars: t.scalars.map(Float.init)) }
             func toDouble(_ t: Tensor<Float>) -> Tensor<Double> { Tensor(shape: t.shape, scalars: t.scalars.map(Double.init)) }
             let x = Tensor<Double>.normal([10, 4, 6], std: 2, using: &rng)
@@ -299,7 +313,7 @@ final class RecurrentTests: XCTestCase {
         let saved = Threads.count
         defer { Threads.count = saved }
         for kind in Kind.allCases {
-            let layer = make(kind, 8, 512, using: &rng)          // N·H = 64K: the step kernels split
+            let layer = make(kind, 8, 512, using: &rng) // N·H = 64K: the step kernels split
             let x = Tensor<Double>.normal([2, 128, 8], using: &rng), g = Tensor<Double>.normal([2, 128, 512], using: &rng)
             var results: [[Tensor<Double>]] = []
             for threads in [1, 3] {
@@ -353,7 +367,9 @@ final class RecurrentTests: XCTestCase {
             XCTAssertThrowsError(try layer.outputShape(for: [N, I]))
             XCTAssertEqual(try layer.outputShape(for: [T, N, I]), [T, N, 64])
         }
-        let model = Sequential<Float> { LSTM<Float>(3, 8); LastStep<Float>(); Linear<Float>(8, 2) }
+        let model = Sequential<Float> {
+            LSTM<Float>(3, 8); LastStep<Float>(); Linear<Float>(8, 2)
+        }
         XCTAssertThrowsError(try model.outputShape(for: [5, 2, 4])) { error in
             XCTAssertTrue("\(error)".contains("LSTM(3 -> 8)"), "\(error)")
         }

@@ -7,9 +7,9 @@ import XCTest
 final class SkipGramTests: XCTestCase {
     func testLossGradientCheck() {
         var rng = Random(seed: testSeed())
-        let x = Tensor<Double>.normal([3, 2 + 4, 5], std: 0.7, using: &rng)     // N 3, K 4, D 5
+        let x = Tensor<Double>.normal([3, 2 + 4, 5], std: 0.7, using: &rng) // N 3, K 4, D 5
         var mask = [Bool](repeating: true, count: 12)
-        mask[5] = false                                                       // one negative that drew the positive
+        mask[5] = false // one negative that drew the positive
         assertGradientsMatch(SkipGramLoss<Double>(), input: x, target: mask)
     }
 
@@ -43,14 +43,14 @@ final class SkipGramTests: XCTestCase {
         let dense = Embedding<Double>(6, 3, using: &rng)
         let sparse = Embedding<Double>(weight: Parameter(dense.weight.value))
         let before = dense.weight.value
-        let indices = [1, 4, 1]                                                 // row 1 twice
+        let indices = [1, 4, 1] // row 1 twice
         let gy = Tensor<Double>.normal([3, 3], using: &rng)
         dense.zeroGrad()
         dense.grad(Tensor(shape: [3], scalars: indices.map(Double.init)), gy)
         SGD(dense.parameters, learningRate: 0.1).step()
         sparse.sparseUpdate(indices: indices, gradOutput: gy, learningRate: 0.1)
         for (a, b) in zip(dense.weight.value.scalars, sparse.weight.value.scalars) { XCTAssertEqual(a, b, accuracy: 1e-14) }
-        for row in [0, 2, 3, 5] {                                               // untouched rows: the same bits
+        for row in [0, 2, 3, 5] { // untouched rows: the same bits
             XCTAssertEqual(Array(sparse.weight.value.scalars[row * 3..<row * 3 + 3]), Array(before.scalars[row * 3..<row * 3 + 3]))
         }
         XCTAssertNotEqual(Array(sparse.weight.value.scalars[3..<6]), Array(before.scalars[3..<6]))
@@ -80,8 +80,9 @@ final class SkipGramTests: XCTestCase {
         var verbs = 0.0, fused = 0.0
         for (input, positive, negatives) in examples {
             verbs += verbsStep(a, b, input: input, positive: positive, negatives: negatives, lr: 0.3)
-            fused += SkipGram.train(input: c, output: d, inputs: [Int32(input)], positives: [Int32(positive)],
-                                    negatives: negatives.map(Int32.init), learningRate: 0.3)
+            fused += SkipGram.train(
+                input: c, output: d, inputs: [Int32(input)], positives: [Int32(positive)],
+                negatives: negatives.map(Int32.init), learningRate: 0.3)
         }
         XCTAssertEqual(verbs, fused, accuracy: 1e-12)
         for (x, y) in zip(a.weight.value.scalars + b.weight.value.scalars, c.weight.value.scalars + d.weight.value.scalars) {
@@ -91,18 +92,20 @@ final class SkipGramTests: XCTestCase {
 
     func testFloatKernelMatchesDouble() {
         var rng = Random(seed: testSeed())
-        let (rows, dim, k, count) = (9, 37, 5, 40)                            // 37: not a multiple of the vector width
+        let (rows, dim, k, count) = (9, 37, 5, 40) // 37: not a multiple of the vector width
         let u0 = Tensor<Double>.normal([rows, dim], std: 0.3, using: &rng), v0 = Tensor<Double>.normal([rows, dim], std: 0.3, using: &rng)
         let inputs = (0..<count).map { _ in Int32(rng.next() % UInt64(rows)) }
         let positives = (0..<count).map { _ in Int32(rng.next() % UInt64(rows)) }
-        let negatives = (0..<count * k).map { _ in Int32(rng.next() % UInt64(rows)) }   // repeats and positives included
+        let negatives = (0..<count * k).map { _ in Int32(rng.next() % UInt64(rows)) } // repeats and positives included
         let a = Embedding<Double>(weight: Parameter(u0)), b = Embedding<Double>(weight: Parameter(v0))
         let f = Embedding<Float>(weight: Parameter(Tensor(shape: [rows, dim], scalars: u0.scalars.map(Float.init))))
         let g = Embedding<Float>(weight: Parameter(Tensor(shape: [rows, dim], scalars: v0.scalars.map(Float.init))))
         let lossD = SkipGram.train(input: a, output: b, inputs: inputs, positives: positives, negatives: negatives, learningRate: 0.2)
         let lossF = SkipGram.train(input: f, output: g, inputs: inputs, positives: positives, negatives: negatives, learningRate: 0.2)
         XCTAssertEqual(lossF, lossD, accuracy: 1e-4 * lossD)
-        for (x, y) in zip(a.weight.value.scalars + b.weight.value.scalars, (f.weight.value.scalars + g.weight.value.scalars).map(Double.init)) {
+        for (x, y) in zip(
+            a.weight.value.scalars + b.weight.value.scalars, (f.weight.value.scalars + g.weight.value.scalars).map(Double.init))
+        {
             XCTAssertEqual(x, y, accuracy: 1e-5)
         }
         XCTAssertNotEqual(a.weight.value, u0)
@@ -116,7 +119,7 @@ final class SkipGramTests: XCTestCase {
         let first = SkipGram.train(input: a, output: b, inputs: [0], positives: [1], negatives: [2, 3], learningRate: 0.5)
         var last = first
         for _ in 0..<50 { last = SkipGram.train(input: a, output: b, inputs: [0], positives: [1], negatives: [2, 3], learningRate: 0.5) }
-        XCTAssertEqual(first, 3 * log(2.0), accuracy: 1e-12)                  // zero output vectors: σ(0) = ½ for all three
+        XCTAssertEqual(first, 3 * log(2.0), accuracy: 1e-12) // zero output vectors: σ(0) = ½ for all three
         XCTAssertLessThan(last, 0.1)
     }
 }

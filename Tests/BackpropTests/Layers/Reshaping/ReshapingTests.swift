@@ -34,10 +34,16 @@ final class ReshapingTests: XCTestCase {
         let x = Tensor<Double>.normal([2, 3, 4, 5], using: &rng)
         let y = pad.fprop(x)
         XCTAssertEqual(y.shape, [2, 3, 7, 8])
-        for n in 0..<2 { for c in 0..<3 { for h in 0..<7 { for w in 0..<8 {
-            let inside = h < 4 && w >= 1 && w < 6
-            XCTAssertEqual(y[n, c, h, w], inside ? x[n, c, h, w - 1] : 0)
-        } } } }
+        for n in 0..<2 {
+            for c in 0..<3 {
+                for h in 0..<7 {
+                    for w in 0..<8 {
+                        let inside = h < 4 && w >= 1 && w < 6
+                        XCTAssertEqual(y[n, c, h, w], inside ? x[n, c, h, w - 1] : 0)
+                    }
+                }
+            }
+        }
         assertGradientsMatch(pad, input: x)
         assertGradientsMatch(Pad2D<Double>(2), input: .normal([3, 5, 4], using: &rng), "on a [C, H, W] input")
         XCTAssertEqual(try Pad2D<Float>(2).outputShape(for: [64, 1, 28, 28]), [64, 1, 32, 32])
