@@ -14,7 +14,7 @@ public final class Options {
     private let summary: String
     private var given: [String: String] = [:]
     private var flags: Set<String> = []
-    private var usage: [String] = []
+    private var usage: [(option: String, help: String)] = []
     private var known: Set<String> = ["help"]
     private var errors: [String] = []
     private var positional: [String] = []
@@ -47,7 +47,7 @@ public final class Options {
 
     private func value<T>(_ name: String, _ defaultValue: T, _ help: String, kind: String, _ parse: (String) -> T?) -> T {
         known.insert(name)
-        usage.append("  --\(name) \(kind)".padding(toLength: 26, withPad: " ", startingAt: 0) + "\(help) (default: \(defaultValue))")
+        usage.append(("  --\(name) \(kind)", "\(help) (default: \(defaultValue))"))
         if flags.contains(name) { errors.append("--\(name) needs a value (\(kind))"); return defaultValue }
         guard let text = given[name] else { return defaultValue }
         guard let v = parse(text) else { errors.append("--\(name) expects \(kind), got '\(text)'"); return defaultValue }
@@ -110,7 +110,7 @@ public final class Options {
     }
     public func flag(_ name: String, _ help: String) -> Bool {
         known.insert(name)
-        usage.append("  --\(name)".padding(toLength: 26, withPad: " ", startingAt: 0) + help)
+        usage.append(("  --\(name)", help))
         if let v = given[name] { errors.append("--\(name) is a flag and takes no value (got '\(v)')") }
         return flags.contains(name)
     }
@@ -118,7 +118,7 @@ public final class Options {
     /// The arguments that are not options (e.g. workload names); without this call they are errors.
     public func arguments(_ name: String, _ help: String) -> [String] {
         acceptsPositional = true
-        usage.insert("  [\(name)...]".padding(toLength: 26, withPad: " ", startingAt: 0) + help, at: 0)
+        usage.insert(("  [\(name)...]", help), at: 0)
         return positional
     }
 
@@ -140,11 +140,22 @@ public final class Options {
         return all
     }
 
+    /// The usage lines in two columns: the help text starts in one column for all options
+    /// (wide enough for most of them); an option longer than that gets its help on the next line.
+    static func columns(_ lines: [(option: String, help: String)]) -> String {
+        let width = min(34, (lines.map(\.option.count).max() ?? 0) + 2)
+        return lines.map { line in
+            line.option.count + 2 <= width
+                ? line.option.padding(toLength: width, withPad: " ", startingAt: 0) + line.help
+                : line.option + "\n" + String(repeating: " ", count: width) + line.help
+        }.joined(separator: "\n")
+    }
+
     /// Handles `--help`, unknown options and bad values; exits (status 2) on any of them.
     public func finish() {
         let errors = problems
         if flags.contains("help") {
-            print("\(program): \(summary)\n\nOptions:\n" + usage.joined(separator: "\n"))
+            print("\(program): \(summary)\n\nOptions:\n" + Options.columns(usage))
             exit(0)
         }
         if !errors.isEmpty {

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "thread_pool.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,9 +21,12 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
 static int worker_count = 0;                  // started so far (never stopped)
 static atomic_int sleepers = 0;               // workers waiting on `wake`
-// The current run, published in one word: (run number << 8) | workers that take part.
+// The current run, published in one word: (run number << 8) | workers that may take part.
 // One word, so a worker always reads the participants of the run it sees (a run's count
-// stored apart could already belong to the next run).
+// stored apart could already belong to the next run). When its tasks are done the caller
+// closes the run by storing the same run number with 0 participants: a worker that comes
+// late (descheduled by another process, say) then never enters it, and the caller never
+// waits for a worker that has not started.
 static atomic_ulong run_word = 0;
 static unsigned long run_number = 0;          // under submit_lock
 
@@ -32,7 +36,7 @@ static void *run_context;
 static ptrdiff_t run_tasks;
 static atomic_long next_index;
 static atomic_long finished;                  // tasks done
-static atomic_int joined;                     // workers that entered the current run
+static atomic_int active;                     // workers inside the current run
 
 static _Thread_local int in_task = 0;
 
@@ -42,6 +46,15 @@ static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+// One poll of a wait loop: a pause, and after the first few thousand polls (some tens of
+// microseconds) also a sched_yield, so that a wait that lasts hands the core to whatever
+// else is runnable on it: on a loaded machine that is often the very thread being waited
+// for. On an idle core sched_yield returns at once.
+static inline void wait_a_little(int *polls) {
+    cpu_relax();
+    if (++*polls > 4096) sched_yield();
 }
 
 static uint64_t now_ns(void) {
@@ -75,8 +88,8 @@ static void *worker_main(void *arg) {
         unsigned long g;
         int polls = 0;
         while ((g = atomic_load_explicit(&run_word, memory_order_acquire)) == seen) {
-            cpu_relax();
-            if (++polls % 256 == 0 && now_ns() > spin_until) {
+            wait_a_little(&polls);
+            if (polls % 256 == 0 && now_ns() > spin_until) {
                 pthread_mutex_lock(&sleep_lock);
                 // seq_cst increment, then seq_cst load: with bp_pool_run's seq_cst store of
                 // run_word and load of sleepers (the mirror image), at least one side sees
@@ -92,8 +105,12 @@ static void *worker_main(void *arg) {
         }
         seen = g;
         if (id < (int)(g & 0xFF)) {
-            work();
-            atomic_fetch_add_explicit(&joined, 1, memory_order_release);
+            // enter, then check the run is still open (both seq_cst): the caller closes the
+            // run, then reads `active`, so either it sees this worker inside or the worker
+            // sees the run closed and leaves it untouched
+            atomic_fetch_add(&active, 1);
+            if (atomic_load(&run_word) == g) work();
+            atomic_fetch_sub_explicit(&active, 1, memory_order_release);
         }
     }
     return NULL;
@@ -137,7 +154,6 @@ void bp_pool_run(ptrdiff_t tasks, int threads, bp_task_fn fn, void *context) {
     run_tasks = tasks;
     atomic_store_explicit(&next_index, 0, memory_order_relaxed);
     atomic_store_explicit(&finished, 0, memory_order_relaxed);
-    atomic_store_explicit(&joined, 0, memory_order_relaxed);
     run_number++;
     atomic_store(&run_word, (run_number << 8) | (unsigned long)(helpers + 1));  // seq_cst: before reading `sleepers`
     if (atomic_load(&sleepers) > 0) {
@@ -147,8 +163,11 @@ void bp_pool_run(ptrdiff_t tasks, int threads, bp_task_fn fn, void *context) {
     }
 
     work();                                   // the caller takes indices too
-    // every task finished, and every helper out of the run (so the next run's reset is safe)
-    while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) cpu_relax();
-    while (atomic_load_explicit(&joined, memory_order_acquire) < helpers) cpu_relax();
+    // every task finished; then close the run and wait for the workers inside it to leave
+    // (so the next run's reset is safe)
+    int polls = 0;
+    while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) wait_a_little(&polls);
+    atomic_store(&run_word, run_number << 8);
+    while (atomic_load_explicit(&active, memory_order_acquire) > 0) wait_a_little(&polls);
     pthread_mutex_unlock(&submit_lock);
 }

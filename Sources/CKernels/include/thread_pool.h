@@ -12,7 +12,10 @@ typedef void (*bp_task_fn)(void *context, ptrdiff_t index);
 ///
 /// Workers wait for the next run by spinning for about `bp_pool_spin_microseconds`, then
 /// sleep. Spinning keeps the wake-up of a step's many short runs at well under a
-/// microsecond; a sleeping worker costs a futex wake-up (tens of microseconds).
+/// microsecond; a sleeping worker costs a futex wake-up (tens of microseconds). Every wait
+/// that lasts more than some tens of microseconds also yields the core (sched_yield), and the
+/// caller never waits for a worker that has not entered the run: on a machine busy with other
+/// work a descheduled worker costs the run nothing but the share of tasks it did not take.
 void bp_pool_run(ptrdiff_t tasks, int threads, bp_task_fn fn, void *context);
 
 /// Whether the calling thread is running a task of the pool.
