@@ -8,13 +8,15 @@ final class WeightAverageTests: XCTestCase {
     /// the count buffer is the latest one.
     func testUpdatesFollowTheClosedForm() {
         var rng = Random(seed: 5)
-        let model = Sequential<Double> { Linear(3, 2, using: &rng); BatchNorm1d(2) }
+        let model = Sequential<Double> {
+            Linear(3, 2, using: &rng); BatchNorm1d(2)
+        }
         let average = WeightAverage(model, decay: 0.9)
         let weight = model.namedParameters[0].parameter, mean = model.namedBuffers[0].buffer
         var expectedWeight = weight.value, expectedMean = mean.value
         for _ in 0..<4 {
             weight.value = .normal(weight.value.shape, using: &rng)
-            _ = model.fprop(.normal([5, 3], using: &rng))  // training mode: moves the running mean and the count
+            _ = model.fprop(.normal([5, 3], using: &rng)) // training mode: moves the running mean and the count
             average.update()
             expectedWeight = expectedWeight * 0.9 + weight.value * 0.1
             expectedMean = expectedMean * 0.9 + mean.value * 0.1
@@ -35,7 +37,9 @@ final class WeightAverageTests: XCTestCase {
     func testASharedParameterIsAveragedOnce() {
         var rng = Random(seed: 6)
         let first = Linear<Double>(2, 2, using: &rng)
-        let model = Sequential<Double> { first; first }  // the same layer twice: 0.weight and 1.weight are one parameter
+        let model = Sequential<Double> {
+            first; first
+        } // the same layer twice: 0.weight and 1.weight are one parameter
         let average = WeightAverage(model, decay: 0.5)
         let start = first.weight.value
         first.weight.value = start + 1
