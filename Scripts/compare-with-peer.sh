@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
         --chart) need "$@"; chart="$2"; shift 2 ;;
         --table) need "$@"; table_out="$2"; shift 2 ;;
         --no-inference) inference=0; shift ;;
-        -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         --*) echo "compare-with-peer.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) workloads+=("$1"); shift ;;
     esac
