@@ -1,4 +1,5 @@
 import Backprop
+import ExampleSupport
 import Foundation
 
 /// One canonical workload: its batch size and a training step over in-memory batches.
@@ -8,19 +9,44 @@ struct Workload {
     let step: (Int) -> Void
 }
 
+/// One of the image workloads' networks: the model, its batch, its loss and the layout
+/// its input takes (applied once to the data, outside the timed loop).
+struct Network {
+    enum Loss { case crossEntropy, reconstruction }
+    let model: Sequential<Float>
+    let batch: Int
+    let loss: Loss
+    /// `[N, 784]` MNIST rows → the model's input.
+    let transform: (Tensor<Float>) -> Tensor<Float>
+}
+
 enum Workloads {
-    static let names = ["mlp", "convnet", "lstm", "autoencoder", "resnet"]
+    static let names = ["mlp", "convnet", "lstm", "autoencoder", "resnet", "charlstm", "gan"]
+    /// The workloads whose model `--inference` can time (the networks over MNIST images).
+    static let inferenceNames = ["mlp", "convnet", "lstm", "autoencoder", "resnet"]
 
     /// The model, loss and input layout of each workload, as WORKLOADS.md defines them.
-    static func make(_ name: String, train: LabeledImages<Float>) -> Workload {
+    /// `text` (charlstm's corpus, nil for the others) is only read by charlstm.
+    static func make(_ name: String, train: LabeledImages<Float>, text: CharacterCorpus?) -> Workload {
+        switch name {
+        case "charlstm":
+            guard let text else { fail("backprop-bench: charlstm needs its text") }
+            return characterLSTM(text)
+        case "gan": return gan(train: train)
+        default:
+            let network = network(name)
+            switch network.loss {
+            case .crossEntropy: return classifier(network, train: train)
+            case .reconstruction: return reconstruction(network, train: train)
+            }
+        }
+    }
+
+    /// The network of an image workload (one of `inferenceNames`).
+    static func network(_ name: String) -> Network {
         switch name {
         case "mlp":
-            let model = Sequential<Float> {
-                Linear(784, 1024); ReLU()
-                Linear(1024, 1024); ReLU()
-                Linear(1024, 10)
-            }
-            return classifier(model, batch: 128, train: train) { $0 }
+            return Network(model: perceptron([784, 1024, 1024, 10]), batch: 128, loss: .crossEntropy) { $0 }
         case "autoencoder":
             let sizes = [784, 1000, 500, 250, 30, 250, 500, 1000, 784]
             let model = Sequential<Float>()
@@ -28,21 +54,19 @@ enum Workloads {
                 model.add(Linear(sizes[i], sizes[i + 1]))
                 if i != 3 { model.add(Sigmoid()) } // linear code layer
             }
-            return reconstruction(model, batch: 128, train: train)
+            return Network(model: model, batch: 128, loss: .reconstruction) { $0 }
         default:
-            return extraWorkload(name, train: train)
+            return extraNetwork(name)
         }
     }
 
-    /// Cross-entropy training of `model` on `transform(images)`.
-    static func classifier(
-        _ model: Sequential<Float>, batch: Int, train: LabeledImages<Float>,
-        _ transform: (Tensor<Float>) -> Tensor<Float>
-    ) -> Workload {
-        let batches = inMemoryBatches(train, batch: batch).map { (transform($0.images), $0.labels) }
+    /// Cross-entropy training of the network on its transformed images, SGD lr 0.01 momentum 0.9.
+    static func classifier(_ network: Network, train: LabeledImages<Float>) -> Workload {
+        let model = network.model
+        let batches = inMemoryBatches(train, batch: network.batch).map { (network.transform($0.images), $0.labels) }
         let loss = CrossEntropyLoss<Float>()
         let sgd = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
-        return Workload(batch: batch) { i in
+        return Workload(batch: network.batch) { i in
             let (x, y) = batches[i % batches.count]
             let scores = model.fprop(x)
             _ = loss.forward(scores, y)
@@ -52,12 +76,13 @@ enum Workloads {
         }
     }
 
-    /// Summed squared reconstruction error / B.
-    static func reconstruction(_ model: Sequential<Float>, batch: Int, train: LabeledImages<Float>) -> Workload {
-        let batches = inMemoryBatches(train, batch: batch).map(\.images)
+    /// Summed squared reconstruction error / B, SGD lr 0.01 momentum 0.9.
+    static func reconstruction(_ network: Network, train: LabeledImages<Float>) -> Workload {
+        let model = network.model
+        let batches = inMemoryBatches(train, batch: network.batch).map { network.transform($0.images) }
         let loss = MSELoss<Float>(reduction: .batchMean)
         let sgd = SGD(model.parameters, learningRate: 0.01, momentum: 0.9)
-        return Workload(batch: batch) { i in
+        return Workload(batch: network.batch) { i in
             let x = batches[i % batches.count]
             let r = model.fprop(x)
             _ = loss.forward(r, x)

@@ -1,32 +1,55 @@
 // backprop-bench: training throughput of the canonical workloads (shared/bench/WORKLOADS.md),
 // in the PyTorch peer's output format, plus the distance to what the BLAS allows.
 //
-//   swift run -c release backprop-bench [mlp convnet lstm autoencoder resnet] --threads 1 --seconds 5
+//   swift run -c release backprop-bench [mlp convnet lstm autoencoder resnet charlstm gan] --threads 1 --seconds 5
 //   swift run -c release backprop-bench resnet --steps 3 --no-gemm      (a short run, for profilers)
+//   swift run -c release backprop-bench mlp convnet --inference --threads 1
 //
-// For each workload: build the model, keep mini-batches of MNIST in memory, run 5
-// warm-up steps, then time whole steps (fprop, loss, grad, SGD update) for --seconds (or
-// --steps of them). `cpu_ms_per_step` is the process's CPU time per step (all threads).
-// Then the same step's GEMM calls (recorded by GemmTrace: same shapes, same order) are
-// timed alone; `step_over_gemm` is the full step's time over the GEMM-only time.
+// For each workload: build the model, keep mini-batches of MNIST in memory (charlstm:
+// Tiny Shakespeare, --text), run 5 warm-up steps, then time whole steps (fprop, loss, grad,
+// optimizer update) for --seconds (or --steps of them). `cpu_ms_per_step` is the process's
+// CPU time per step (all threads). Then the same step's GEMM calls (recorded by GemmTrace:
+// same shapes, same order) are timed alone; `step_over_gemm` is the full step's time over
+// the GEMM-only time. `peak_rss_mb` is the process's peak resident memory so far
+// (getrusage's ru_maxrss in KiB / 1024, as the peer computes it).
+//
+// --inference: the model in evaluation mode, fprop only, on MNIST test images, timed as
+// the peer times it: 20 warm-up calls on one image, then one image at a time for half of
+// --seconds (latency_batch1_us), then one warm-up call and batches of 1,000 images for the
+// other half (samples_per_s_batch1000).
 
 import Backprop
 import ExampleSupport
 import Foundation
 
-let options = Options("backprop-bench", "training samples/s of the canonical workloads", booleanFlags: ["no-gemm"])
+let options = Options(
+    "backprop-bench", "training samples/s of the canonical workloads (or inference latency and throughput)",
+    booleanFlags: ["no-gemm", "inference"])
 let requested = options.arguments("workload", "workloads to run: \(Workloads.names.joined(separator: ", ")) (default: all)")
 let threads = options.threads(1)
 let seconds = options.double("seconds", 5, "timed seconds per workload", range: 0.001...86_400)
 let fixedSteps = options.int(
     "steps", 0, "time exactly this many steps instead of --seconds (0: use --seconds); for short profiling runs", range: 0...1_000_000)
 let dataOption = options.mnistData("MNIST directory (else $MNIST_DIR, else ./Data/mnist, else ../shared/data/mnist)")
+let textOption = options.inputFile(
+    "text", "charlstm's text (else $TEXT_FILE, else ../shared/data/tinyshakespeare/input.txt, else ./Data/tinyshakespeare/input.txt)")
 let noGemm = options.flag("no-gemm", "skip the GEMM-only timing")
+let inference = options.flag(
+    "inference",
+    "time the model in evaluation mode instead: latency of one test image, samples/s in batches of 1,000 (\(Workloads.inferenceNames.joined(separator: ", ")))"
+)
 for name in requested where !Workloads.names.contains(name) {
     options.require(false, "unknown workload '\(name)' (known: \(Workloads.names.joined(separator: ", ")))")
 }
+if inference {
+    for name in requested where Workloads.names.contains(name) && !Workloads.inferenceNames.contains(name) {
+        options.require(
+            false, "--inference times the image networks only (\(Workloads.inferenceNames.joined(separator: ", "))), not '\(name)'")
+    }
+    options.require(fixedSteps == 0, "--steps counts training steps; --inference times for --seconds")
+}
 options.finish()
-let names = requested.isEmpty ? Workloads.names : requested
+let names = requested.isEmpty ? (inference ? Workloads.inferenceNames : Workloads.names) : requested
 
 Threads.count = threads
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption, fallbacks: ["Data/mnist", "../shared/data/mnist"]))
@@ -45,10 +68,65 @@ func cpuTime() -> Double {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
+/// The process's peak resident memory in MB, as the peer computes it: ru_maxrss (KiB) / 1024.
+func peakRSS() -> String {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    return String(format: "%.0f", Double(usage.ru_maxrss) / 1024)
+}
+
+/// charlstm's text (the other workloads do not need it).
+@MainActor func loadCorpus() -> CharacterCorpus {
+    let path = locateText(textOption)
+    do {
+        let loaded = try CharacterCorpus(contentsOf: path, validationFraction: 0.1)
+        print("text from \(path): \(loaded.train.count + loaded.validation.count) characters, vocabulary of \(loaded.vocabularySize)")
+        try loaded.checkRandomBatches(length: 100, batchSize: 32)
+        return loaded
+    } catch {
+        fail("backprop-bench: charlstm: \(error)\nGive a UTF-8 text file with --text FILE (or TEXT_FILE=FILE).")
+    }
+}
+
+/// --inference: evaluation-mode fprop of the network, timed as torch_peer.py's --inference.
+@MainActor func timeInference(_ name: String) {
+    Random.global = Random(seed: 0)
+    let network = Workloads.network(name)
+    let model = network.model
+    model.isTraining = false
+    let count = min(1000, mnist.test.count)
+    let big = network.transform(mnist.test.images[rows: 0..<count]) // (the peer's x[:1000])
+    let one = network.transform(mnist.test.images[rows: 0..<1])
+    for _ in 0..<20 { _ = model.fprop(one) }
+    var calls = 0
+    var start = now()
+    while now() - start < seconds / 2 {
+        _ = model.fprop(one)
+        calls += 1
+    }
+    let latency = (now() - start) / Double(calls)
+    _ = model.fprop(big)
+    var images = 0
+    start = now()
+    while now() - start < seconds / 2 {
+        _ = model.fprop(big)
+        images += count
+    }
+    let rate = Double(images) / (now() - start)
+    print(
+        "workload=\(name) mode=inference threads=\(threads) latency_batch1_us=\(String(format: "%.1f", latency * 1e6)) "
+            + "samples_per_s_batch\(count)=\(String(format: "%.1f", rate)) peak_rss_mb=\(peakRSS())")
+    fflush(nil)
+}
+
+if inference {
+    for name in names { timeInference(name) }
+    exit(0)
+}
 
 for name in names {
     Random.global = Random(seed: 0)
-    let workload = Workloads.make(name, train: mnist.train)
+    let workload = Workloads.make(name, train: mnist.train, text: name == "charlstm" ? loadCorpus() : nil)
     for i in 0..<5 { workload.step(i) } // warm-up
 
     var steps = 0
@@ -61,6 +139,7 @@ for name in names {
     var line =
         "workload=\(name) threads=\(threads) batch=\(workload.batch) samples_per_s=\(String(format: "%.1f", Double(workload.batch) / stepTime))"
     line += " cpu_ms_per_step=\(String(format: "%.2f", stepCPU * 1000))"
+    line += " peak_rss_mb=\(peakRSS())" // (before the GEMM replay's scratch buffers)
 
     if !noGemm {
         let calls = GemmTrace.recording { workload.step(0) }

@@ -84,12 +84,8 @@ print(
 //    numbers; the LSTM reads the vectors in order; Linear scores every character of the
 //    vocabulary as the next one. Shapes: indices [T, N] → [T, N, 64] → [T, N, 256] → [T, N, V].
 Random.global = Random(seed: seed)
-let lstm = LSTM<Float>(embeddingSize, hidden)
-let model = Sequential<Float> {
-    Embedding<Float>(corpus.vocabularySize, embeddingSize)
-    lstm
-    Linear<Float>(hidden, corpus.vocabularySize)
-}
+// (ExampleSupport/GenerativeModels.swift: the network backprop-bench's charlstm workload times)
+let (model, lstm) = characterLanguageModel(vocabulary: corpus.vocabularySize, embedding: embeddingSize, hidden: hidden)
 print(model.description.replacingOccurrences(of: "[input ->", with: "[input [\(length), \(batchSize)] ->"))
 
 // Cross-entropy over all T·N positions at once: the criterion reads [T, N, V] as T·N rows.

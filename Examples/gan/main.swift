@@ -79,18 +79,8 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test digits"
 // 3. The two networks, as PyTorch's nn.Sequential (same module indices, so the same
 //    parameter names: G's 0.weight, 1.running_mean, …; D's 0.weight, 3.weight, …).
 Random.global = Random(seed: seed)
-let generator = Sequential<Float> {
-    Linear<Float>(latent, 128 * 7 * 7); BatchNorm1d<Float>(128 * 7 * 7); ReLU<Float>()
-    Reshape<Float>([128, 7, 7])
-    ConvTranspose2D<Float>(128, 64, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(64); ReLU<Float>()
-    ConvTranspose2D<Float>(64, 1, kernelSize: 4, stride: 2, padding: 1); Sigmoid<Float>()
-}
-let discriminator = Sequential<Float> {
-    Conv2D<Float>(1, 64, kernelSize: 4, stride: 2, padding: 1); LeakyReLU<Float>(slope: 0.2)
-    Conv2D<Float>(64, 128, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(128); LeakyReLU<Float>(slope: 0.2)
-    Flatten<Float>()
-    Linear<Float>(128 * 7 * 7, 1)
-}
+let generator = dcganGenerator(latent: latent) // (ExampleSupport/GenerativeModels.swift)
+let discriminator = dcganDiscriminator()
 // DCGAN's initialisation (Radford et al.): every conv, transposed conv and linear weight
 // ~ N(0, 0.02) and bias 0, every batch norm's γ ~ N(1, 0.02) and β = 0. Small weights keep
 // both players near the start of the game, where D cannot yet tell and G's gradient is useful.
@@ -164,9 +154,18 @@ if let loadGenerator {
 } else {
     // Both networks use Adam with β₁ = 0.5 (DCGAN's choice: with the usual 0.9 the
     // momentum of one player lags behind the other's moves and training oscillates).
-    let optimizerG = Adam(generator.parameters, learningRate: learningRate, beta1: 0.5, beta2: 0.999)
-    let optimizerD = Adam(discriminator.parameters, learningRate: learningRate, beta1: 0.5, beta2: 0.999)
-    let bce = BCEWithLogitsLoss<Float>()
+    // Each round (GANStep, in ExampleSupport, which backprop-bench's gan workload times):
+    // a. the discriminator's step: real digits are --real-label, fakes are 0. The fakes are
+    //    "detached": nothing is sent on into G. Real digits aim at --real-label (0.9:
+    //    one-sided label smoothing, Salimans et al. 2016), so that D does not grow
+    //    overconfident and G's gradient stays alive.
+    // b. the generator's step, with the non-saturating loss −log D(G(z)): the fakes
+    //    labelled 1. Its gradient with respect to the fakes comes from D's *bprop*, which
+    //    only computes ∂loss/∂input, so D is not trained by this step. With --g-steps k,
+    //    G takes k steps on fresh codes per step of D.
+    let game = GANStep(
+        generator: generator, discriminator: discriminator, learningRate: learningRate, realLabel: Float(realLabel),
+        generatorSteps: generatorSteps)
     var shuffle = Random(seed: seed &+ 1), noise = Random(seed: seed &+ 2)
     // The generator that draws, is scored and is saved: an exponential moving average of the
     // trained one's weights (and batch-norm statistics), updated after every step of G. The
@@ -179,42 +178,10 @@ if let loadGenerator {
         var lossD = 0.0, lossG = 0.0, realScore = 0.0, fakeScore = 0.0, batches = 0, seen = 0
         for (real, _) in mnist.train.batches(size: batchSize, using: &shuffle) {
             let b = real.shape[0]
-            let ones = Tensor<Float>.ones([b, 1]), zeros = Tensor<Float>.zeros([b, 1])
-            let realTargets = Tensor<Float>(repeating: Float(realLabel), shape: [b, 1]) // one-sided smoothing
-            let z = codes(b, using: &noise)
-            let fake = generator.fprop(z) // [B, 1, 28, 28]
-
-            // a. The discriminator's step: real digits are 1, fakes are 0. The fakes are
-            //    "detached": D's grad fills D's parameter gradients only, and nothing is
-            //    sent on into G (grad does not even compute D's input gradient). Real
-            //    digits aim at --real-label (0.9: one-sided label smoothing, Salimans et
-            //    al. 2016), so that D does not grow overconfident and G's gradient stays alive.
-            discriminator.zeroGrad()
-            let realLogits = discriminator.fprop(real)
-            discriminator.grad(real, bce.backward(realLogits, realTargets))
-            let fakeLogits = discriminator.fprop(fake)
-            discriminator.grad(fake, bce.backward(fakeLogits, zeros))
-            optimizerD.step()
-            let dValue = Double(bce.forward(realLogits, realTargets) + bce.forward(fakeLogits, zeros))
-
-            // b. The generator's step, with the non-saturating loss −log D(G(z)): the fakes
-            //    labelled 1. Its gradient with respect to the fakes comes from D's *bprop*,
-            //    which only computes ∂loss/∂input; D's *grad* (∂loss/∂θ_D, accumulated into
-            //    D's parameter gradients) is not called, so D is not trained by this step
-            //    (and D.zeroGrad() above starts its next step from zero anyway).
-            //    With --g-steps k, G takes k steps on fresh codes per step of D.
-            var gValue = 0.0
-            for gStep in 0..<generatorSteps {
-                let zG = gStep == 0 ? z : codes(b, using: &noise)
-                let fakeG = gStep == 0 ? fake : generator.fprop(zG)
-                let logits = discriminator.fprop(fakeG) // D after its step
-                let gradFake = discriminator.bprop(fakeG, bce.backward(logits, ones)) // ∂loss/∂fake
-                generator.zeroGrad()
-                generator.grad(zG, gradFake) // through G: ∂loss/∂θ_G
-                optimizerG.step()
-                average?.update()
-                gValue += Double(bce.forward(logits, ones)) / Double(generatorSteps)
-            }
+            let round = game(real: real) { codes($0, using: &noise) }
+            let (dValue, gValue) = (round.discriminatorLoss, round.generatorLoss)
+            let (realLogits, fakeLogits) = (round.realLogits, round.fakeLogits)
+            average?.update() // after G's step(s)
 
             step += 1
             do {

@@ -1,0 +1,119 @@
+// The networks and the training step of char-lstm and gan, shared with backprop-bench's
+// charlstm and gan workloads, so that the benchmark times exactly what the examples train.
+import Backprop
+
+/// char-lstm's language model: `Embedding(vocabulary, embedding)`, `LSTM(embedding → hidden)`
+/// over every step, `Linear(hidden, vocabulary)` at every step:
+///
+///     indices [T, N] → Embedding → [T, N, embedding] → LSTM → [T, N, hidden] → Linear → [T, N, vocabulary]
+///
+/// Returns the LSTM too, for the callers that carry or reset its state.
+public func characterLanguageModel(vocabulary: Int, embedding: Int = 64, hidden: Int = 256) -> (
+    model: Sequential<Float>, lstm: LSTM<Float>
+) {
+    let lstm = LSTM<Float>(embedding, hidden)
+    let model = Sequential<Float> {
+        Embedding<Float>(vocabulary, embedding)
+        lstm
+        Linear<Float>(hidden, vocabulary)
+    }
+    return (model, lstm)
+}
+
+/// The DCGAN generator of gan, as PyTorch's `nn.Sequential` (same parameter names):
+///
+///     z [N, latent] Linear → [N, 6272] BatchNorm1d ReLU → reshape [N, 128, 7, 7]
+///     ConvTranspose 4×4 /2 → [N, 64, 14, 14] BatchNorm2d ReLU → ConvTranspose 4×4 /2 → [N, 1, 28, 28] Sigmoid
+public func dcganGenerator(latent: Int = 64) -> Sequential<Float> {
+    Sequential<Float> {
+        Linear<Float>(latent, 128 * 7 * 7); BatchNorm1d<Float>(128 * 7 * 7); ReLU<Float>()
+        Reshape<Float>([128, 7, 7])
+        ConvTranspose2D<Float>(128, 64, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(64); ReLU<Float>()
+        ConvTranspose2D<Float>(64, 1, kernelSize: 4, stride: 2, padding: 1); Sigmoid<Float>()
+    }
+}
+
+/// The DCGAN discriminator of gan, as PyTorch's `nn.Sequential` (same parameter names):
+///
+///     [N, 1, 28, 28] conv 4×4 /2 → [N, 64, 14, 14] LeakyReLU(0.2) → conv 4×4 /2 → [N, 128, 7, 7] BatchNorm2d
+///     LeakyReLU(0.2) → flatten [N, 6272] → Linear → [N, 1] logit
+public func dcganDiscriminator() -> Sequential<Float> {
+    Sequential<Float> {
+        Conv2D<Float>(1, 64, kernelSize: 4, stride: 2, padding: 1); LeakyReLU<Float>(slope: 0.2)
+        Conv2D<Float>(64, 128, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(128); LeakyReLU<Float>(slope: 0.2)
+        Flatten<Float>()
+        Linear<Float>(128 * 7 * 7, 1)
+    }
+}
+
+/// One round of a GAN's game: a discriminator step (BCE with logits on real images and on
+/// detached fakes), then `generatorSteps` generator steps with the non-saturating loss
+/// (the fakes labelled 1). gan trains with it; backprop-bench's gan workload times it.
+public struct GANStep {
+    /// What one round measured: the losses and D's logits on the real images and on the fakes `[B, 1]`.
+    public struct Outcome {
+        public let discriminatorLoss: Double
+        public let generatorLoss: Double
+        public let realLogits: Tensor<Float>
+        public let fakeLogits: Tensor<Float>
+    }
+
+    public let generator: Sequential<Float>
+    public let discriminator: Sequential<Float>
+    public let optimizerG: Adam<Float>
+    public let optimizerD: Adam<Float>
+    /// D's target for real images (below 1: one-sided label smoothing).
+    public let realLabel: Float
+    /// Generator steps per discriminator step (the first reuses the discriminator step's fakes).
+    public let generatorSteps: Int
+    let bce = BCEWithLogitsLoss<Float>()
+
+    /// Both networks get Adam with `learningRate` and β = (0.5, 0.999), DCGAN's choice.
+    public init(
+        generator: Sequential<Float>, discriminator: Sequential<Float>, learningRate: Double = 2e-4, realLabel: Float = 1,
+        generatorSteps: Int = 1
+    ) {
+        self.generator = generator
+        self.discriminator = discriminator
+        optimizerG = Adam(generator.parameters, learningRate: learningRate, beta1: 0.5, beta2: 0.999)
+        optimizerD = Adam(discriminator.parameters, learningRate: learningRate, beta1: 0.5, beta2: 0.999)
+        self.realLabel = realLabel
+        self.generatorSteps = generatorSteps
+    }
+
+    /// One round on the real images `real` `[B, 1, 28, 28]`; `codes(B)` draws codes z `[B, latent]`.
+    public func callAsFunction(real: Tensor<Float>, codes: (Int) -> Tensor<Float>) -> Outcome {
+        let b = real.shape[0]
+        let ones = Tensor<Float>.ones([b, 1]), zeros = Tensor<Float>.zeros([b, 1])
+        let realTargets = Tensor<Float>(repeating: realLabel, shape: [b, 1])
+        let z = codes(b)
+        let fake = generator.fprop(z) // [B, 1, 28, 28]
+
+        // a. The discriminator's step: real images aim at realLabel, fakes at 0. The fakes
+        //    are "detached": D's grad fills D's parameter gradients only, and nothing is
+        //    sent on into G (grad does not even compute D's input gradient).
+        discriminator.zeroGrad()
+        let realLogits = discriminator.fprop(real)
+        discriminator.grad(real, bce.backward(realLogits, realTargets))
+        let fakeLogits = discriminator.fprop(fake)
+        discriminator.grad(fake, bce.backward(fakeLogits, zeros))
+        optimizerD.step()
+        let dValue = Double(bce.forward(realLogits, realTargets) + bce.forward(fakeLogits, zeros))
+
+        // b. The generator's steps, with the non-saturating loss −log D(G(z)). The gradient
+        //    with respect to the fakes comes from D's *bprop* (∂loss/∂input only); D's *grad*
+        //    is not called, so D is not trained by this step.
+        var gValue = 0.0
+        for gStep in 0..<generatorSteps {
+            let zG = gStep == 0 ? z : codes(b)
+            let fakeG = gStep == 0 ? fake : generator.fprop(zG)
+            let logits = discriminator.fprop(fakeG) // D after its step
+            let gradFake = discriminator.bprop(fakeG, bce.backward(logits, ones)) // ∂loss/∂fake
+            generator.zeroGrad()
+            generator.grad(zG, gradFake) // through G: ∂loss/∂θ_G
+            optimizerG.step()
+            gValue += Double(bce.forward(logits, ones)) / Double(generatorSteps)
+        }
+        return Outcome(discriminatorLoss: dValue, generatorLoss: gValue, realLogits: realLogits, fakeLogits: fakeLogits)
+    }
+}
