@@ -1,6 +1,6 @@
 // mnist-resnet: a small residual network with batch normalization, reading digits.
 //
-//   swift run -c release mnist-resnet [--epochs 6] [--batch 128] [--lr 0.1] [--weight-decay 5e-4] ...
+//   swift run -c release mnist-resnet [--epochs 10] [--batch 128] [--lr 0.1] [--weight-decay 5e-4] ...
 //   swift run -c release mnist-resnet --save resnet.safetensors      # weights and BN statistics
 //   swift run -c release mnist-resnet --load resnet.safetensors      # evaluate it (also PyTorch's)
 //
@@ -34,7 +34,7 @@ import Foundation
 // 1. Options.
 let options = Options("mnist-resnet", "train a small residual network with batch normalization on MNIST")
 let dataOption = options.mnistData() // checked now: every file there
-let epochs = options.int("epochs", 6, "passes over the training set", range: Limits.epochs)
+let epochs = options.int("epochs", 10, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int(
     "batch", 128, "examples per mini-batch (more than 1: batch normalization needs a batch)", range: Limits.batchSize)
 let learningRate = options.double("lr", 0.1, "learning rate")
