@@ -264,6 +264,20 @@ final class DocSnippetTests: XCTestCase {
         print(optimizer.learningRate(forStep: 0), optimizer.learningRate(forStep: 499))   // 0.0002 … 0.1: the warm-up
     }
 
+    /// Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md, line 98
+    func snippet_OptimizersAndSchedules_98() throws {
+        let model = Sequential<Float> { Linear(4, 2) }
+        let optimizer = SGD(model.parameters, learningRate: 0.1)
+        let x = Tensor<Float>.zeros([3, 4])
+        let average = WeightAverage(model, decay: 0.999)
+        for _ in 0..<10 {
+            // ... a training step: fprop, grad, optimizer.step() ...
+            optimizer.step()
+            average.update()
+        }
+        let scores = average.withAveragedWeights { model.fprop(x) }   // [3, 2], with the averaged weights
+    }
+
     /// Sources/Backprop/Backprop.docc/Articles/RecurrentNetworks.md, line 30
     func snippet_RecurrentNetworks_30() throws {
         let x = Tensor<Float>.normal([100, 32, 64])   // 100 steps of 32 streams
@@ -396,6 +410,7 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Articles/NetworksThatAreNotChains.md:9", snippet_NetworksThatAreNotChains_9),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:56", snippet_OptimizersAndSchedules_56),
         ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:78", snippet_OptimizersAndSchedules_78),
+        ("Sources/Backprop/Backprop.docc/Articles/OptimizersAndSchedules.md:98", snippet_OptimizersAndSchedules_98),
         ("Sources/Backprop/Backprop.docc/Articles/RecurrentNetworks.md:30", snippet_RecurrentNetworks_30),
         ("Sources/Backprop/Backprop.docc/Articles/TrainingDeepNetworks.md:17", snippet_TrainingDeepNetworks_17),
         ("Sources/Backprop/Backprop.docc/Articles/WordEmbeddings.md:44", snippet_WordEmbeddings_44),
