@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds and runs the README's first example as a user would: in a new package (Swift 6
-# language mode, as `swift package init` makes today) whose manifest holds the README's
-# `dependencies` and `targets` lines, depending on this checkout by path.
+# Builds and runs the README's first example, then its MNIST block (a model trained and
+# saved), as a user would: in a new package (Swift 6 language mode, as `swift package init`
+# makes today) whose manifest holds the README's `dependencies` and `targets` lines,
+# depending on this checkout by path.
 #
 #   Scripts/check-consumer-package.sh [WORKDIR]      (default: a new temporary folder)
 #
@@ -44,3 +45,26 @@ echo "building the README's first example in $work (depends on $repo as '$identi
 swift build --package-path "$work" 2>&1 | tail -n 3
 "$work/.build/debug/MyNet" > "$work/output.txt"
 tail -n 3 "$work/output.txt"
+
+# Then the README's MNIST block (the first ```swift block after "On MNIST"), in the same
+# package, on the MNIST files of $MNIST_DIR (or ../shared/data/mnist) linked as Data/mnist:
+# a user's trained model, saved. Skipped without the data, except when CI=true.
+mnist="${MNIST_DIR:-$repo/../shared/data/mnist}"
+if ! ls "$mnist"/train-images-idx3-ubyte* >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then echo "CI=true but no MNIST in $mnist (set MNIST_DIR)" >&2; exit 1; fi
+    echo "skipped the README's MNIST block: no MNIST in $mnist (set MNIST_DIR or run Scripts/download-mnist.sh)"
+    exit 0
+fi
+awk '/^On MNIST/ { section = 1 }
+     section && /^```swift/ { inside = 1; next }
+     inside && /^```/ { exit }
+     inside { print }' "$repo/README.md" > "$work/Sources/MyNet/main.swift"
+[ -s "$work/Sources/MyNet/main.swift" ] || { echo "no swift block found after 'On MNIST' in README.md" >&2; exit 1; }
+mkdir -p "$work/Data"
+ln -sfn "$(cd "$mnist" && pwd)" "$work/Data/mnist"
+echo "building and running the README's MNIST block in $work"
+swift build --package-path "$work" 2>&1 | tail -n 1
+(cd "$work" && .build/debug/MyNet) | tee "$work/mnist-output.txt"
+# the block trains two epochs: the last test accuracy must be a trained model's
+awk '/test accuracy/ { a = $NF } END { if (a < 0.9) { print "the README'"'"'s MNIST block reached only " a > "/dev/stderr"; exit 1 } }' "$work/mnist-output.txt"
+[ -s "$work/mnist-mlp.safetensors" ] || { echo "the README's MNIST block saved no model" >&2; exit 1; }

@@ -13,7 +13,9 @@ right before it, invisible on GitHub and in DocC:
     let x = Tensor<Float>.uniform([8, 784], in: 0...1)
     -->
 
-and a block that is not Swift code to run (the package manifest, which
+(a setup that calls `try linkMNISTIntoCurrentFolder()` gives the block `Data/mnist`, or
+skips it where the data is absent, Tests/DocSnippetTests/DocumentationFiles.swift), and a
+block that is not Swift code to run (the package manifest, which
 Scripts/check-consumer-package.sh builds in a new package) is marked
 `<!-- snippet: manifest -->`. `import` lines are collected at the top of the file, and
 declarations that start at the block's left margin (a type, protocol or extension, with
@@ -124,7 +126,9 @@ def generate():
             "            defer { try? FileManager.default.removeItem(at: folder) }\n"
             "            XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(folder.path), \"cannot enter \\(folder.path)\")\n"
             "            Random.global = Random(seed: 42)\n"
-            "            do { try run() } catch { XCTFail(\"\\(place): the code block threw \\(error)\") }\n"
+            "            do { try run() } catch let skip as SnippetSkip { print(\"\\(place): skipped: \\(skip.message)\") } catch {\n"
+            "                XCTFail(\"\\(place): the code block threw \\(error)\")\n"
+            "            }\n"
             "        }\n"
             "    }\n}\n")
 
