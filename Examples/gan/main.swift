@@ -6,7 +6,6 @@
 //   swift run -c release gan --load-generator g.safetensors     # only sample and score
 //   swift run -c release gan --classifier convnet.safetensors   # a classifier saved by mnist-convnet --save
 //   swift run -c release gan --init pytorch --real-label 1      # the layers' default weights, no label smoothing
-//   swift run -c release gan --ema 0                            # draw with G's last weights, not their moving average
 //
 // Two networks play a game. The generator G turns a random code z ~ N(0, I) into an image;
 // the discriminator D turns an image into one logit, "how real it looks". D is trained to
@@ -37,9 +36,6 @@ let initName = options.string(
     "init", "dcgan", "initial weights: dcgan (N(0, 0.02), batch norm γ ~ N(1, 0.02)) or pytorch (the layers' defaults)")
 let realLabel = options.double("real-label", 0.9, "D's target for real digits (one-sided label smoothing; 1 = none)", range: 0.5...1)
 let generatorSteps = options.int("g-steps", 1, "generator steps per discriminator step", range: 1...10)
-let emaDecay = options.double(
-    "ema", 0.999, "draw, score and save the generator's exponential moving average with this decay (0: its last weights)",
-    range: 0...0.99999)
 let seed = options.seed(1, "random seed (weights, codes, batch order)")
 let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the sample grids (gan-epoch-NNN.png, gan-samples.png)")
@@ -112,17 +108,9 @@ print("discriminator:", discriminator.description.replacingOccurrences(of: "[2,"
 /// Codes z ~ N(0, I) for `n` digits.
 func codes(_ n: Int, using rng: inout Random) -> Tensor<Float> { Tensor<Float>.normal([n, latent], using: &rng) }
 
-/// The moving average of the generator's weights while it trains (--ema), else nil.
-nonisolated(unsafe) var averaged: WeightAverage<Float>? = nil
-
 /// `n` digits drawn by the generator in evaluation mode (its batch norms use their running
-/// statistics), 1,000 at a time, from codes of `rng`; during training with the averaged weights.
+/// statistics), 1,000 at a time, from codes of `rng`.
 @MainActor func generate(_ n: Int, using rng: inout Random) -> Tensor<Float> {
-    if let averaged { return averaged.withAveragedWeights { drawn(n, using: &rng) } }
-    return drawn(n, using: &rng)
-}
-
-@MainActor func drawn(_ n: Int, using rng: inout Random) -> Tensor<Float> {
     generator.isTraining = false
     defer { generator.isTraining = true }
     var parts: [Tensor<Float>] = []
@@ -167,11 +155,6 @@ if let loadGenerator {
         generator: generator, discriminator: discriminator, learningRate: learningRate, realLabel: Float(realLabel),
         generatorSteps: generatorSteps)
     var shuffle = Random(seed: seed &+ 1), noise = Random(seed: seed &+ 2)
-    // The generator that draws, is scored and is saved: an exponential moving average of the
-    // trained one's weights (and batch-norm statistics), updated after every step of G. The
-    // players' weights circle around each other; their average is steadier and its digits sharper.
-    let average = emaDecay > 0 ? WeightAverage(generator, decay: emaDecay) : nil
-    averaged = average
     var step = 0
     for epoch in 1...epochs {
         let epochClock = Stopwatch()
@@ -181,7 +164,6 @@ if let loadGenerator {
             let round = game(real: real) { codes($0, using: &noise) }
             let (dValue, gValue) = (round.discriminatorLoss, round.generatorLoss)
             let (realLogits, fakeLogits) = (round.realLogits, round.fakeLogits)
-            average?.update() // after G's step(s)
 
             step += 1
             do {
@@ -204,19 +186,13 @@ if let loadGenerator {
         writeSamples(String(format: "gan-epoch-%03d.png", epoch))
         if let checkpointDir { // (the folder is created by the first one)
             let file = figurePath(checkpointDir, String(format: "generator-epoch-%03d.safetensors", epoch))
-            if let average {
-                average.withAveragedWeights { save(generator, "generator (averaged)", to: file) }
-            } else {
-                save(generator, "generator", to: file)
-            }
+            save(generator, "generator", to: file)
             save(
                 discriminator, "discriminator", to: figurePath(checkpointDir, String(format: "discriminator-epoch-%03d.safetensors", epoch))
             )
         }
     }
     save(discriminator, "discriminator", to: saveDiscriminator)
-    average?.copyIntoModel() // from here on the generator is the average
-    averaged = nil
 }
 save(generator, "generator", to: saveGenerator)
 writeSamples("gan-samples.png")

@@ -4,10 +4,11 @@
 /// After each optimizer step, `update()` moves every average a step towards the current
 /// value: avg ← decay · avg + (1 − decay) · θ, for every parameter and every buffer (batch
 /// norm's running statistics; a count is copied). The averages are steadier than the
-/// weights the optimizer leaves after any one step: a GAN's generator drawn with them makes
-/// sharper, more consistent samples (Yazıcı et al., 2019), and a classifier's averaged
-/// weights often test better than its last ones. `withAveragedWeights` swaps them into the
-/// model for a while (to sample, evaluate or save) and swaps the trained ones back.
+/// weights the optimizer leaves after any one step and often evaluate better (stochastic
+/// weight averaging; Yazıcı et al. 2019 for GAN generators; on this project's DCGAN it did
+/// not raise the score: 7.55 against 7.60 after 20 epochs, decay 0.999).
+/// `withAveragedWeights` swaps them into the model for a while (to sample, evaluate or
+/// save) and swaps the trained ones back.
 ///
 /// ```swift
 /// let average = WeightAverage(generator, decay: 0.999)
