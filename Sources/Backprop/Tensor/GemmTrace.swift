@@ -10,6 +10,15 @@ public enum GemmTrace {
         public let transA: Bool, transB: Bool
         public let m: Int, n: Int, k: Int
         public let beta: Double
+
+        public init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, beta: Double) {
+            self.transA = transA
+            self.transB = transB
+            self.m = m
+            self.n = n
+            self.k = k
+            self.beta = beta
+        }
     }
 
     nonisolated(unsafe) static var isRecording = false
