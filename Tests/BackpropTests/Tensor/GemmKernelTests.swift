@@ -78,7 +78,8 @@ final class GemmKernelTests: XCTestCase {
             }
         }
         if failures > 0 {
-            print("bp_sgemm transA=\(transA) transB=\(transB) m=\(m) n=\(n) k=\(k) alpha=\(alpha) beta=\(beta) pad=\(pad): \(failures) wrong")
+            print(
+                "bp_sgemm transA=\(transA) transB=\(transB) m=\(m) n=\(n) k=\(k) alpha=\(alpha) beta=\(beta) pad=\(pad): \(failures) wrong")
         }
         return failures == 0
     }
@@ -111,6 +112,43 @@ final class GemmKernelTests: XCTestCase {
         defer { bp_sgemm_set_avx512(1) }
         XCTAssertEqual(bp_sgemm_uses_avx512(), 0)
         checkAll("cblas_sgemm fallback", stride: 3)
+    }
+
+    /// A product cut into row or column parts (as `Threads.splitGEMM` cuts it) gives the same
+    /// bits as the whole: each element's sum runs in an order fixed by k alone (the AVX-512
+    /// kernel's promise; OpenBLAS makes none).
+    func testPartsGiveTheWholeBitForBit() throws {
+        try XCTSkipIf(bp_sgemm_uses_avx512() == 0, "no AVX-512: bp_sgemm is cblas_sgemm")
+        var rng = Random(seed: 5)
+        let m = 45, n = 70, k = 300, rowCut = 16, columnCut = 32
+        let a = (0..<(m * k)).map { _ in Float(2 * rng.nextUnit() - 1) }, b = (0..<(k * n)).map { _ in Float(2 * rng.nextUnit() - 1) }
+        for transA in [false, true] {
+            for transB in [false, true] {
+                // a [m, k] (or [k, m] if transA), b [k, n] (or [n, k] if transB), c [m, n]
+                let lda = transA ? m : k, ldb = transB ? k : n
+                var whole = [Float](repeating: 0, count: m * n), rows = whole, columns = whole
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        let a = a.baseAddress!, b = b.baseAddress!, ta: Int32 = transA ? 1 : 0, tb: Int32 = transB ? 1 : 0
+                        bp_sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, 0, &whole, n)
+                        rows.withUnsafeMutableBufferPointer { c in
+                            bp_sgemm(ta, tb, rowCut, n, k, 1, a, lda, b, ldb, 0, c.baseAddress!, n)
+                            bp_sgemm(
+                                ta, tb, m - rowCut, n, k, 1, transA ? a + rowCut : a + rowCut * lda, lda, b, ldb, 0,
+                                c.baseAddress! + rowCut * n, n)
+                        }
+                        columns.withUnsafeMutableBufferPointer { c in
+                            bp_sgemm(ta, tb, m, columnCut, k, 1, a, lda, b, ldb, 0, c.baseAddress!, n)
+                            bp_sgemm(
+                                ta, tb, m, n - columnCut, k, 1, a, lda, transB ? b + columnCut * ldb : b + columnCut, ldb, 0,
+                                c.baseAddress! + columnCut, n)
+                        }
+                    }
+                }
+                XCTAssertEqual(rows, whole, "transA=\(transA) transB=\(transB): rows")
+                XCTAssertEqual(columns, whole, "transA=\(transA) transB=\(transB): columns")
+            }
+        }
     }
 
     /// k = 0 and alpha = 0 only scale C by beta (beta 0: zeros, even over NaN); m or n 0 writes nothing.
