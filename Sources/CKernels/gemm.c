@@ -196,6 +196,10 @@ BP_TARGET_AVX512 BP_INLINE void micro_kernel(const int MRV, const int NV, ptrdif
     BP_UNROLL for (int i = 0; i < MRV; i++) {
         c0[i] = _mm512_setzero_ps();
         c1[i] = _mm512_setzero_ps();
+        // the tile's rows of C, needed after the k loop: fetched during it (a large C is
+        // not in cache, and its rows are ldc apart)
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        if (NV > 1) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
     }
     for (ptrdiff_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_load_ps(bp);
