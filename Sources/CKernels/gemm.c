@@ -246,7 +246,8 @@ BP_MICRO_ROWS(2)
 // micro_kernels[nv − 1][mr − 1]
 static const micro_kernel_fn micro_kernels[2][MR] = {BP_MICRO_TABLE(1), BP_MICRO_TABLE(2)};
 
-// C tiles [mc, nc] at c (ldc) against one B̃ sliver... : the ir loop for one jr.
+// The ir loop of one jr: c [mc, nr] (ldc) = alpha · Ã block [mc, kc] · B̃ sliver [kc, nr] + beta · c,
+// from ap (mc / MR slivers of [kc][MR]) and bp [kc][NR].
 BP_TARGET_AVX512 static void sliver_column(const float *ap, ptrdiff_t mc, ptrdiff_t kc, const float *bp, float *c,
                                            ptrdiff_t ldc, ptrdiff_t nr, float alpha, float beta) {
     const micro_kernel_fn *row = micro_kernels[nr > 16];
@@ -256,7 +257,7 @@ BP_TARGET_AVX512 static void sliver_column(const float *ap, ptrdiff_t mc, ptrdif
     }
 }
 
-// Sizes of at most `limit` that cut `size` into equal blocks, rounded up to a multiple of `unit`.
+// A block size of at most `limit` that cuts `size` into equal blocks, rounded up to a multiple of `unit`.
 static ptrdiff_t block_size(ptrdiff_t size, ptrdiff_t limit, ptrdiff_t unit) {
     ptrdiff_t blocks = (size + limit - 1) / limit;
     ptrdiff_t each = (size + blocks - 1) / blocks;
