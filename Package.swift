@@ -38,8 +38,9 @@ let package = Package(
 
         // The Float hot loops in C, one file per module family (activations, LSTM steps,
         // convolution, optimizers) plus the thread pool, each compiled for AVX-512, AVX2 and
-        // the baseline at once (the loader picks one for the CPU).
-        .target(name: "CKernels", path: "Sources/CKernels"),
+        // the baseline at once (the loader picks one for the CPU), and the AVX-512 SGEMM
+        // (gemm.c), which calls OpenBLAS's cblas_sgemm on CPUs without AVX-512.
+        .target(name: "CKernels", dependencies: ["COpenBLAS"], path: "Sources/CKernels"),
 
         .target(name: "Backprop", dependencies: ["COpenBLAS", "CZlib", "CKernels"], path: "Sources/Backprop"),
 

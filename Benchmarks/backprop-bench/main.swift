@@ -4,6 +4,7 @@
 //   swift run -c release backprop-bench [mlp convnet lstm autoencoder resnet charlstm gan] --threads 1 --seconds 5
 //   swift run -c release backprop-bench resnet --steps 3 --no-gemm      (a short run, for profilers)
 //   swift run -c release backprop-bench mlp convnet --inference --threads 1
+//   swift run -c release backprop-bench mlp --gemm-rate --threads 1
 //
 // For each workload: build the model, keep mini-batches of MNIST in memory (charlstm:
 // Tiny Shakespeare, --text), run 5 warm-up steps, then time whole steps (fprop, loss, grad,
@@ -17,6 +18,10 @@
 // the peer times it: 20 warm-up calls on one image, then one image at a time for half of
 // --seconds (latency_batch1_us), then one warm-up call and batches of 1,000 images for the
 // other half (samples_per_s_batch1000).
+//
+// --gemm-rate: GFLOP/s of Float.gemm alone (2 · m · n · k per call, best of 3 timings of
+// about --seconds / 10 each): a 2048³ NN product, then each distinct GEMM shape of one
+// training step of each workload named (default: mlp), on random data.
 
 import Backprop
 import ExampleSupport
@@ -24,7 +29,7 @@ import Foundation
 
 let options = Options(
     "backprop-bench", "training samples/s of the canonical workloads (or inference latency and throughput)",
-    booleanFlags: ["no-gemm", "inference"])
+    booleanFlags: ["no-gemm", "inference", "gemm-rate"])
 let requested = options.arguments("workload", "workloads to run: \(Workloads.names.joined(separator: ", ")) (default: all)")
 let threads = options.threads(1)
 let seconds = options.double("seconds", 5, "timed seconds per workload", range: 0.001...86_400)
@@ -48,8 +53,10 @@ if inference {
     }
     options.require(fixedSteps == 0, "--steps counts training steps; --inference times for --seconds")
 }
+let gemmRate = options.flag("gemm-rate", "print the GFLOP/s of Float.gemm: 2048³ NN, then each GEMM shape of the workloads (default: mlp)")
+options.require(!(gemmRate && inference), "--gemm-rate and --inference are separate modes")
 options.finish()
-let names = requested.isEmpty ? (inference ? Workloads.inferenceNames : Workloads.names) : requested
+let names = requested.isEmpty ? (inference ? Workloads.inferenceNames : gemmRate ? ["mlp"] : Workloads.names) : requested
 
 Threads.count = threads
 let mnist: MNIST<Float> = loadMNIST(locateMNIST(dataOption, fallbacks: ["Data/mnist", "../shared/data/mnist"]))
@@ -121,6 +128,45 @@ func peakRSS() -> String {
 
 if inference {
     for name in names { timeInference(name) }
+    exit(0)
+}
+
+/// --gemm-rate: GFLOP/s of one GEMM shape, best of 3 timings of about `seconds / 10` each.
+func gemmRate(_ call: GemmTrace.Call) -> Double {
+    var replay = GemmReplay([call])
+    var best = Double.infinity
+    for _ in 0..<3 { best = min(best, replay.timePerReplay(seconds: max(0.05, seconds / 10))) }
+    return 2 * Double(call.m) * Double(call.n) * Double(call.k) / best / 1e9
+}
+
+func describe(_ call: GemmTrace.Call) -> String {
+    "\(call.transA ? "T" : "N")\(call.transB ? "T" : "N") m=\(call.m) n=\(call.n) k=\(call.k) beta=\(call.beta == 0 ? "0" : "\(call.beta)")"
+}
+
+if gemmRate {
+    let square = GemmTrace.Call(transA: false, transB: false, m: 2048, n: 2048, k: 2048, beta: 0)
+    print("gemm=\(describe(square)) threads=\(threads) gflops=\(String(format: "%.1f", gemmRate(square)))")
+    fflush(nil)
+    for name in names {
+        Random.global = Random(seed: 0)
+        let workload = Workloads.make(name, train: mnist.train, text: name == "charlstm" ? loadCorpus() : nil)
+        workload.step(0)
+        let calls = GemmTrace.recording { workload.step(1) }
+        var distinct: [GemmTrace.Call] = []
+        for call in calls where !distinct.contains(call) { distinct.append(call) }
+        var totalFlops = 0.0, totalTime = 0.0
+        for call in distinct {
+            let rate = gemmRate(call)
+            let count = calls.filter { $0 == call }.count
+            let flops = 2 * Double(call.m) * Double(call.n) * Double(call.k) * Double(count)
+            totalFlops += flops
+            totalTime += flops / (rate * 1e9)
+            print(
+                "workload=\(name) gemm=\(describe(call)) calls_per_step=\(count) threads=\(threads) gflops=\(String(format: "%.1f", rate))")
+        }
+        print("workload=\(name) gemm=all threads=\(threads) gflops=\(String(format: "%.1f", totalFlops / totalTime / 1e9))")
+        fflush(nil)
+    }
     exit(0)
 }
 

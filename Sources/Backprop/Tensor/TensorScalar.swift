@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -21,7 +22,8 @@ public protocol TensorScalar: BinaryFloatingPoint, Codable, Sendable,
 where RawSignificand: FixedWidthInteger {
     // MARK: BLAS (per type)
 
-    /// C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C, row-major, through CBLAS.
+    /// C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C, row-major (Float: CKernels'
+    /// AVX-512 SGEMM, or CBLAS without AVX-512; Double: CBLAS).
     static func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
         a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
@@ -117,9 +119,8 @@ extension Float: TensorScalar {
         if GemmTrace.isRecording { GemmTrace.record(transA, transB, m, n, k, beta) }
         Threads.splitGEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) {
             m, n, a, b, c in
-            cblas_sgemm(
-                CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            // CKernels' AVX-512 SGEMM (gemm.c); cblas_sgemm on CPUs without AVX-512
+            bp_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
     }
     public static func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
