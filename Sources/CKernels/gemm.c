@@ -316,10 +316,37 @@ static void scale_c(ptrdiff_t m, ptrdiff_t n, float beta, float *c, ptrdiff_t ld
     }
 }
 
+// A product with one row or one column of output is a matrix-vector product (a batch of
+// one image at inference, a Linear layer of one output): GEMV reads the matrix once, where
+// the GEMM would first pack all of it. a, b, c as bp_sgemm's; m == 1 or n == 1, k > 0.
+static void gemv(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
+                 ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
+    if (beta == 0) scale_c(m, n, 0, c, ldc);  // c is not read: zeros, never 0 · NaN
+    if (m == 1) {
+        // c [1, n] = alpha · a [1, k] · op(b) + beta · c; a's elements k apart by lda if trans_a
+        int inc_a = trans_a ? (int)lda : 1;
+        if (trans_b)  // b [n, k]: c = b · a
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, alpha, b, (int)ldb, a, inc_a, beta, c, 1);
+        else  // b [k, n]: c = bᵀ · a
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)n, alpha, b, (int)ldb, a, inc_a, beta, c, 1);
+    } else {
+        // c [m, 1] (ldc apart) = alpha · op(a) · b [k, 1] + beta · c; b's elements ldb apart unless trans_b
+        int inc_b = trans_b ? 1 : (int)ldb;
+        if (trans_a)  // a [k, m]: c = aᵀ · b
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)m, alpha, a, (int)lda, b, inc_b, beta, c, (int)ldc);
+        else  // a [m, k]: c = a · b
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, alpha, a, (int)lda, b, inc_b, beta, c, (int)ldc);
+    }
+}
+
 // a [m, k] (or [k, m] if trans_a), b [k, n] (or [n, k] if trans_b), c [m, n].
 void bp_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
               ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc) {
     if (m <= 0 || n <= 0) return;
+    if ((m == 1 || n == 1) && k > 0 && alpha != 0) {
+        gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
 #ifdef BP_GEMM_AVX512
     if (bp_sgemm_uses_avx512()) {
         if (k <= 0 || alpha == 0) {

@@ -10,6 +10,7 @@
 /// Any m, n, k ≥ 0 (nothing to do when m or n is 0; k 0 or alpha 0 only scales C by beta).
 /// Single-threaded; safe to call from several threads at once (the packing buffers are per
 /// thread, allocated on a thread's first call and reused).
+/// A product of one output row or column (m or n is 1) is a GEMV (cblas_sgemv): nothing packed.
 void bp_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
               ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
 
