@@ -28,14 +28,14 @@ import Foundation
 // 1. Options.
 let options = Options("gan", "a DCGAN of MNIST digits, scored by a digit classifier", booleanFlags: ["no-score"])
 let dataOption = options.mnistData() // checked now: every file there
-let epochs = options.int("epochs", 20, "passes over the training set", range: Limits.epochs)
+let epochs = options.int("epochs", 15, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 32, "real images per step (and as many fakes)", range: 2...4096)
 let learningRate = options.double("lr", 2e-4, "Adam learning rate of both networks (β₁ = 0.5, β₂ = 0.999)")
 let latent = options.int("latent", 64, "size of the code z", range: 1...4096)
 let initName = options.string(
     "init", "dcgan", "initial weights: dcgan (N(0, 0.02), batch norm γ ~ N(1, 0.02)) or pytorch (the layers' defaults)")
 let realLabel = options.double("real-label", 0.9, "D's target for real digits (one-sided label smoothing; 1 = none)", range: 0.5...1)
-let generatorSteps = options.int("g-steps", 1, "generator steps per discriminator step", range: 1...10)
+let generatorSteps = options.int("g-steps", 2, "generator steps per discriminator step", range: 1...10)
 let seed = options.seed(1, "random seed (weights, codes, batch order)")
 let threads = options.threads()
 let outDir = options.outputDirectory("out", ".", "directory for the sample grids (gan-epoch-NNN.png, gan-samples.png)")
