@@ -1,7 +1,7 @@
 // gan: a generative adversarial network (Goodfellow et al. 2014) in the DCGAN style
 // (Radford et al. 2016) that learns to draw MNIST digits, scored by a digit classifier.
 //
-//   swift run -c release gan [--epochs 20] [--batch 32] [--lr 2e-4] [--out DIR]
+//   swift run -c release gan [--epochs 15] [--g-steps 2] [--batch 32] [--lr 2e-4] [--out DIR]
 //   swift run -c release gan --save-generator g.safetensors --save-discriminator d.safetensors
 //   swift run -c release gan --load-generator g.safetensors     # only sample and score
 //   swift run -c release gan --classifier convnet.safetensors   # a classifier saved by mnist-convnet --save
