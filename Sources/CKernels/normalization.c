@@ -43,6 +43,28 @@ BP_CLONES void bp_channel_mean_variance_f32(const float *restrict x, ptrdiff_t o
                                             ptrdiff_t inner, ptrdiff_t c0, ptrdiff_t c1,
                                             float *restrict mean, float *restrict variance) {
     double m = (double)(outer * inner);
+    if (inner == 1) {
+        // x [outer, C] (BatchNorm1d on [N, C]): walk the rows, which are contiguous, with a
+        // double total per channel of a block; the same additions, in the same order, as the
+        // loop below (a row of one value sums to that value), without a stride of C per value
+        enum { BLOCK = 512 };
+        for (ptrdiff_t b0 = c0; b0 < c1; b0 += BLOCK) {
+            ptrdiff_t n = c1 - b0 < BLOCK ? c1 - b0 : BLOCK;
+            double totals[BLOCK] = {0}, squares[BLOCK] = {0};
+            float mu[BLOCK];
+            for (ptrdiff_t o = 0; o < outer; o++) {
+                const float *restrict row = x + o * channels + b0;
+                for (ptrdiff_t j = 0; j < n; j++) totals[j] += (double)row[j];
+            }
+            for (ptrdiff_t j = 0; j < n; j++) mu[j] = (float)(totals[j] / m);
+            for (ptrdiff_t o = 0; o < outer; o++) {
+                const float *restrict row = x + o * channels + b0;
+                for (ptrdiff_t j = 0; j < n; j++) { float d = row[j] - mu[j]; squares[j] += (double)(d * d); }
+            }
+            for (ptrdiff_t j = 0; j < n; j++) { mean[b0 + j] = mu[j]; variance[b0 + j] = (float)(squares[j] / m); }
+        }
+        return;
+    }
     for (ptrdiff_t c = c0; c < c1; c++) {
         double total = 0;
         for (ptrdiff_t o = 0; o < outer; o++) total += row_sum(x + (o * channels + c) * inner, inner);
@@ -70,6 +92,24 @@ BP_CLONES void bp_channel_scale_shift_f32(const float *x, const float *restrict 
 BP_CLONES void bp_channel_sum_and_dot_f32(const float *restrict a, const float *restrict b, const float *restrict center,
                                           ptrdiff_t outer, ptrdiff_t channels, ptrdiff_t inner,
                                           ptrdiff_t c0, ptrdiff_t c1, float *restrict sum, float *restrict dot) {
+    if (inner == 1) {
+        // a, b [outer, C]: by rows, as in bp_channel_mean_variance_f32 (same sums, same order)
+        enum { BLOCK = 512 };
+        for (ptrdiff_t b0 = c0; b0 < c1; b0 += BLOCK) {
+            ptrdiff_t n = c1 - b0 < BLOCK ? c1 - b0 : BLOCK;
+            double s[BLOCK] = {0}, d[BLOCK] = {0};
+            for (ptrdiff_t o = 0; o < outer; o++) {
+                const float *restrict ar = a + o * channels + b0, *restrict br = b + o * channels + b0;
+                for (ptrdiff_t j = 0; j < n; j++) {
+                    float mu = center ? center[b0 + j] : 0.0f;
+                    s[j] += (double)ar[j];
+                    d[j] += (double)(ar[j] * (br[j] - mu));
+                }
+            }
+            for (ptrdiff_t j = 0; j < n; j++) { sum[b0 + j] = (float)s[j]; dot[b0 + j] = (float)d[j]; }
+        }
+        return;
+    }
     for (ptrdiff_t c = c0; c < c1; c++) {
         float mu = center ? center[c] : 0.0f;
         double s = 0, d = 0;

@@ -9,7 +9,7 @@ import XCTest
 /// threads, which must give bit-identical results.
 final class FloatNormalizationKernelTests: XCTestCase {
     private let shapes: [(outer: Int, channels: Int, inner: Int)] = [
-        (3, 5, 7), (2, 3, 49), (5, 2, 17), (1, 7, 33), (4, 3, 1), (9, 1, 16), (2, 4, 200)
+        (3, 5, 7), (2, 3, 49), (5, 2, 17), (1, 7, 33), (4, 3, 1), (9, 1, 16), (2, 4, 200), (6, 1100, 1)
     ]
 
     private func data(_ count: Int, offset: Float, using rng: inout Random) -> [Float] {
