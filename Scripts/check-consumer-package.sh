@@ -35,11 +35,15 @@ lines="${lines//package: \"Backprop\"/package: \"$identity\"}"
 } > "$work/Package.swift"
 
 # The first ```swift block after "## A first network" in the README, as it stands.
-awk '/^## A first network/ { section = 1 }
-     section && /^```swift/ { inside = 1; next }
-     inside && /^```/ { exit }
-     inside { print }' "$repo/README.md" > "$work/Sources/MyNet/main.swift"
-[ -s "$work/Sources/MyNet/main.swift" ] || { echo "no swift block found after '## A first network' in README.md" >&2; exit 1; }
+# The first ```swift block after the README line that starts with $1, as the package's main.swift.
+readme_block_as_main() {
+    awk -v start="$1" 'index($0, start) == 1 { section = 1 }
+         section && /^```swift/ { inside = 1; next }
+         inside && /^```/ { exit }
+         inside { print }' "$repo/README.md" > "$work/Sources/MyNet/main.swift"
+    [ -s "$work/Sources/MyNet/main.swift" ] || { echo "no swift block found after '$1' in README.md" >&2; exit 1; }
+}
+readme_block_as_main "## A first network"
 
 echo "building the README's first example in $work (depends on $repo as '$identity')"
 swift build --package-path "$work" 2>&1 | tail -n 3
@@ -55,11 +59,7 @@ if ! ls "$mnist"/train-images-idx3-ubyte* >/dev/null 2>&1; then
     echo "skipped the README's MNIST block: no MNIST in $mnist (set MNIST_DIR or run Scripts/download-mnist.sh)"
     exit 0
 fi
-awk '/^On MNIST/ { section = 1 }
-     section && /^```swift/ { inside = 1; next }
-     inside && /^```/ { exit }
-     inside { print }' "$repo/README.md" > "$work/Sources/MyNet/main.swift"
-[ -s "$work/Sources/MyNet/main.swift" ] || { echo "no swift block found after 'On MNIST' in README.md" >&2; exit 1; }
+readme_block_as_main "On MNIST"
 mkdir -p "$work/Data"
 ln -sfn "$(cd "$mnist" && pwd)" "$work/Data/mnist"
 echo "building and running the README's MNIST block in $work"
