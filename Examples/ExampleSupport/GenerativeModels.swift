@@ -20,29 +20,31 @@ public func characterLanguageModel(vocabulary: Int, embedding: Int = 64, hidden:
     return (model, lstm)
 }
 
-/// The DCGAN generator of gan, as PyTorch's `nn.Sequential` (same parameter names):
+/// The DCGAN generator of gan, as PyTorch's `nn.Sequential` (same parameter names), with
+/// `width` channels at 14×14 and twice as many at 7×7 (64: the `gan` workload's pair):
 ///
-///     z [N, latent] Linear → [N, 6272] BatchNorm1d ReLU → reshape [N, 128, 7, 7]
-///     ConvTranspose 4×4 /2 → [N, 64, 14, 14] BatchNorm2d ReLU → ConvTranspose 4×4 /2 → [N, 1, 28, 28] Sigmoid
-public func dcganGenerator(latent: Int = 64) -> Sequential<Float> {
+///     z [N, latent] Linear → [N, 2w·7·7] BatchNorm1d ReLU → reshape [N, 2w, 7, 7]
+///     ConvTranspose 4×4 /2 → [N, w, 14, 14] BatchNorm2d ReLU → ConvTranspose 4×4 /2 → [N, 1, 28, 28] Sigmoid
+public func dcganGenerator(latent: Int = 64, width: Int = 64) -> Sequential<Float> {
     Sequential<Float> {
-        Linear<Float>(latent, 128 * 7 * 7); BatchNorm1d<Float>(128 * 7 * 7); ReLU<Float>()
-        Reshape<Float>([128, 7, 7])
-        ConvTranspose2D<Float>(128, 64, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(64); ReLU<Float>()
-        ConvTranspose2D<Float>(64, 1, kernelSize: 4, stride: 2, padding: 1); Sigmoid<Float>()
+        Linear<Float>(latent, 2 * width * 7 * 7); BatchNorm1d<Float>(2 * width * 7 * 7); ReLU<Float>()
+        Reshape<Float>([2 * width, 7, 7])
+        ConvTranspose2D<Float>(2 * width, width, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(width); ReLU<Float>()
+        ConvTranspose2D<Float>(width, 1, kernelSize: 4, stride: 2, padding: 1); Sigmoid<Float>()
     }
 }
 
-/// The DCGAN discriminator of gan, as PyTorch's `nn.Sequential` (same parameter names):
+/// The DCGAN discriminator of gan, as PyTorch's `nn.Sequential` (same parameter names), with
+/// `width` channels at 14×14 and twice as many at 7×7 (64: the `gan` workload's pair):
 ///
-///     [N, 1, 28, 28] conv 4×4 /2 → [N, 64, 14, 14] LeakyReLU(0.2) → conv 4×4 /2 → [N, 128, 7, 7] BatchNorm2d
-///     LeakyReLU(0.2) → flatten [N, 6272] → Linear → [N, 1] logit
-public func dcganDiscriminator() -> Sequential<Float> {
+///     [N, 1, 28, 28] conv 4×4 /2 → [N, w, 14, 14] LeakyReLU(0.2) → conv 4×4 /2 → [N, 2w, 7, 7] BatchNorm2d
+///     LeakyReLU(0.2) → flatten [N, 2w·7·7] → Linear → [N, 1] logit
+public func dcganDiscriminator(width: Int = 64) -> Sequential<Float> {
     Sequential<Float> {
-        Conv2D<Float>(1, 64, kernelSize: 4, stride: 2, padding: 1); LeakyReLU<Float>(slope: 0.2)
-        Conv2D<Float>(64, 128, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(128); LeakyReLU<Float>(slope: 0.2)
+        Conv2D<Float>(1, width, kernelSize: 4, stride: 2, padding: 1); LeakyReLU<Float>(slope: 0.2)
+        Conv2D<Float>(width, 2 * width, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(2 * width); LeakyReLU<Float>(slope: 0.2)
         Flatten<Float>()
-        Linear<Float>(128 * 7 * 7, 1)
+        Linear<Float>(2 * width * 7 * 7, 1)
     }
 }
 
@@ -68,14 +70,15 @@ public struct GANStep {
     public let generatorSteps: Int
     let bce = BCEWithLogitsLoss<Float>()
 
-    /// Both networks get Adam with `learningRate` and β = (0.5, 0.999), DCGAN's choice.
+    /// Both networks get Adam with β = (0.5, 0.999), DCGAN's choice, and `learningRate`
+    /// (the generator `generatorLearningRate` if given).
     public init(
-        generator: Sequential<Float>, discriminator: Sequential<Float>, learningRate: Double = 2e-4, realLabel: Float = 1,
-        generatorSteps: Int = 1
+        generator: Sequential<Float>, discriminator: Sequential<Float>, learningRate: Double = 2e-4,
+        generatorLearningRate: Double? = nil, realLabel: Float = 1, generatorSteps: Int = 1
     ) {
         self.generator = generator
         self.discriminator = discriminator
-        optimizerG = Adam(generator.parameters, learningRate: learningRate, beta1: 0.5, beta2: 0.999)
+        optimizerG = Adam(generator.parameters, learningRate: generatorLearningRate ?? learningRate, beta1: 0.5, beta2: 0.999)
         optimizerD = Adam(discriminator.parameters, learningRate: learningRate, beta1: 0.5, beta2: 0.999)
         self.realLabel = realLabel
         self.generatorSteps = generatorSteps

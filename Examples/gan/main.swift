@@ -31,7 +31,10 @@ let dataOption = options.mnistData() // checked now: every file there
 let epochs = options.int("epochs", 15, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 32, "real images per step (and as many fakes)", range: 2...4096)
 let learningRate = options.double("lr", 2e-4, "Adam learning rate of both networks (β₁ = 0.5, β₂ = 0.999)")
+let learningRateG = options.double("g-lr", learningRate, "Adam learning rate of the generator (default: --lr)")
 let latent = options.int("latent", 64, "size of the code z", range: 1...4096)
+let widthG = options.int("g-width", 64, "generator channels at 14×14 (twice as many at 7×7)", range: 1...1024)
+let widthD = options.int("d-width", 64, "discriminator channels at 14×14 (twice as many at 7×7)", range: 1...1024)
 let initName = options.string(
     "init", "dcgan", "initial weights: dcgan (N(0, 0.02), batch norm γ ~ N(1, 0.02)) or pytorch (the layers' defaults)")
 let realLabel = options.double("real-label", 0.9, "D's target for real digits (one-sided label smoothing; 1 = none)", range: 0.5...1)
@@ -51,11 +54,13 @@ let classifierFile = options.inputFile(
     "classifier", "the lecture convnet to score with, saved by mnist-convnet --save (else one is trained)")
 let saveClassifier = options.outputFile("save-classifier", "save the scoring classifier to FILE (for --classifier next time)")
 let classifierEpochs = options.int(
-    "classifier-epochs", 4, "epochs to train the scoring classifier when no --classifier is given", range: Limits.epochs)
+    "classifier-epochs", 8, "epochs to train the scoring classifier when no --classifier is given (8: mnist-convnet's default)",
+    range: Limits.epochs)
 let sampleCount = options.int("samples", 10_000, "generated digits to score", range: 2...1_000_000)
 let skipScore = options.flag("no-score", "do not train or load a classifier, and do not score the samples")
 options.require(initName == "dcgan" || initName == "pytorch", "--init must be dcgan or pytorch, got \(initName)")
 options.require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive number, got \(learningRate)")
+options.require(learningRateG > 0 && learningRateG.isFinite, "--g-lr must be a positive number, got \(learningRateG)")
 options.require(
     !(loadGenerator != nil && saveDiscriminator != nil),
     "--load-generator does not train, so there is no discriminator for --save-discriminator")
@@ -63,7 +68,7 @@ options.require(
     !(loadGenerator != nil && checkpointDir != nil), "--load-generator does not train, so --checkpoint-dir has nothing to write")
 options.require(!(skipScore && classifierFile != nil), "--no-score and --classifier: give only one of them")
 options.require(!(skipScore && saveClassifier != nil), "--no-score trains no classifier for --save-classifier")
-options.requireActivations(batch: batchSize, width: 128 * 7 * 7, "--batch")
+options.requireActivations(batch: batchSize, width: 2 * max(widthG, widthD) * 7 * 7, "--batch")
 options.finish()
 Threads.count = threads
 let clock = Stopwatch()
@@ -75,8 +80,8 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test digits"
 // 3. The two networks, as PyTorch's nn.Sequential (same module indices, so the same
 //    parameter names: G's 0.weight, 1.running_mean, …; D's 0.weight, 3.weight, …).
 Random.global = Random(seed: seed)
-let generator = dcganGenerator(latent: latent) // (ExampleSupport/GenerativeModels.swift)
-let discriminator = dcganDiscriminator()
+let generator = dcganGenerator(latent: latent, width: widthG) // (ExampleSupport/GenerativeModels.swift)
+let discriminator = dcganDiscriminator(width: widthD)
 // DCGAN's initialisation (Radford et al.): every conv, transposed conv and linear weight
 // ~ N(0, 0.02) and bias 0, every batch norm's γ ~ N(1, 0.02) and β = 0. Small weights keep
 // both players near the start of the game, where D cannot yet tell and G's gradient is useful.
@@ -152,7 +157,8 @@ if let loadGenerator {
     //    only computes ∂loss/∂input, so D is not trained by this step. With --g-steps k,
     //    G takes k steps on fresh codes per step of D.
     let game = GANStep(
-        generator: generator, discriminator: discriminator, learningRate: learningRate, realLabel: Float(realLabel),
+        generator: generator, discriminator: discriminator, learningRate: learningRate, generatorLearningRate: learningRateG,
+        realLabel: Float(realLabel),
         generatorSteps: generatorSteps)
     var shuffle = Random(seed: seed &+ 1), noise = Random(seed: seed &+ 2)
     var step = 0
@@ -208,7 +214,7 @@ if !skipScore {
         do { try classifier.load(from: classifierFile) } catch { fail("gan: cannot load the classifier \(classifierFile):\n\(error)") }
         print("loaded the classifier from \(classifierFile)")
     } else {
-        // mnist-convnet's recipe, shortened: SGD with momentum, cosine learning rate
+        // mnist-convnet's recipe (its 8 epochs by default): SGD with momentum, cosine learning rate
         let train = paddedForLectureConvnet(mnist.train)
         let sgd = SGD(classifier.parameters, learningRate: 0.05, momentum: 0.9, schedule: .cosine(epochs: classifierEpochs, minimum: 0))
         sgd.stepsPerEpoch = (train.count + 63) / 64 // (the schedule's epoch)

@@ -487,58 +487,121 @@ BP_TARGET_AVX512 static void direct_conv3x3_avx512(const float *restrict input, 
     }
 }
 
-// input [N, C, H, W], grad_output [N, F, H, W] → weight_grad [F, C, 3, 3] += the images
-// [first, last)' share: Σ over their pixels q of grad_output[n, f, q] · input[n, c, q + offset(t)].
-// For each group of 3 filters and each channel: 27 accumulators (3 filters × 9 taps) of 16
-// pixels, and per piece 3 + 9 loads for 27 FMAs. The images are taken in groups whose
-// planes fit in the L1 cache together (they are read again for every group of filters), and
-// the accumulators summed across their lanes into weight_grad after each group of images.
-BP_TARGET_AVX512 static void direct_conv3x3_weight_grad_avx512(const float *restrict input, const float *restrict grad_output,
-                                                                ptrdiff_t C, ptrdiff_t H, ptrdiff_t W, ptrdiff_t F,
-                                                                ptrdiff_t first, ptrdiff_t last,
-                                                                const __mmask16 *restrict masks, float *restrict weight_grad) {
-    enum { GROUP = 3 };                                // filters per group
-    const ptrdiff_t HW = H * W, pieces = (HW + 15) / 16;
-    // images per group: their input plane and GROUP gradient planes within about 24 KB
-    const ptrdiff_t images = max_index(1, (24 << 10) / ((GROUP + 1) * HW * (ptrdiff_t)sizeof(float)));
-    ptrdiff_t offset[DIRECT_TAPS];
-    for (int t = 0; t < DIRECT_TAPS; t++) offset[t] = (t / 3 - 1) * W + (t % 3 - 1);
-    for (ptrdiff_t n0 = first; n0 < last; n0 += images) {
-        const ptrdiff_t n1 = min_index(n0 + images, last);
-        for (ptrdiff_t f = 0; f < F; f += GROUP) {
-            const ptrdiff_t count = min_index(GROUP, F - f);      // filters of this group (the others' lanes stay 0)
-            for (ptrdiff_t c = 0; c < C; c++) {
-                __m512 acc[GROUP][DIRECT_TAPS];
-#pragma clang loop unroll(full)
-                for (int k = 0; k < GROUP; k++)
-#pragma clang loop unroll(full)
-                    for (int t = 0; t < DIRECT_TAPS; t++) acc[k][t] = _mm512_setzero_ps();
-                for (ptrdiff_t n = n0; n < n1; n++) {
-                    const float *x = input + (n * C + c) * HW;    // only dereferenced under a mask
-                    const float *g = grad_output + (n * F + f) * HW;
-                    for (ptrdiff_t p = 0; p < pieces; p++) {
-                        const __mmask16 *restrict m = masks + p * DIRECT_MASKS, tail = m[DIRECT_TAPS];
-                        __m512 gy[GROUP];
-#pragma clang loop unroll(full)
-                        for (int k = 0; k < GROUP; k++)
-                            gy[k] = _mm512_maskz_loadu_ps(k < count ? tail : 0, g + k * HW + 16 * p);
-#pragma clang loop unroll(full)
-                        for (int t = 0; t < DIRECT_TAPS; t++) {
-                            const __m512 v = _mm512_maskz_loadu_ps(m[t], x + 16 * p + offset[t]);
-#pragma clang loop unroll(full)
-                            for (int k = 0; k < GROUP; k++) acc[k][t] = _mm512_fmadd_ps(gy[k], v, acc[k][t]);
-                        }
-                    }
-                }
-#pragma clang loop unroll(full)
-                for (int k = 0; k < GROUP; k++)
-                    if (k < count)
-#pragma clang loop unroll(full)
-                        for (int t = 0; t < DIRECT_TAPS; t++)
-                            weight_grad[((f + k) * C + c) * DIRECT_TAPS + t] += _mm512_reduce_add_ps(acc[k][t]);
-            }
-        }
+// r[i] = row i of a 16×16 block of floats → r[j] = its column j
+BP_TARGET_AVX512 static inline void transpose16x16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) { // pairs of rows interleaved
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
+    for (int i = 0; i < 4; i++) { // 4×4 blocks within each 128-bit lane
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int i = 0; i < 4; i++) { // then the 128-bit lanes, in two rounds
+        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xdd);
+        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+        r[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
+        r[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xdd);
+    }
+}
+
+// One block of 16 filters and `group` channels of one image: sums [group, 9, 16] += Σ over
+// the pixels (h, w) of gradients [H·W, 16] (the block's 16 filters at each pixel) times the
+// window's input values, broadcast from padded [group, H + 2, W + 2] (zero borders).
+// group · 9 accumulators; per pixel one load and group · 9 FMAs.
+BP_TARGET_AVX512 static inline __attribute__((always_inline)) void
+direct_weight_grad_block(float *restrict sums, const float *restrict gradients, const float *restrict padded, ptrdiff_t H,
+                         ptrdiff_t W, const int group) {
+    const ptrdiff_t Wp = W + 2, plane = (H + 2) * Wp;
+    __m512 acc[3][DIRECT_TAPS];
+#pragma clang loop unroll(full)
+    for (int k = 0; k < 3; k++)
+#pragma clang loop unroll(full)
+        for (int t = 0; t < DIRECT_TAPS; t++)
+            if (k < group) acc[k][t] = _mm512_load_ps(sums + (k * DIRECT_TAPS + t) * 16);
+    for (ptrdiff_t h = 0; h < H; h++)
+        for (ptrdiff_t w = 0; w < W; w++) {
+            const __m512 gy = _mm512_load_ps(gradients + (h * W + w) * 16); // the 16 filters' gradients at (h, w)
+            const float *window = padded + h * Wp + w;                     // its 3×3 window's top left, padded
+#pragma clang loop unroll(full)
+            for (int k = 0; k < 3; k++)
+#pragma clang loop unroll(full)
+                for (int t = 0; t < DIRECT_TAPS; t++)
+                    if (k < group)
+                        acc[k][t] = _mm512_fmadd_ps(gy, _mm512_set1_ps(window[k * plane + (t / 3) * Wp + t % 3]), acc[k][t]);
+        }
+#pragma clang loop unroll(full)
+    for (int k = 0; k < 3; k++)
+#pragma clang loop unroll(full)
+        for (int t = 0; t < DIRECT_TAPS; t++)
+            if (k < group) _mm512_store_ps(sums + (k * DIRECT_TAPS + t) * 16, acc[k][t]);
+}
+
+// input [N, C, S·H, W], grad_output [N, F, S·H, W] (S images of H×W stacked in each plane)
+// → weight_grad [F, C, 3, 3] += Σ over images [first, last), the S of each, and their pixels q
+// of grad_output[f, q] · input[c, q + tap]. Filters in the lanes: per image, the input is
+// copied into zero-bordered planes [C', H + 2, W + 2] (C' = C rounded up to 3; the border
+// stands for the padding, so no window needs a mask) and grad_output transposed to
+// [⌈F/16⌉, H·W, 16] (16×16 blocks in registers); then for each block of 16 filters and
+// group of 3 channels (1 if C = 1), 27 accumulators (3 channels × 9 taps, 16 filters each)
+// take per pixel one load of its 16 gradients and 27 FMAs with the input values broadcast:
+// the forward kernel's shape. The accumulators are kept in `sums` [⌈F/16⌉, C', 9, 16]
+// across the images and added to weight_grad at the end.
+BP_TARGET_AVX512 static void direct_conv3x3_weight_grad_avx512(const float *restrict input, const float *restrict grad_output,
+                                                                ptrdiff_t C, ptrdiff_t H, ptrdiff_t W, ptrdiff_t S, ptrdiff_t F,
+                                                                ptrdiff_t first, ptrdiff_t last, float *restrict weight_grad) {
+    const int group = C == 1 ? 1 : 3;                 // channels per group
+    const ptrdiff_t HW = H * W, Wp = W + 2, plane = (H + 2) * Wp;
+    const ptrdiff_t groups = (C + group - 1) / group, padded_channels = groups * group, blocks = (F + 15) / 16;
+    const size_t sums_size = (size_t)(blocks * padded_channels * DIRECT_TAPS) * 16 * sizeof(float);
+    float *padded = calloc((size_t)(padded_channels * plane), sizeof(float)); // borders and extra channels stay 0
+    float *transposed = aligned_alloc(64, (size_t)(blocks * HW) * 16 * sizeof(float));
+    float *sums = aligned_alloc(64, sums_size);
+    memset(sums, 0, sums_size);
+    for (ptrdiff_t n = first; n < last; n++)
+        for (ptrdiff_t s = 0; s < S; s++) {
+            const float *x = input + n * C * S * HW + s * HW;         // channel c's plane at x + c·S·H·W
+            const float *g = grad_output + n * F * S * HW + s * HW;   // filter f's plane at g + f·S·H·W
+            for (ptrdiff_t c = 0; c < C; c++)
+                for (ptrdiff_t h = 0; h < H; h++)
+                    memcpy(padded + c * plane + (h + 1) * Wp + 1, x + c * S * HW + h * W, (size_t)W * sizeof(float));
+            for (ptrdiff_t b = 0; b < blocks; b++)
+                for (ptrdiff_t q0 = 0; q0 < HW; q0 += 16) {
+                    const ptrdiff_t count = min_index(16, HW - q0);
+                    const __mmask16 lanes = (__mmask16)((1u << count) - 1);
+                    __m512 r[16];                             // r[k]: filter 16b + k at pixels q0 …
+                    for (int k = 0; k < 16; k++)
+                        r[k] = 16 * b + k < F ? _mm512_maskz_loadu_ps(lanes, g + (16 * b + k) * S * HW + q0)
+                                              : _mm512_setzero_ps();
+                    transpose16x16(r);                        // r[j]: pixel q0 + j, the 16 filters
+                    for (ptrdiff_t j = 0; j < count; j++) _mm512_store_ps(transposed + (b * HW + q0 + j) * 16, r[j]);
+                }
+            for (ptrdiff_t b = 0; b < blocks; b++)
+                for (ptrdiff_t c = 0; c < padded_channels; c += group) {
+                    float *block_sums = sums + (b * padded_channels + c) * DIRECT_TAPS * 16;
+                    const float *gradients = transposed + b * HW * 16, *window_source = padded + c * plane;
+                    if (group == 1) direct_weight_grad_block(block_sums, gradients, window_source, H, W, 1);
+                    else direct_weight_grad_block(block_sums, gradients, window_source, H, W, 3);
+                }
+        }
+    for (ptrdiff_t f = 0; f < F; f++)
+        for (ptrdiff_t c = 0; c < C; c++)
+            for (int t = 0; t < DIRECT_TAPS; t++)
+                weight_grad[(f * C + c) * DIRECT_TAPS + t] += sums[((f / 16 * padded_channels + c) * DIRECT_TAPS + t) * 16 + f % 16];
+    free(padded);
+    free(transposed);
+    free(sums);
 }
 #endif
 
@@ -562,12 +625,8 @@ void bp_direct_conv3x3_weight_grad_f32(const float *input, const float *grad_out
                                        ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack, ptrdiff_t filters,
                                        ptrdiff_t first, ptrdiff_t last, float *weight_grad) {
 #ifdef BP_AVX512
-    const ptrdiff_t pieces = (stack * height * width + 15) / 16;
-    __mmask16 *masks = malloc((size_t)(pieces * DIRECT_MASKS) * sizeof(__mmask16));
-    direct_masks(height, width, stack, masks);
-    direct_conv3x3_weight_grad_avx512(input, grad_output, channels, stack * height, width, filters, first, last, masks,
+    direct_conv3x3_weight_grad_avx512(input, grad_output, channels, height, width, stack, filters, first, last,
                                       weight_grad);
-    free(masks);
 #else
     (void)input; (void)grad_output; (void)channels; (void)height; (void)width; (void)stack; (void)filters; (void)first;
     (void)last; (void)weight_grad;

@@ -43,9 +43,10 @@ import Foundation
 /// grad sums gradOutput times the shifted input planes. im2col would write nine copies of
 /// the input for the GEMM to copy once more into its own layout; the direct kernels read
 /// the planes from cache instead. Images are split over cores as above (grad: a fixed part
-/// per core, summed in order). Planes whose pixel count would leave much of the kernels'
-/// 16-pixel vectors empty (7×7) are stacked: a part's images laid one above the other in
-/// one plane per channel (`stacksImages`).
+/// per core, summed in order). For fprop and bprop, whose vectors hold 16 pixels, planes
+/// whose pixel count would leave much of them empty (7×7) are stacked: a part's images
+/// laid one above the other in one plane per channel (`stacksImages`). grad's vectors hold
+/// 16 filters instead, so any plane fills them.
 public final class Conv2D<Scalar: TensorScalar>: Layer {
     /// `[F, C, kH, kW]`
     public let weight: Parameter<Scalar>

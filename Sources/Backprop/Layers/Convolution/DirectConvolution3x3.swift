@@ -4,7 +4,7 @@
 
 extension Conv2D {
 
-    /// Whether the direct path stacks the images of a part into one tall plane per channel:
+    /// Whether the direct fprop and bprop stack the images of a part into one tall plane per channel:
     /// when a plane's pixel count leaves much of its last 16-pixel vector empty (7×7: 49
     /// pixels fill 4 vectors to 77 %; stacked, the vectors are full). Stacking costs a
     /// rearrangement of the input and of the output, [N, C, P] ↔ [C, N·P].
@@ -78,20 +78,16 @@ extension Conv2D {
     }
 
     // weight.grad [F, C, 3, 3] += Σ_(n, q) gradOutput[n, f, q] · input[n, c, q shifted by the tap]; bias.grad [F] += Σ gradOutput
+    // (the kernel puts filters in the vector lanes, so small planes need no stacking here)
     func directGrad(_ input: Tensor<Scalar>, _ gradOutput: Tensor<Scalar>, _ g: WindowGeometry) {
         let (f, c, plane) = (outChannels, inChannels, g.height * g.width)
-        let stack = stacksImages(g)
         // a fixed part of the batch per core, each summed into its own buffer (zeroed here), added in order
         let parts = parts(g), split = parts > 1
         prepareWorkspaces(parts)
-        for space in workspaces.prefix(parts) {
-            if split {
+        if split {
+            for space in workspaces.prefix(parts) {
                 reserve(&space.weightGrad, f * c * 9)
                 space.weightGrad.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
-            }
-            if stack {
-                reserve(&space.columns, c * plane * ((g.batch + parts - 1) / parts))
-                reserve(&space.features, f * plane * ((g.batch + parts - 1) / parts))
             }
         }
         let spaces = workspaces
@@ -100,33 +96,11 @@ extension Conv2D {
                 weight.grad.withUnsafeMutablePointer { weightGrad in
                     Threads.parallelFor(parts, minimumWork: 0) { range in
                         for part in range {
-                            let images = (g.batch * part / parts)..<(g.batch * (part + 1) / parts), count = images.count
-                            let space = spaces[part]
-                            space.weightGrad.withUnsafeMutableBufferPointer { partial in
-                                let sum = split ? partial.baseAddress! : weightGrad
-                                guard stack else {
-                                    Scalar.directConvolution3x3WeightGrad(
-                                        x, gy, channels: c, height: g.height, width: g.width,
-                                        stack: 1, filters: f, images: images, sum)
-                                    return
-                                }
-                                space.columns.withUnsafeMutableBufferPointer { stackedInput in
-                                    space.features.withUnsafeMutableBufferPointer { stackedGrad in
-                                        // input [B, C, P] → [C, B·P], gradOutput [B, F, P] → [F, B·P]
-                                        Scalar.batchMajorToFeatureMajor(
-                                            x + images.lowerBound * c * plane, features: c,
-                                            batch: count, plane: plane, images: 0..<count,
-                                            stackedInput.baseAddress!)
-                                        Scalar.batchMajorToFeatureMajor(
-                                            gy + images.lowerBound * f * plane, features: f,
-                                            batch: count, plane: plane, images: 0..<count,
-                                            stackedGrad.baseAddress!)
-                                        Scalar.directConvolution3x3WeightGrad(
-                                            stackedInput.baseAddress!, stackedGrad.baseAddress!,
-                                            channels: c, height: g.height, width: g.width,
-                                            stack: count, filters: f, images: 0..<1, sum)
-                                    }
-                                }
+                            let images = (g.batch * part / parts)..<(g.batch * (part + 1) / parts)
+                            spaces[part].weightGrad.withUnsafeMutableBufferPointer { partial in
+                                Scalar.directConvolution3x3WeightGrad(
+                                    x, gy, channels: c, height: g.height, width: g.width,
+                                    stack: 1, filters: f, images: images, split ? partial.baseAddress! : weightGrad)
                             }
                         }
                     }
