@@ -548,9 +548,8 @@ direct_weight_grad_block(float *restrict sums, const float *restrict gradients, 
             if (k < group) _mm512_store_ps(sums + (k * DIRECT_TAPS + t) * 16, acc[k][t]);
 }
 
-// input [N, C, S·H, W], grad_output [N, F, S·H, W] (S images of H×W stacked in each plane)
-// → weight_grad [F, C, 3, 3] += Σ over images [first, last), the S of each, and their pixels q
-// of grad_output[f, q] · input[c, q + tap]. Filters in the lanes: per image, the input is
+// input [N, C, H, W], grad_output [N, F, H, W] → weight_grad [F, C, 3, 3] += Σ over images
+// [first, last) and their pixels q of grad_output[n, f, q] · input[n, c, q + tap]. Filters in the lanes: per image, the input is
 // copied into zero-bordered planes [C', H + 2, W + 2] (C' = C rounded up to 3; the border
 // stands for the padding, so no window needs a mask) and grad_output transposed to
 // [⌈F/16⌉, H·W, 16] (16×16 blocks in registers); then for each block of 16 filters and
@@ -559,7 +558,7 @@ direct_weight_grad_block(float *restrict sums, const float *restrict gradients, 
 // the forward kernel's shape. The accumulators are kept in `sums` [⌈F/16⌉, C', 9, 16]
 // across the images and added to weight_grad at the end.
 BP_TARGET_AVX512 static void direct_conv3x3_weight_grad_avx512(const float *restrict input, const float *restrict grad_output,
-                                                                ptrdiff_t C, ptrdiff_t H, ptrdiff_t W, ptrdiff_t S, ptrdiff_t F,
+                                                                ptrdiff_t C, ptrdiff_t H, ptrdiff_t W, ptrdiff_t F,
                                                                 ptrdiff_t first, ptrdiff_t last, float *restrict weight_grad) {
     const int group = C == 1 ? 1 : 3;                 // channels per group
     const ptrdiff_t HW = H * W, Wp = W + 2, plane = (H + 2) * Wp;
@@ -569,32 +568,30 @@ BP_TARGET_AVX512 static void direct_conv3x3_weight_grad_avx512(const float *rest
     float *transposed = aligned_alloc(64, (size_t)(blocks * HW) * 16 * sizeof(float));
     float *sums = aligned_alloc(64, sums_size);
     memset(sums, 0, sums_size);
-    for (ptrdiff_t n = first; n < last; n++)
-        for (ptrdiff_t s = 0; s < S; s++) {
-            const float *x = input + n * C * S * HW + s * HW;         // channel c's plane at x + c·S·H·W
-            const float *g = grad_output + n * F * S * HW + s * HW;   // filter f's plane at g + f·S·H·W
-            for (ptrdiff_t c = 0; c < C; c++)
-                for (ptrdiff_t h = 0; h < H; h++)
-                    memcpy(padded + c * plane + (h + 1) * Wp + 1, x + c * S * HW + h * W, (size_t)W * sizeof(float));
-            for (ptrdiff_t b = 0; b < blocks; b++)
-                for (ptrdiff_t q0 = 0; q0 < HW; q0 += 16) {
-                    const ptrdiff_t count = min_index(16, HW - q0);
-                    const __mmask16 lanes = (__mmask16)((1u << count) - 1);
-                    __m512 r[16];                             // r[k]: filter 16b + k at pixels q0 …
-                    for (int k = 0; k < 16; k++)
-                        r[k] = 16 * b + k < F ? _mm512_maskz_loadu_ps(lanes, g + (16 * b + k) * S * HW + q0)
-                                              : _mm512_setzero_ps();
-                    transpose16x16(r);                        // r[j]: pixel q0 + j, the 16 filters
-                    for (ptrdiff_t j = 0; j < count; j++) _mm512_store_ps(transposed + (b * HW + q0 + j) * 16, r[j]);
-                }
-            for (ptrdiff_t b = 0; b < blocks; b++)
-                for (ptrdiff_t c = 0; c < padded_channels; c += group) {
-                    float *block_sums = sums + (b * padded_channels + c) * DIRECT_TAPS * 16;
-                    const float *gradients = transposed + b * HW * 16, *window_source = padded + c * plane;
-                    if (group == 1) direct_weight_grad_block(block_sums, gradients, window_source, H, W, 1);
-                    else direct_weight_grad_block(block_sums, gradients, window_source, H, W, 3);
-                }
-        }
+    for (ptrdiff_t n = first; n < last; n++) {
+        const float *x = input + n * C * HW, *g = grad_output + n * F * HW;
+        for (ptrdiff_t c = 0; c < C; c++)
+            for (ptrdiff_t h = 0; h < H; h++)
+                memcpy(padded + c * plane + (h + 1) * Wp + 1, x + c * HW + h * W, (size_t)W * sizeof(float));
+        for (ptrdiff_t b = 0; b < blocks; b++)
+            for (ptrdiff_t q0 = 0; q0 < HW; q0 += 16) {
+                const ptrdiff_t count = min_index(16, HW - q0);
+                const __mmask16 lanes = (__mmask16)((1u << count) - 1);
+                __m512 r[16];                             // r[k]: filter 16b + k at pixels q0 …
+                for (int k = 0; k < 16; k++)
+                    r[k] = 16 * b + k < F ? _mm512_maskz_loadu_ps(lanes, g + (16 * b + k) * HW + q0)
+                                          : _mm512_setzero_ps();
+                transpose16x16(r);                        // r[j]: pixel q0 + j, the 16 filters
+                for (ptrdiff_t j = 0; j < count; j++) _mm512_store_ps(transposed + (b * HW + q0 + j) * 16, r[j]);
+            }
+        for (ptrdiff_t b = 0; b < blocks; b++)
+            for (ptrdiff_t c = 0; c < padded_channels; c += group) {
+                float *block_sums = sums + (b * padded_channels + c) * DIRECT_TAPS * 16;
+                const float *gradients = transposed + b * HW * 16, *window_source = padded + c * plane;
+                if (group == 1) direct_weight_grad_block(block_sums, gradients, window_source, H, W, 1);
+                else direct_weight_grad_block(block_sums, gradients, window_source, H, W, 3);
+            }
+    }
     for (ptrdiff_t f = 0; f < F; f++)
         for (ptrdiff_t c = 0; c < C; c++)
             for (int t = 0; t < DIRECT_TAPS; t++)
@@ -620,16 +617,15 @@ void bp_direct_conv3x3_f32(const float *input, ptrdiff_t channels, ptrdiff_t hei
 #endif
 }
 
-// input [N, C, stack·H, W], grad_output [N, F, stack·H, W] → weight_grad [F, C, 3, 3] += images [first, last)
+// input [N, C, H, W], grad_output [N, F, H, W] → weight_grad [F, C, 3, 3] += images [first, last)
 void bp_direct_conv3x3_weight_grad_f32(const float *input, const float *grad_output, ptrdiff_t channels,
-                                       ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack, ptrdiff_t filters,
+                                       ptrdiff_t height, ptrdiff_t width, ptrdiff_t filters,
                                        ptrdiff_t first, ptrdiff_t last, float *weight_grad) {
 #ifdef BP_AVX512
-    direct_conv3x3_weight_grad_avx512(input, grad_output, channels, height, width, stack, filters, first, last,
-                                      weight_grad);
+    direct_conv3x3_weight_grad_avx512(input, grad_output, channels, height, width, filters, first, last, weight_grad);
 #else
-    (void)input; (void)grad_output; (void)channels; (void)height; (void)width; (void)stack; (void)filters; (void)first;
-    (void)last; (void)weight_grad;
+    (void)input; (void)grad_output; (void)channels; (void)height; (void)width; (void)filters; (void)first; (void)last;
+    (void)weight_grad;
 #endif
 }
 

@@ -70,10 +70,11 @@ void bp_direct_conv3x3_pack_f32(const float *weight, ptrdiff_t filters, ptrdiff_
 void bp_direct_conv3x3_f32(const float *input, ptrdiff_t channels, ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack,
                            const float *packed, ptrdiff_t filters, ptrdiff_t first, ptrdiff_t last, float *output);
 
-/// Its weight gradient: input [N, C, stack·H, W], grad_output [N, F, stack·H, W] →
-/// weight_grad [F, C, 3, 3] += the sum over images [first, last). Same condition.
+/// Its weight gradient: input [N, C, H, W], grad_output [N, F, H, W] → weight_grad
+/// [F, C, 3, 3] += the sum over images [first, last). Same condition (no stacking: the
+/// kernel's vectors hold 16 filters, which any plane fills).
 void bp_direct_conv3x3_weight_grad_f32(const float *input, const float *grad_output, ptrdiff_t channels,
-                                       ptrdiff_t height, ptrdiff_t width, ptrdiff_t stack, ptrdiff_t filters,
+                                       ptrdiff_t height, ptrdiff_t width, ptrdiff_t filters,
                                        ptrdiff_t first, ptrdiff_t last, float *weight_grad);
 
 /// 1 (the default): the stride-1 im2col and col2im and the direct 3×3 convolution take their AVX-512 paths where the CPU

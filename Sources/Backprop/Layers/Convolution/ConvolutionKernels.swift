@@ -109,11 +109,11 @@ public protocol ConvolutionKernels {
         _ packed: UnsafePointer<Self>, filters: Int, images: Range<Int>,
         _ output: UnsafeMutablePointer<Self>)
 
-    /// Its weight gradient: input `[N, C, stack·H, W]`, gradOutput `[N, F, stack·H, W]` →
+    /// Its weight gradient: input `[N, C, H, W]`, gradOutput `[N, F, H, W]` →
     /// weightGrad `[F, C, 3, 3]` += the sum over the images in `images`.
     static func directConvolution3x3WeightGrad(
         _ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
-        channels: Int, height: Int, width: Int, stack: Int, filters: Int,
+        channels: Int, height: Int, width: Int, filters: Int,
         images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>)
 
     /// Nearest-neighbour upsampling by integer factors: input `[planes, H, W]` → output
@@ -152,7 +152,7 @@ extension ConvolutionKernels where Self: TensorScalar {
 
     public static func directConvolution3x3WeightGrad(
         _ input: UnsafePointer<Self>, _ gradOutput: UnsafePointer<Self>,
-        channels: Int, height: Int, width: Int, stack: Int, filters: Int,
+        channels: Int, height: Int, width: Int, filters: Int,
         images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Self>
     ) {
         require(false, "directConvolution3x3WeightGrad: no direct convolution for \(Self.self) (check hasDirectConvolution3x3)")

@@ -100,7 +100,7 @@ extension Conv2D {
                             spaces[part].weightGrad.withUnsafeMutableBufferPointer { partial in
                                 Scalar.directConvolution3x3WeightGrad(
                                     x, gy, channels: c, height: g.height, width: g.width,
-                                    stack: 1, filters: f, images: images, split ? partial.baseAddress! : weightGrad)
+                                    filters: f, images: images, split ? partial.baseAddress! : weightGrad)
                             }
                         }
                     }

@@ -73,12 +73,12 @@ extension Float {
 
     public static func directConvolution3x3WeightGrad(
         _ input: UnsafePointer<Float>, _ gradOutput: UnsafePointer<Float>,
-        channels: Int, height: Int, width: Int, stack: Int, filters: Int,
+        channels: Int, height: Int, width: Int, filters: Int,
         images: Range<Int>, _ weightGrad: UnsafeMutablePointer<Float>
     ) {
-        // input [N, C, stack·H, W], gradOutput [N, F, stack·H, W] → weightGrad [F, C, 3, 3] +=
+        // input [N, C, H, W], gradOutput [N, F, H, W] → weightGrad [F, C, 3, 3] +=
         bp_direct_conv3x3_weight_grad_f32(
-            input, gradOutput, channels, height, width, stack, filters,
+            input, gradOutput, channels, height, width, filters,
             images.lowerBound, images.upperBound, weightGrad)
     }
 
