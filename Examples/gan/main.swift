@@ -1,7 +1,7 @@
 // gan: a generative adversarial network (Goodfellow et al. 2014) in the DCGAN style
 // (Radford et al. 2016) that learns to draw MNIST digits, scored by a digit classifier.
 //
-//   swift run -c release gan [--epochs 15] [--g-steps 2] [--batch 32] [--lr 2e-4] [--out DIR]
+//   swift run -c release gan [--epochs 12] [--g-steps 2] [--batch 32] [--lr 2e-4] [--out DIR]
 //   swift run -c release gan --save-generator g.safetensors --save-discriminator d.safetensors
 //   swift run -c release gan --load-generator g.safetensors     # only sample and score
 //   swift run -c release gan --classifier convnet.safetensors   # a classifier saved by mnist-convnet --save
@@ -12,8 +12,10 @@
 // tell real digits (label 1) from G's fakes (label 0); G is trained to make D say 1 to its
 // fakes. Neither sees a loss of its own making: G learns only through D's gradient.
 //
-//   G: z [N,64] Linear → [N,6272] BatchNorm ReLU → reshape [N,128,7,7]
-//      ConvTranspose 4×4 /2 → [N,64,14,14] BatchNorm ReLU → ConvTranspose 4×4 /2 → [N,1,28,28] Sigmoid
+//   G: z [N,64] Linear → [N,6272] BatchNorm ReLU → reshape [N,128,7,7] conv 3×3 BatchNorm ReLU
+//      ConvTranspose 4×4 /2 → [N,64,14,14] BatchNorm ReLU conv 3×3 BatchNorm ReLU
+//      ConvTranspose 4×4 /2 → [N,32,28,28] BatchNorm ReLU conv 3×3 → [N,1,28,28] Sigmoid
+//      (--generator plain: without the 3×3 convolutions, ConvTranspose 4×4 /2 → [N,1,28,28] last)
 //   D: [N,1,28,28] conv 4×4 /2 → [N,64,14,14] LeakyReLU(0.2) → conv 4×4 /2 → [N,128,7,7] BatchNorm
 //      LeakyReLU(0.2) → flatten [N,6272] → Linear → [N,1] logit
 //
@@ -28,12 +30,14 @@ import Foundation
 // 1. Options.
 let options = Options("gan", "a DCGAN of MNIST digits, scored by a digit classifier", booleanFlags: ["no-score"])
 let dataOption = options.mnistData() // checked now: every file there
-let epochs = options.int("epochs", 15, "passes over the training set", range: Limits.epochs)
+let epochs = options.int("epochs", 12, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 32, "real images per step (and as many fakes)", range: 2...4096)
 let learningRate = options.double("lr", 2e-4, "Adam learning rate of both networks (β₁ = 0.5, β₂ = 0.999)")
 let learningRateG = options.double("g-lr", learningRate, "Adam learning rate of the generator (default: --lr)")
 let latent = options.int("latent", 64, "size of the code z", range: 1...4096)
-let widthG = options.int("g-width", 64, "generator channels at 14×14 (twice as many at 7×7)", range: 1...1024)
+let generatorKind = options.string(
+    "generator", "deep", "deep (3×3 convolutions at 7×7, 14×14 and 28×28) or plain (the gan workload's DCGAN generator)")
+let widthG = options.int("g-width", 64, "generator channels at 14×14 (twice as many at 7×7, half at 28×28)", range: 2...1024)
 let widthD = options.int("d-width", 64, "discriminator channels at 14×14 (twice as many at 7×7)", range: 1...1024)
 let initName = options.string(
     "init", "dcgan", "initial weights: dcgan (N(0, 0.02), batch norm γ ~ N(1, 0.02)) or pytorch (the layers' defaults)")
@@ -59,6 +63,7 @@ let classifierEpochs = options.int(
 let sampleCount = options.int("samples", 10_000, "generated digits to score", range: 2...1_000_000)
 let skipScore = options.flag("no-score", "do not train or load a classifier, and do not score the samples")
 options.require(initName == "dcgan" || initName == "pytorch", "--init must be dcgan or pytorch, got \(initName)")
+options.require(generatorKind == "deep" || generatorKind == "plain", "--generator must be deep or plain, got \(generatorKind)")
 options.require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive number, got \(learningRate)")
 options.require(learningRateG > 0 && learningRateG.isFinite, "--g-lr must be a positive number, got \(learningRateG)")
 options.require(
@@ -68,7 +73,8 @@ options.require(
     !(loadGenerator != nil && checkpointDir != nil), "--load-generator does not train, so --checkpoint-dir has nothing to write")
 options.require(!(skipScore && classifierFile != nil), "--no-score and --classifier: give only one of them")
 options.require(!(skipScore && saveClassifier != nil), "--no-score trains no classifier for --save-classifier")
-options.requireActivations(batch: batchSize, width: 2 * max(widthG, widthD) * 7 * 7, "--batch")
+// the widest layer: 2w channels at 7×7, D's w at 14×14, or the deep G's w/2 at 28×28
+options.requireActivations(batch: batchSize, width: max(2 * max(widthG, widthD) * 7 * 7, widthD * 14 * 14, widthG / 2 * 28 * 28), "--batch")
 options.finish()
 Threads.count = threads
 let clock = Stopwatch()
@@ -80,7 +86,7 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test digits"
 // 3. The two networks, as PyTorch's nn.Sequential (same module indices, so the same
 //    parameter names: G's 0.weight, 1.running_mean, …; D's 0.weight, 3.weight, …).
 Random.global = Random(seed: seed)
-let generator = dcganGenerator(latent: latent, width: widthG) // (ExampleSupport/GenerativeModels.swift)
+let generator = dcganGenerator(latent: latent, width: widthG, deep: generatorKind == "deep") // (ExampleSupport/GenerativeModels.swift)
 let discriminator = dcganDiscriminator(width: widthD)
 // DCGAN's initialisation (Radford et al.): every conv, transposed conv and linear weight
 // ~ N(0, 0.02) and bias 0, every batch norm's γ ~ N(1, 0.02) and β = 0. Small weights keep

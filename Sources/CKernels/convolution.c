@@ -257,6 +257,134 @@ BP_TARGET_AVX512 static void col2im_stride1_padded_avx512(const float *restrict 
     }
 }
 
+// im2col and col2im for strides above 1 (the 4×4, stride-2 convolutions of a DCGAN), by
+// way of the plane's phases: phase (a, b) of a zero-padded input plane is its pixels
+// (s·y + a, s·x + b), a plane of its own. Window offset (i, j) of output pixel (oh, ow)
+// reads padded pixel (s·oh + i, s·ow + j) = phase (i mod s, j mod s) at (oh + i / s,
+// ow + j / s): so block (row (c, i, j), image n) of the columns is a plain outH × outW
+// window of one phase, copied (or added) a row at a time with masked vectors, as at
+// stride 1. Each phase is phase_rows × phase_columns (outH + (kH − 1) / sH by
+// outW + (kW − 1) / sW); `phases` holds the sH·sW of them, one plane's worth.
+static inline ptrdiff_t phase_rows(const bp_window *g) { return output_height(g) + (g->kernel_height - 1) / g->stride_height; }
+static inline ptrdiff_t phase_columns(const bp_window *g) { return output_width(g) + (g->kernel_width - 1) / g->stride_width; }
+
+// plane [H, W] → phases [sH, sW, phase_rows, phase_columns] (zero where the pixel is padding)
+BP_TARGET_AVX512 static void split_phases(const float *restrict plane, const bp_window *g, float *restrict phases) {
+    const ptrdiff_t H = g->height, W = g->width, sH = g->stride_height, sW = g->stride_width;
+    const ptrdiff_t pH = g->padding_height, pW = g->padding_width, PH = phase_rows(g), PW = phase_columns(g);
+    for (ptrdiff_t a = 0; a < sH; a++)
+        for (ptrdiff_t b = 0; b < sW; b++)
+            for (ptrdiff_t y = 0; y < PH; y++) {
+                float *restrict dst = phases + ((a * sW + b) * PH + y) * PW;
+                const ptrdiff_t h = sH * y + a - pH;   // the input row of this phase row
+                if (h < 0 || h >= H) {
+                    memset(dst, 0, (size_t)PW * sizeof(float));
+                    continue;
+                }
+                const float *src = plane + h * W;
+                if (sW == 2) {                         // 16 phase columns from 32 pixels, by one permutation
+                    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                    for (ptrdiff_t x = 0; x < PW; x += 16) {
+                        // pixels w … w + 31 from w = 2x + b − pW, the pixel of phase column x
+                        // (the masks read only the row's own pixels: the others are padding, 0)
+                        const ptrdiff_t w = 2 * x + b - pW;
+                        const __m512 lo = _mm512_maskz_loadu_ps(lane_range(-w, W - w), src + w);
+                        const __m512 hi = _mm512_maskz_loadu_ps(lane_range(-w - 16, W - w - 16), src + w + 16);
+                        _mm512_mask_storeu_ps(dst + x, lane_range(0, PW - x), _mm512_permutex2var_ps(lo, evens, hi));
+                    }
+                    continue;
+                }
+                for (ptrdiff_t x = 0; x < PW; x++) {
+                    const ptrdiff_t w = sW * x + b - pW;
+                    dst[x] = w >= 0 && w < W ? src[w] : 0;
+                }
+            }
+}
+
+// phases [sH, sW, phase_rows, phase_columns] → plane [H, W] (pixels no window reads get 0)
+BP_TARGET_AVX512 static void merge_phases(const float *restrict phases, const bp_window *g, float *restrict plane) {
+    const ptrdiff_t H = g->height, W = g->width, sH = g->stride_height, sW = g->stride_width;
+    const ptrdiff_t pH = g->padding_height, pW = g->padding_width, PH = phase_rows(g), PW = phase_columns(g);
+    for (ptrdiff_t h = 0; h < H; h++) {
+        const ptrdiff_t a = (h + pH) % sH, y = (h + pH) / sH;
+        float *restrict dst = plane + h * W;
+        memset(dst, 0, (size_t)W * sizeof(float));
+        if (y >= PH) continue;
+        for (ptrdiff_t b = 0; b < sW; b++) {
+            const float *restrict src = phases + ((a * sW + b) * PH + y) * PW;
+            // phase column x holds pixel w = sW·x + b − pW
+            const ptrdiff_t x_lo = b >= pW ? 0 : (pW - b + sW - 1) / sW;
+            const ptrdiff_t x_hi = min_index(PW, (W - 1 + pW - b) / sW + 1);
+            for (ptrdiff_t x = x_lo; x < x_hi; x++) dst[sW * x + b - pW] = src[x];
+        }
+    }
+}
+
+// input [N, C, H, W] → columns [C·kH·kW, N·outH·outW], images [first, last); `phases` is
+// scratch for one plane's phases
+BP_TARGET_AVX512 static void im2col_strided_avx512(const float *restrict input, const bp_window *g, ptrdiff_t first,
+                                                    ptrdiff_t last, float *restrict columns, float *restrict phases) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t sH = g->stride_height, sW = g->stride_width, PH = phase_rows(g), PW = phase_columns(g);
+    const ptrdiff_t outH = output_height(g), outW = output_width(g), plane = outH * outW, row_length = g->batch * plane;
+    const ptrdiff_t pieces = (outW + 15) / 16;
+    __mmask16 lanes[pieces];                           // the lanes of each piece inside an output row
+    for (ptrdiff_t p = 0; p < pieces; p++) lanes[p] = lane_range(0, outW - 16 * p);
+    for (ptrdiff_t c = 0; c < C; c++)
+        for (ptrdiff_t n = first; n < last; n++) {
+            split_phases(input + (n * C + c) * H * W, g, phases);
+            for (ptrdiff_t i = 0; i < kH; i++)
+                for (ptrdiff_t j = 0; j < kW; j++) {
+                    const float *restrict src = phases + ((i % sH * sW + j % sW) * PH + i / sH) * PW + j / sW;
+                    float *restrict dst = columns + ((c * kH + i) * kW + j) * row_length + n * plane;
+                    for (ptrdiff_t oh = 0; oh < outH; oh++, src += PW, dst += outW)
+                        for (ptrdiff_t p = 0; p < pieces; p++)
+                            _mm512_mask_storeu_ps(dst + 16 * p, lanes[p], _mm512_maskz_loadu_ps(lanes[p], src + 16 * p));
+                }
+        }
+}
+
+// columns [C·kH·kW, N·outH·outW] → grad_input [N, C, H, W], images [first, last) overwritten.
+// Each 16-float piece of a phase row is summed in a register over the window offsets (i, j)
+// of that phase that reach it (as col2im_stride1_avx512_kw does for the whole plane: no
+// read-modify-write of the phases), in the general kernel's (i, j) order, and stored once.
+BP_TARGET_AVX512 static void col2im_strided_avx512(const float *restrict columns, const bp_window *g, ptrdiff_t first,
+                                                    ptrdiff_t last, float *restrict grad_input, float *restrict phases) {
+    const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
+    const ptrdiff_t sH = g->stride_height, sW = g->stride_width, PH = phase_rows(g), PW = phase_columns(g);
+    const ptrdiff_t outH = output_height(g), outW = output_width(g), plane = outH * outW, row_length = g->batch * plane;
+    const ptrdiff_t pieces = (PW + 15) / 16, shifts = (kW - 1) / sW + 1;
+    // reach[p][u]: lanes of piece p of a phase row that window column j = u·sW + b reaches
+    // (phase column x = 16p + l takes output column ow = x − u)
+    __mmask16 reach[pieces][shifts], inside[pieces];
+    for (ptrdiff_t p = 0; p < pieces; p++) {
+        inside[p] = lane_range(0, PW - 16 * p);
+        for (ptrdiff_t u = 0; u < shifts; u++) reach[p][u] = reach_mask(16 * p, u, outW, PW);
+    }
+    for (ptrdiff_t c = 0; c < C; c++)
+        for (ptrdiff_t n = first; n < last; n++) {
+            const float *restrict block = columns + c * kH * kW * row_length + n * plane;  // row (c, 0, 0), image n
+            for (ptrdiff_t a = 0; a < sH; a++)
+                for (ptrdiff_t b = 0; b < sW; b++)
+                    for (ptrdiff_t y = 0; y < PH; y++) {
+                        float *restrict dst = phases + ((a * sW + b) * PH + y) * PW;
+                        for (ptrdiff_t p = 0; p < pieces; p++) {
+                            __m512 sum = _mm512_setzero_ps();
+                            // window rows i = t·sH + a with output row oh = y − t in [0, outH)
+                            for (ptrdiff_t t = max_index(y - outH + 1, 0); t <= y && t * sH + a < kH; t++) {
+                                const ptrdiff_t i = t * sH + a;
+                                for (ptrdiff_t u = 0; u * sW + b < kW; u++) {
+                                    const float *src = block + (i * kW + u * sW + b) * row_length + (y - t) * outW + 16 * p - u;
+                                    sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(reach[p][u], src));
+                                }
+                            }
+                            _mm512_mask_storeu_ps(dst + 16 * p, inside[p], sum);
+                        }
+                    }
+            merge_phases(phases, g, grad_input + (n * C + c) * H * W);
+        }
+}
+
 BP_TARGET_AVX512 static void col2im_stride1_avx512(const float *restrict columns, const bp_window *g, ptrdiff_t first,
                                                     ptrdiff_t last, float *restrict grad_input) {
     switch (g->kernel_width) {
@@ -290,6 +418,14 @@ BP_CLONES void bp_im2col_f32(const float *restrict input, const bp_window *g, pt
     if (sH == 1 && sW == 1 && has_avx512()) {         // stride 1 with padding
         im2col_stride1_padded_avx512(input, g, first, last, columns);
         return;
+    }
+    if (has_avx512()) {                                // strides above 1
+        float *phases = malloc((size_t)(sH * sW * phase_rows(g) * phase_columns(g)) * sizeof(float));
+        if (phases) {
+            im2col_strided_avx512(input, g, first, last, columns, phases);
+            free(phases);
+            return;
+        }
     }
 #endif
     for (ptrdiff_t c = 0; c < C; c++)
@@ -342,6 +478,14 @@ BP_CLONES void bp_col2im_f32(const float *restrict columns, const bp_window *g, 
     if (sH == 1 && sW == 1 && has_avx512()) {          // stride 1 with padding
         col2im_stride1_padded_avx512(columns, g, first, last, grad_input);
         return;
+    }
+    if (has_avx512()) {                                // strides above 1
+        float *phases = malloc((size_t)(sH * sW * phase_rows(g) * phase_columns(g)) * sizeof(float));
+        if (phases) {
+            col2im_strided_avx512(columns, g, first, last, grad_input, phases);
+            free(phases);
+            return;
+        }
     }
 #endif
     for (ptrdiff_t c = 0; c < C; c++) {

@@ -21,6 +21,9 @@ final class FloatConvolutionKernelTests: XCTestCase {
         ([2, 2, 6, 37], (3, 5), (1, 1), (2, 3)), // stride 1, more padding than the kernel needs, rows of 41
         ([2, 2, 5, 16], (1, 2), (1, 1), (0, 1)), // stride 1, padding on one axis only, rows of 17
         ([3, 2, 7, 5], (3, 2), (2, 2), (1, 1)), // stride 2 and padding
+        ([2, 3, 28, 28], (4, 4), (2, 2), (1, 1)), // a DCGAN's 4×4 stride-2 convolution, rows of 14
+        ([2, 2, 14, 14], (4, 4), (2, 2), (1, 1)), // the same at 14×14, rows of 7
+        ([1, 2, 70, 67], (3, 3), (2, 2), (1, 1)), // stride 2, rows of 34 (three vectors)
         ([2, 3, 9, 8], (5, 3), (2, 1), (2, 1)), // non-square everything
         ([2, 2, 5, 6], (2, 4), (1, 2), (2, 2)),
         ([2, 2, 3, 3], (5, 5), (1, 1), (2, 2)), // kernel larger than the image
