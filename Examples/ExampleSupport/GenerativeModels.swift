@@ -57,15 +57,21 @@ public func dcganGenerator(latent: Int = 64, width: Int = 64, deep: Bool = false
     }
 }
 
-/// The DCGAN discriminator of gan, as PyTorch's `nn.Sequential` (same parameter names), with
-/// `width` channels at 14×14 and twice as many at 7×7 (64: the `gan` workload's pair):
+/// The DCGAN discriminator, as PyTorch's `nn.Sequential` (same parameter names), with
+/// `width` channels at 14×14 and twice as many at 7×7. Plain (the `gan` workload's, 64 wide):
 ///
 ///     [N, 1, 28, 28] conv 4×4 /2 → [N, w, 14, 14] LeakyReLU(0.2) → conv 4×4 /2 → [N, 2w, 7, 7] BatchNorm2d
 ///     LeakyReLU(0.2) → flatten [N, 2w·7·7] → Linear → [N, 1] logit
-public func dcganDiscriminator(width: Int = 64) -> Sequential<Float> {
+///
+/// `deep` (gan's default, the match of the deep generator): a 3×3 convolution (BatchNorm2d,
+/// LeakyReLU) at 7×7 before the flatten.
+public func dcganDiscriminator(width: Int = 64, deep: Bool = false) -> Sequential<Float> {
     Sequential<Float> {
         Conv2D<Float>(1, width, kernelSize: 4, stride: 2, padding: 1); LeakyReLU<Float>(slope: 0.2)
         Conv2D<Float>(width, 2 * width, kernelSize: 4, stride: 2, padding: 1); BatchNorm2d<Float>(2 * width); LeakyReLU<Float>(slope: 0.2)
+        if deep {
+            Conv2D<Float>(2 * width, 2 * width, kernelSize: 3, padding: 1); BatchNorm2d<Float>(2 * width); LeakyReLU<Float>(slope: 0.2)
+        }
         Flatten<Float>()
         Linear<Float>(2 * width * 7 * 7, 1)
     }

@@ -1,7 +1,7 @@
 // gan: a generative adversarial network (Goodfellow et al. 2014) in the DCGAN style
 // (Radford et al. 2016) that learns to draw MNIST digits, scored by a digit classifier.
 //
-//   swift run -c release gan [--epochs 12] [--g-steps 2] [--batch 32] [--lr 2e-4] [--out DIR]
+//   swift run -c release gan [--epochs 10] [--g-steps 2] [--batch 32] [--lr 2e-4] [--out DIR]
 //   swift run -c release gan --save-generator g.safetensors --save-discriminator d.safetensors
 //   swift run -c release gan --load-generator g.safetensors     # only sample and score
 //   swift run -c release gan --classifier convnet.safetensors   # a classifier saved by mnist-convnet --save
@@ -17,7 +17,8 @@
 //      ConvTranspose 4×4 /2 → [N,32,28,28] BatchNorm ReLU conv 3×3 → [N,1,28,28] Sigmoid
 //      (--generator plain: without the 3×3 convolutions, ConvTranspose 4×4 /2 → [N,1,28,28] last)
 //   D: [N,1,28,28] conv 4×4 /2 → [N,64,14,14] LeakyReLU(0.2) → conv 4×4 /2 → [N,128,7,7] BatchNorm
-//      LeakyReLU(0.2) → flatten [N,6272] → Linear → [N,1] logit
+//      LeakyReLU(0.2) → conv 3×3 BatchNorm LeakyReLU(0.2) → flatten [N,6272] → Linear → [N,1] logit
+//      (--discriminator plain: without the 3×3 convolution)
 //
 // At the end a trained classifier (the lecture convnet) judges 10,000 generated digits:
 // the "inception score", the share of each class, and the Fréchet distance between the
@@ -30,13 +31,15 @@ import Foundation
 // 1. Options.
 let options = Options("gan", "a DCGAN of MNIST digits, scored by a digit classifier", booleanFlags: ["no-score"])
 let dataOption = options.mnistData() // checked now: every file there
-let epochs = options.int("epochs", 12, "passes over the training set", range: Limits.epochs)
+let epochs = options.int("epochs", 10, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 32, "real images per step (and as many fakes)", range: 2...4096)
 let learningRate = options.double("lr", 2e-4, "Adam learning rate of both networks (β₁ = 0.5, β₂ = 0.999)")
 let learningRateG = options.double("g-lr", learningRate, "Adam learning rate of the generator (default: --lr)")
 let latent = options.int("latent", 64, "size of the code z", range: 1...4096)
 let generatorKind = options.string(
     "generator", "deep", "deep (3×3 convolutions at 7×7, 14×14 and 28×28) or plain (the gan workload's DCGAN generator)")
+let discriminatorKind = options.string(
+    "discriminator", "deep", "deep (a 3×3 convolution at 7×7) or plain (the gan workload's DCGAN discriminator)")
 let widthG = options.int("g-width", 64, "generator channels at 14×14 (twice as many at 7×7, half at 28×28)", range: 2...1024)
 let widthD = options.int("d-width", 64, "discriminator channels at 14×14 (twice as many at 7×7)", range: 1...1024)
 let initName = options.string(
@@ -64,6 +67,8 @@ let sampleCount = options.int("samples", 10_000, "generated digits to score", ra
 let skipScore = options.flag("no-score", "do not train or load a classifier, and do not score the samples")
 options.require(initName == "dcgan" || initName == "pytorch", "--init must be dcgan or pytorch, got \(initName)")
 options.require(generatorKind == "deep" || generatorKind == "plain", "--generator must be deep or plain, got \(generatorKind)")
+options.require(
+    discriminatorKind == "deep" || discriminatorKind == "plain", "--discriminator must be deep or plain, got \(discriminatorKind)")
 options.require(learningRate > 0 && learningRate.isFinite, "--lr must be a positive number, got \(learningRate)")
 options.require(learningRateG > 0 && learningRateG.isFinite, "--g-lr must be a positive number, got \(learningRateG)")
 options.require(
@@ -87,7 +92,7 @@ print("MNIST: \(mnist.train.count) training and \(mnist.test.count) test digits"
 //    parameter names: G's 0.weight, 1.running_mean, …; D's 0.weight, 3.weight, …).
 Random.global = Random(seed: seed)
 let generator = dcganGenerator(latent: latent, width: widthG, deep: generatorKind == "deep") // (ExampleSupport/GenerativeModels.swift)
-let discriminator = dcganDiscriminator(width: widthD)
+let discriminator = dcganDiscriminator(width: widthD, deep: discriminatorKind == "deep")
 // DCGAN's initialisation (Radford et al.): every conv, transposed conv and linear weight
 // ~ N(0, 0.02) and bias 0, every batch norm's γ ~ N(1, 0.02) and β = 0. Small weights keep
 // both players near the start of the game, where D cannot yet tell and G's gradient is useful.

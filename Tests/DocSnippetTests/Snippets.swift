@@ -214,8 +214,8 @@ final class DocSnippetTests: XCTestCase {
         print(model, wide)
     }
 
-    /// Sources/Backprop/Backprop.docc/Articles/GenerativeAndAdversarial.md, line 142
-    func snippet_GenerativeAndAdversarial_142() throws {
+    /// Sources/Backprop/Backprop.docc/Articles/GenerativeAndAdversarial.md, line 143
+    func snippet_GenerativeAndAdversarial_143() throws {
         let generator = Sequential<Float> { Linear(8, 16); Sigmoid() }
         let discriminator = Sequential<Float> { Linear(16, 1) }
         let z = Tensor<Float>.normal([4, 8]), fake = generator.fprop(z)
@@ -426,7 +426,7 @@ final class DocSnippetTests: XCTestCase {
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:32", snippet_CheckpointsAndPyTorch_32),
         ("Sources/Backprop/Backprop.docc/Articles/CheckpointsAndPyTorch.md:92", snippet_CheckpointsAndPyTorch_92),
         ("Sources/Backprop/Backprop.docc/Articles/ConvolutionalNetworks.md:21", snippet_ConvolutionalNetworks_21),
-        ("Sources/Backprop/Backprop.docc/Articles/GenerativeAndAdversarial.md:142", snippet_GenerativeAndAdversarial_142),
+        ("Sources/Backprop/Backprop.docc/Articles/GenerativeAndAdversarial.md:143", snippet_GenerativeAndAdversarial_143),
         ("Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md:63", snippet_LecturesAsExamples_63),
         ("Sources/Backprop/Backprop.docc/Articles/LecturesAsExamples.md:89", snippet_LecturesAsExamples_89),
         ("Sources/Backprop/Backprop.docc/Articles/NetworksThatAreNotChains.md:9", snippet_NetworksThatAreNotChains_9),

@@ -15,7 +15,7 @@ extension ExampleRunTests {
         for option in [
             "--epochs", "--batch", "--lr", "--seed", "--threads", "--out", "--save-generator",
             "--save-discriminator", "--load-generator", "--classifier", "--samples", "--checkpoint-dir", "--save-classifier", "--no-score",
-            "--init", "--real-label", "--g-steps", "--generator", "--g-width", "--d-width", "--g-lr"
+            "--init", "--real-label", "--g-steps", "--generator", "--discriminator", "--g-width", "--d-width", "--g-lr"
         ] {
             XCTAssertTrue(help.stdout.contains(option), "\(option) missing from --help:\n\(help.stdout)")
         }
@@ -38,6 +38,7 @@ extension ExampleRunTests {
             (["--real-label", "0.2"], "--real-label must be in"),
             (["--g-steps", "0"], "--g-steps must be in"),
             (["--generator", "wide"], "--generator must be deep or plain, got wide"),
+            (["--discriminator", "wide"], "--discriminator must be deep or plain, got wide"),
             (["--no-such-option", "1"], "no-such-option")
         ]
         try Data("x".utf8).write(to: URL(fileURLWithPath: path("g.safetensors")))
@@ -67,20 +68,21 @@ extension ExampleRunTests {
         XCTAssertTrue(trained.stdout.contains("generated digits"), trained.stdout)
         XCTAssertTrue(trained.stdout.contains("real test digits"), trained.stdout)
         // PyTorch's names for the nn.Sequential of each network: the deep generator (its 3×3
-        // convolutions at 4, 10 and 16, the transposed ones at 7 and 13), and the
-        // discriminator of shared/bench/torch_peer.py's DCGAN pair
+        // convolutions at 4, 10 and 16, the transposed ones at 7 and 13) and the deep
+        // discriminator (shared/bench/torch_peer.py's, with a 3×3 convolution at 5)
         let g = try SafeTensors(contentsOf: path("g.safetensors")), d = try SafeTensors(contentsOf: path("d.safetensors"))
         for name in ["0.weight", "1.running_mean", "1.num_batches_tracked", "4.weight", "5.running_var", "16.weight", "16.bias"] {
             XCTAssertTrue(g.contains(name), "\(name) missing from the generator's \(g.names)")
         }
-        for name in ["0.weight", "2.weight", "3.running_mean", "6.weight", "6.bias"] {
+        for name in ["0.weight", "2.weight", "3.running_mean", "5.weight", "6.running_var", "9.weight", "9.bias"] {
             XCTAssertTrue(d.contains(name), "\(name) missing from the discriminator's \(d.names)")
         }
         XCTAssertEqual(try g.tensor("4.weight", as: Float.self).shape, [128, 128, 3, 3])
         XCTAssertEqual(try g.tensor("7.weight", as: Float.self).shape, [128, 64, 4, 4])
         XCTAssertEqual(try g.tensor("13.weight", as: Float.self).shape, [64, 32, 4, 4])
         XCTAssertEqual(try g.tensor("16.weight", as: Float.self).shape, [1, 32, 3, 3])
-        XCTAssertEqual(try d.tensor("6.weight", as: Float.self).shape, [1, 6272])
+        XCTAssertEqual(try d.tensor("5.weight", as: Float.self).shape, [128, 128, 3, 3])
+        XCTAssertEqual(try d.tensor("9.weight", as: Float.self).shape, [1, 6272])
         XCTAssertEqual(try g.integers("1.num_batches_tracked"), [4]) // 16 digits in batches of 8, G run twice a round (--g-steps 2)
         for file in ["ck/generator-epoch-001.safetensors", "ck/discriminator-epoch-001.safetensors"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path(file)), "\(file) not written:\n\(trained.stdout)")
