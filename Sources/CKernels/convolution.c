@@ -320,10 +320,17 @@ BP_TARGET_AVX512 static void merge_phases(const float *restrict phases, const bp
     }
 }
 
-// input [N, C, H, W] → columns [C·kH·kW, N·outH·outW], images [first, last); `phases` is
-// scratch for one plane's phases
-BP_TARGET_AVX512 static void im2col_strided_avx512(const float *restrict input, const bp_window *g, ptrdiff_t first,
-                                                    ptrdiff_t last, float *restrict columns, float *restrict phases) {
+// scratch for one plane's phases [sH, sW, phase_rows, phase_columns] (NULL if out of memory)
+static float *phase_scratch(const bp_window *g) {
+    return malloc((size_t)(g->stride_height * g->stride_width * phase_rows(g) * phase_columns(g)) * sizeof(float));
+}
+
+// input [N, C, H, W] → columns [C·kH·kW, N·outH·outW], images [first, last); 0 (nothing
+// done) if its scratch cannot be allocated
+BP_TARGET_AVX512 static int im2col_strided_avx512(const float *restrict input, const bp_window *g, ptrdiff_t first,
+                                                   ptrdiff_t last, float *restrict columns) {
+    float *restrict phases = phase_scratch(g);
+    if (!phases) return 0;
     const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
     const ptrdiff_t sH = g->stride_height, sW = g->stride_width, PH = phase_rows(g), PW = phase_columns(g);
     const ptrdiff_t outH = output_height(g), outW = output_width(g), plane = outH * outW, row_length = g->batch * plane;
@@ -342,14 +349,19 @@ BP_TARGET_AVX512 static void im2col_strided_avx512(const float *restrict input, 
                             _mm512_mask_storeu_ps(dst + 16 * p, lanes[p], _mm512_maskz_loadu_ps(lanes[p], src + 16 * p));
                 }
         }
+    free(phases);
+    return 1;
 }
 
-// columns [C·kH·kW, N·outH·outW] → grad_input [N, C, H, W], images [first, last) overwritten.
-// Each 16-float piece of a phase row is summed in a register over the window offsets (i, j)
-// of that phase that reach it (as col2im_stride1_avx512_kw does for the whole plane: no
-// read-modify-write of the phases), in the general kernel's (i, j) order, and stored once.
-BP_TARGET_AVX512 static void col2im_strided_avx512(const float *restrict columns, const bp_window *g, ptrdiff_t first,
-                                                    ptrdiff_t last, float *restrict grad_input, float *restrict phases) {
+// columns [C·kH·kW, N·outH·outW] → grad_input [N, C, H, W], images [first, last) overwritten;
+// 0 (nothing done) if its scratch cannot be allocated. Each 16-float piece of a phase row
+// is summed in a register over the window offsets (i, j) of that phase that reach it (as
+// col2im_stride1_avx512_kw does for the whole plane: no read-modify-write of the phases),
+// in the general kernel's (i, j) order, and stored once.
+BP_TARGET_AVX512 static int col2im_strided_avx512(const float *restrict columns, const bp_window *g, ptrdiff_t first,
+                                                   ptrdiff_t last, float *restrict grad_input) {
+    float *restrict phases = phase_scratch(g);
+    if (!phases) return 0;
     const ptrdiff_t C = g->channels, H = g->height, W = g->width, kH = g->kernel_height, kW = g->kernel_width;
     const ptrdiff_t sH = g->stride_height, sW = g->stride_width, PH = phase_rows(g), PW = phase_columns(g);
     const ptrdiff_t outH = output_height(g), outW = output_width(g), plane = outH * outW, row_length = g->batch * plane;
@@ -383,6 +395,8 @@ BP_TARGET_AVX512 static void col2im_strided_avx512(const float *restrict columns
                     }
             merge_phases(phases, g, grad_input + (n * C + c) * H * W);
         }
+    free(phases);
+    return 1;
 }
 
 BP_TARGET_AVX512 static void col2im_stride1_avx512(const float *restrict columns, const bp_window *g, ptrdiff_t first,
@@ -419,14 +433,7 @@ BP_CLONES void bp_im2col_f32(const float *restrict input, const bp_window *g, pt
         im2col_stride1_padded_avx512(input, g, first, last, columns);
         return;
     }
-    if (has_avx512()) {                                // strides above 1
-        float *phases = malloc((size_t)(sH * sW * phase_rows(g) * phase_columns(g)) * sizeof(float));
-        if (phases) {
-            im2col_strided_avx512(input, g, first, last, columns, phases);
-            free(phases);
-            return;
-        }
-    }
+    if (has_avx512() && im2col_strided_avx512(input, g, first, last, columns)) return;  // strides above 1
 #endif
     for (ptrdiff_t c = 0; c < C; c++)
         for (ptrdiff_t i = 0; i < kH; i++) {
@@ -479,14 +486,7 @@ BP_CLONES void bp_col2im_f32(const float *restrict columns, const bp_window *g, 
         col2im_stride1_padded_avx512(columns, g, first, last, grad_input);
         return;
     }
-    if (has_avx512()) {                                // strides above 1
-        float *phases = malloc((size_t)(sH * sW * phase_rows(g) * phase_columns(g)) * sizeof(float));
-        if (phases) {
-            col2im_strided_avx512(columns, g, first, last, grad_input, phases);
-            free(phases);
-            return;
-        }
-    }
+    if (has_avx512() && col2im_strided_avx512(columns, g, first, last, grad_input)) return;  // strides above 1
 #endif
     for (ptrdiff_t c = 0; c < C; c++) {
         for (ptrdiff_t n = first; n < last; n++)
