@@ -1,7 +1,7 @@
 // gan: a generative adversarial network (Goodfellow et al. 2014) in the DCGAN style
 // (Radford et al. 2016) that learns to draw MNIST digits, scored by a digit classifier.
 //
-//   swift run -c release gan [--epochs 10] [--g-steps 2] [--batch 32] [--lr 2e-4] [--out DIR]
+//   swift run -c release gan [--epochs 13] [--g-steps 2] [--batch 32] [--lr 2e-4] [--out DIR]
 //   swift run -c release gan --save-generator g.safetensors --save-discriminator d.safetensors
 //   swift run -c release gan --load-generator g.safetensors     # only sample and score
 //   swift run -c release gan --classifier convnet.safetensors   # a classifier saved by mnist-convnet --save
@@ -31,7 +31,7 @@ import Foundation
 // 1. Options.
 let options = Options("gan", "a DCGAN of MNIST digits, scored by a digit classifier", booleanFlags: ["no-score"])
 let dataOption = options.mnistData() // checked now: every file there
-let epochs = options.int("epochs", 10, "passes over the training set", range: Limits.epochs)
+let epochs = options.int("epochs", 13, "passes over the training set", range: Limits.epochs)
 let batchSize = options.int("batch", 32, "real images per step (and as many fakes)", range: 2...4096)
 let learningRate = options.double("lr", 2e-4, "Adam learning rate of both networks (β₁ = 0.5, β₂ = 0.999)")
 let learningRateG = options.double("g-lr", learningRate, "Adam learning rate of the generator (default: --lr)")

@@ -554,17 +554,15 @@ void bp_direct_conv3x3_pack_f32(const float *weight, ptrdiff_t filters, ptrdiff_
                                 float *packed) {
     const ptrdiff_t outs = adjoint ? channels : filters, ins = adjoint ? filters : channels;
     const ptrdiff_t blocks = (outs + DIRECT_BLOCK - 1) / DIRECT_BLOCK;
-    for (ptrdiff_t b = 0; b < blocks; b++)
-        for (ptrdiff_t c = 0; c < ins; c++)
-            for (ptrdiff_t t = 0; t < DIRECT_TAPS; t++)
-                for (ptrdiff_t k = 0; k < DIRECT_BLOCK; k++) {
-                    const ptrdiff_t o = b * DIRECT_BLOCK + k;
-                    float w = 0;
-                    if (o < outs)
-                        w = adjoint ? weight[(c * channels + o) * DIRECT_TAPS + (DIRECT_TAPS - 1 - t)]
-                                    : weight[(o * channels + c) * DIRECT_TAPS + t];
-                    packed[((b * ins + c) * DIRECT_TAPS + t) * DIRECT_BLOCK + k] = w;
-                }
+    if (outs % DIRECT_BLOCK) memset(packed, 0, (size_t)(blocks * ins * DIRECT_TAPS * DIRECT_BLOCK) * sizeof(float));
+    // the weights read front to back, each written to its place (no branch per weight)
+    for (ptrdiff_t f = 0; f < filters; f++)
+        for (ptrdiff_t c = 0; c < channels; c++) {
+            const float *w = weight + (f * channels + c) * DIRECT_TAPS;
+            const ptrdiff_t o = adjoint ? c : f, i = adjoint ? f : c; // output, input of the packed convolution
+            float *dst = packed + ((o / DIRECT_BLOCK * ins + i) * DIRECT_TAPS) * DIRECT_BLOCK + o % DIRECT_BLOCK;
+            for (ptrdiff_t t = 0; t < DIRECT_TAPS; t++) dst[(adjoint ? DIRECT_TAPS - 1 - t : t) * DIRECT_BLOCK] = w[t];
+        }
 }
 
 #ifdef BP_AVX512
@@ -629,6 +627,122 @@ BP_TARGET_AVX512 static void direct_conv3x3_avx512(const float *restrict input, 
             }
         }
     }
+}
+
+// A convolution with at most 3 filters (the last layer of a generator: 32 channels → 1
+// image) would leave 13 or more of the 16 accumulators above idle. Here the accumulators
+// hold `PIECES` consecutive pieces of the plane for each of the `nf` filters instead:
+// per (channel, tap) one masked load per piece and nf FMAs on it, the weights broadcast.
+enum { FEW_FILTERS = 3, FEW_PIECES = 4 };   // at most 3 filters; 4 pieces of 16 pixels per filter
+BP_TARGET_AVX512 static inline __attribute__((always_inline)) void
+direct_few_filters_pieces(const float *restrict x, ptrdiff_t C, ptrdiff_t HW, const ptrdiff_t offset[DIRECT_TAPS],
+                          const float *restrict packed, const __mmask16 *restrict masks, ptrdiff_t p0,
+                          ptrdiff_t count, const int nf, float *restrict y) {
+    __m512 acc[FEW_FILTERS][FEW_PIECES];
+#pragma clang loop unroll(full)
+    for (int f = 0; f < FEW_FILTERS; f++)
+#pragma clang loop unroll(full)
+        for (int j = 0; j < FEW_PIECES; j++) acc[f][j] = _mm512_setzero_ps();
+    const float *restrict w = packed;
+    for (ptrdiff_t c = 0; c < C; c++) {
+        const float *src = x + c * HW + 16 * p0;       // only dereferenced under a mask
+#pragma clang loop unroll(full)
+        for (int t = 0; t < DIRECT_TAPS; t++, w += DIRECT_BLOCK) {
+#pragma clang loop unroll(full)
+            for (int j = 0; j < FEW_PIECES; j++) {
+                if (j >= count) break;
+                const __m512 v = _mm512_maskz_loadu_ps(masks[(p0 + j) * DIRECT_MASKS + t], src + 16 * j + offset[t]);
+#pragma clang loop unroll(full)
+                for (int f = 0; f < FEW_FILTERS; f++)
+                    if (f < nf) acc[f][j] = _mm512_fmadd_ps(v, _mm512_set1_ps(w[f]), acc[f][j]);
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int j = 0; j < FEW_PIECES; j++) {
+        if (j >= count) break;
+        const __mmask16 tail = masks[(p0 + j) * DIRECT_MASKS + DIRECT_TAPS];
+#pragma clang loop unroll(full)
+        for (int f = 0; f < FEW_FILTERS; f++)
+            if (f < nf) _mm512_mask_storeu_ps(y + f * HW + 16 * (p0 + j), tail, acc[f][j]);
+    }
+}
+
+// input [N, C, H, W], packed [1, C, 9, 16] → output [N, F, H, W] for F ≤ 3, images [first, last)
+BP_TARGET_AVX512 static void direct_conv3x3_few_filters_avx512(const float *restrict input, ptrdiff_t C, ptrdiff_t H,
+                                                                ptrdiff_t W, const float *restrict packed, ptrdiff_t F,
+                                                                ptrdiff_t first, ptrdiff_t last,
+                                                                const __mmask16 *restrict masks, float *restrict output) {
+    const ptrdiff_t HW = H * W, pieces = (HW + 15) / 16;
+    ptrdiff_t offset[DIRECT_TAPS];
+    for (int t = 0; t < DIRECT_TAPS; t++) offset[t] = (t / 3 - 1) * W + (t % 3 - 1);
+    for (ptrdiff_t n = first; n < last; n++)
+        for (ptrdiff_t p = 0; p < pieces; p += FEW_PIECES) {
+            const ptrdiff_t count = min_index(FEW_PIECES, pieces - p);
+            const float *x = input + n * C * HW;
+            float *y = output + n * F * HW;
+            // (a constant filter count per call: the loops over filters unroll to exactly F)
+            if (F == 1) direct_few_filters_pieces(x, C, HW, offset, packed, masks, p, count, 1, y);
+            else if (F == 2) direct_few_filters_pieces(x, C, HW, offset, packed, masks, p, count, 2, y);
+            else direct_few_filters_pieces(x, C, HW, offset, packed, masks, p, count, 3, y);
+        }
+}
+
+// The weight gradient of a convolution with at most 3 filters, pixels in the lanes: for
+// each channel, nf · 9 accumulators (one per filter and tap) take per piece the filters'
+// gradients (nf loads, kept for the channel's 9 taps) times the tap's masked input.
+// input [N, C, H, W], grad_output [N, F, H, W] → weight_grad [F, C, 3, 3] += images [first, last), F ≤ 3
+BP_TARGET_AVX512 static inline __attribute__((always_inline)) void
+direct_weight_grad_few_filters(const float *restrict input, const float *restrict grad_output, ptrdiff_t C,
+                               ptrdiff_t H, ptrdiff_t W, const int nf, ptrdiff_t first, ptrdiff_t last,
+                               const __mmask16 *restrict masks, float *restrict weight_grad) {
+    const ptrdiff_t HW = H * W, pieces = (HW + 15) / 16;
+    ptrdiff_t offset[DIRECT_TAPS];
+    for (int t = 0; t < DIRECT_TAPS; t++) offset[t] = (t / 3 - 1) * W + (t % 3 - 1);
+    for (ptrdiff_t c = 0; c < C; c++) {
+        __m512 acc[FEW_FILTERS][DIRECT_TAPS];
+#pragma clang loop unroll(full)
+        for (int f = 0; f < FEW_FILTERS; f++)
+#pragma clang loop unroll(full)
+            for (int t = 0; t < DIRECT_TAPS; t++) acc[f][t] = _mm512_setzero_ps();
+        for (ptrdiff_t n = first; n < last; n++) {
+            const float *x = input + (n * C + c) * HW, *g = grad_output + n * nf * HW;
+            for (ptrdiff_t p = 0; p < pieces; p++) {
+                const __mmask16 *m = masks + p * DIRECT_MASKS;
+                __m512 gy[FEW_FILTERS];
+#pragma clang loop unroll(full)
+                for (int f = 0; f < FEW_FILTERS; f++)
+                    if (f < nf) gy[f] = _mm512_maskz_loadu_ps(m[DIRECT_TAPS], g + f * HW + 16 * p);
+#pragma clang loop unroll(full)
+                for (int t = 0; t < DIRECT_TAPS; t++) {
+                    const __m512 v = _mm512_maskz_loadu_ps(m[t], x + 16 * p + offset[t]);
+#pragma clang loop unroll(full)
+                    for (int f = 0; f < FEW_FILTERS; f++)
+                        if (f < nf) acc[f][t] = _mm512_fmadd_ps(gy[f], v, acc[f][t]);
+                }
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int f = 0; f < FEW_FILTERS; f++)
+#pragma clang loop unroll(full)
+            for (int t = 0; t < DIRECT_TAPS; t++)
+                if (f < nf) weight_grad[(f * C + c) * DIRECT_TAPS + t] += _mm512_reduce_add_ps(acc[f][t]);
+    }
+}
+
+// input [N, C, H, W], grad_output [N, F, H, W] → weight_grad [F, C, 3, 3] += images [first, last), F ≤ 3
+BP_TARGET_AVX512 static void direct_conv3x3_weight_grad_few_filters_avx512(const float *restrict input,
+                                                                            const float *restrict grad_output,
+                                                                            ptrdiff_t C, ptrdiff_t H, ptrdiff_t W,
+                                                                            ptrdiff_t F, ptrdiff_t first,
+                                                                            ptrdiff_t last, float *restrict weight_grad) {
+    __mmask16 *masks = malloc((size_t)((H * W + 15) / 16 * DIRECT_MASKS) * sizeof(__mmask16));
+    direct_masks(H, W, 1, masks);
+    // (a constant filter count per call, as in the forward kernel)
+    if (F == 1) direct_weight_grad_few_filters(input, grad_output, C, H, W, 1, first, last, masks, weight_grad);
+    else if (F == 2) direct_weight_grad_few_filters(input, grad_output, C, H, W, 2, first, last, masks, weight_grad);
+    else direct_weight_grad_few_filters(input, grad_output, C, H, W, 3, first, last, masks, weight_grad);
+    free(masks);
 }
 
 // r[i] = row i of a 16×16 block of floats → r[j] = its column j
@@ -753,7 +867,11 @@ void bp_direct_conv3x3_f32(const float *input, ptrdiff_t channels, ptrdiff_t hei
     const ptrdiff_t pieces = (stack * height * width + 15) / 16;
     __mmask16 *masks = malloc((size_t)(pieces * DIRECT_MASKS) * sizeof(__mmask16));
     direct_masks(height, width, stack, masks);
-    direct_conv3x3_avx512(input, channels, stack * height, width, packed, filters, first, last, masks, output);
+    if (filters <= FEW_FILTERS)
+        direct_conv3x3_few_filters_avx512(input, channels, stack * height, width, packed, filters, first, last, masks,
+                                          output);
+    else
+        direct_conv3x3_avx512(input, channels, stack * height, width, packed, filters, first, last, masks, output);
     free(masks);
 #else
     (void)input; (void)channels; (void)height; (void)width; (void)stack; (void)packed; (void)filters; (void)first;
@@ -766,7 +884,11 @@ void bp_direct_conv3x3_weight_grad_f32(const float *input, const float *grad_out
                                        ptrdiff_t height, ptrdiff_t width, ptrdiff_t filters,
                                        ptrdiff_t first, ptrdiff_t last, float *weight_grad) {
 #ifdef BP_AVX512
-    direct_conv3x3_weight_grad_avx512(input, grad_output, channels, height, width, filters, first, last, weight_grad);
+    if (filters <= FEW_FILTERS)
+        direct_conv3x3_weight_grad_few_filters_avx512(input, grad_output, channels, height, width, filters, first, last,
+                                                      weight_grad);
+    else
+        direct_conv3x3_weight_grad_avx512(input, grad_output, channels, height, width, filters, first, last, weight_grad);
 #else
     (void)input; (void)grad_output; (void)channels; (void)height; (void)width; (void)filters; (void)first; (void)last;
     (void)weight_grad;

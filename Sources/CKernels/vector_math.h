@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
+// Each clone names a feature level, not a CPU model: clang dispatches an "arch=<cpu>" clone
+// on the CPU's model, so "arch=haswell" would leave every AMD processor on the baseline;
+// "arch=x86-64-v3" (AVX2, FMA, BMI2) is picked by the features the CPU reports.
 // No clones under ThreadSanitizer: their ifunc resolvers run during relocation, before
 // the TSan runtime is initialised, and crash on the instrumentation TSan adds to them.
 #if defined(__has_feature)
@@ -15,7 +18,7 @@
 #endif
 #endif
 #if defined(__x86_64__) && defined(__clang__) && !defined(BP_NO_CLONES)
-#define BP_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#define BP_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
 #define BP_CLONES
 #endif

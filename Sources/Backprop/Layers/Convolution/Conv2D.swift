@@ -206,7 +206,10 @@ public final class Conv2D<Scalar: TensorScalar>: Layer {
         let parts = parts(g), split = parts > 1
         prepareWorkspaces(parts)
         for space in workspaces.prefix(parts) {
-            if split { reserve(&space.weightGrad, f * k); space.weightGrad.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) } }
+            if split {
+                reserve(&space.weightGrad, f * k);
+                space.weightGrad.withUnsafeMutableBufferPointer { Scalar.fill($0.baseAddress!, 0, $0.count) }
+            }
             if bias != nil { space.biasGrad = Array(repeating: 0, count: f); reserve(&space.rowSums, f) }
         }
         input.withUnsafePointer { x in

@@ -87,7 +87,7 @@ extension Conv2D {
         if split {
             for space in workspaces.prefix(parts) {
                 reserve(&space.weightGrad, f * c * 9)
-                space.weightGrad.withUnsafeMutableBufferPointer { $0.initialize(repeating: 0) }
+                space.weightGrad.withUnsafeMutableBufferPointer { Scalar.fill($0.baseAddress!, 0, $0.count) }
             }
         }
         let spaces = workspaces
@@ -109,7 +109,7 @@ extension Conv2D {
                     }
                 }
                 if let bias {
-                    var sums = [Scalar](repeating: 0, count: f)
+                    var sums = Tensor<Scalar>.zeros([f]).scalars
                     Scalar.channelSums(gy, channels: f, plane: plane, images: 0..<g.batch, &sums, accumulate: false)
                     bias.grad.add(Tensor(shape: [f], scalars: sums))
                 }

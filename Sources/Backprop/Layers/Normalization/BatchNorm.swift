@@ -83,6 +83,13 @@ public class BatchNorm<Scalar: TensorScalar>: Layer {
         return inputShape
     }
 
+    /// γ per channel (1 without `affine`) and β (nil without `affine`).
+    private var gamma: [Scalar] { weight?.value.scalars ?? Tensor.ones([features]).scalars }
+    private var beta: [Scalar]? { bias?.value.scalars }
+
+    /// `count` zeros (filled by the kernel: generic code never loops over the elements).
+    private func zeros(_ count: Int) -> [Scalar] { Tensor.zeros([count]).scalars }
+
     /// (outer, inner) of the input [outer = N, C, inner = spatial size].
     private func geometry(_ shape: [Int]) -> (outer: Int, inner: Int) {
         (shape[0], shape.dropFirst(2).reduce(1, *))
@@ -92,8 +99,9 @@ public class BatchNorm<Scalar: TensorScalar>: Layer {
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         _ = checkedOutputShape(input.shape)
         let (outer, inner) = geometry(input.shape)
-        let c = features, epsilon = Scalar(eps)
-        var mean = [Scalar](repeating: 0, count: c), variance = [Scalar](repeating: 0, count: c)
+        let c = features
+        // (every per-channel buffer through the kernels: one call each, no generic loop per element)
+        var mean = zeros(c), variance = zeros(c)
         if isTraining {
             let m = outer * inner
             require(m > 1, "\(self): expected more than 1 value per channel when training, got input \(input.shape)")
@@ -104,20 +112,24 @@ public class BatchNorm<Scalar: TensorScalar>: Layer {
             numBatchesTracked.value.scalars[0] += 1
             let f = momentum.map { Scalar($0) } ?? 1 / numBatchesTracked.value.scalars[0]
             let unbias = Scalar(m) / Scalar(m - 1)
-            runningMean.value = Tensor(shape: [c], scalars: zip(runningMean.value.scalars, mean).map { (1 - f) * $0 + f * $1 })
-            runningVar.value = Tensor(shape: [c], scalars: zip(runningVar.value.scalars, variance).map { (1 - f) * $0 + f * $1 * unbias })
+            runningMean.value.withUnsafeMutablePointer { r in
+                Scalar.scal(c, 1 - f, r); Scalar.axpy(c, f, mean, r)
+            }
+            runningVar.value.withUnsafeMutablePointer { r in
+                Scalar.scal(c, 1 - f, r); Scalar.axpy(c, f * unbias, variance, r)
+            }
         } else {
             mean = runningMean.value.scalars
             variance = runningVar.value.scalars
         }
-        usedMean = mean
-        usedInvStd = variance.map { 1 / ($0 + epsilon).squareRoot() }
-        usedBatchStatistics = isTraining
         // y = x · scale[c] + shift[c], scale = γ / √(σ² + ε), shift = β − μ · scale
-        let gamma = weight?.value.scalars ?? [Scalar](repeating: 1, count: c)
-        let beta = bias?.value.scalars ?? [Scalar](repeating: 0, count: c)
-        let scale = (0..<c).map { gamma[$0] * usedInvStd[$0] }
-        let shift = (0..<c).map { beta[$0] - mean[$0] * scale[$0] }
+        var invStd = zeros(c), scale = zeros(c), shift = zeros(c)
+        Scalar.normalizationCoefficients(
+            mean: mean, variance: variance, epsilon: Scalar(eps), gamma: gamma, beta: beta ?? zeros(c),
+            channels: c, invStd: &invStd, scale: &scale, shift: &shift)
+        usedMean = mean
+        usedInvStd = invStd
+        usedBatchStatistics = isTraining
         return Tensor(shape: input.shape) { out in
             input.withUnsafePointer { x in
                 Scalar.channelScaleShift(x, scale: scale, shift: shift, out, outer: outer, channels: c, inner: inner)
@@ -130,7 +142,7 @@ public class BatchNorm<Scalar: TensorScalar>: Layer {
         checkGradOutput(input, gradOutput)
         require(usedMean.count == features, "\(self): bprop/grad before any fprop")
         let (outer, inner) = geometry(input.shape)
-        var sum = [Scalar](repeating: 0, count: features), dot = [Scalar](repeating: 0, count: features)
+        var sum = zeros(features), dot = zeros(features)
         gradOutput.withUnsafePointer { gy in
             input.withUnsafePointer { x in
                 Scalar.channelSumAndDot(gy, x, center: usedMean, outer: outer, channels: features, inner: inner, sum: &sum, dot: &dot)
@@ -158,7 +170,9 @@ public class BatchNorm<Scalar: TensorScalar>: Layer {
 
     private func accumulate(_ s: (sum: [Scalar], dot: [Scalar])) {
         guard let weight, let bias else { return }
-        addToGrad((0..<features).map { s.dot[$0] * usedInvStd[$0] }, of: weight)
+        var scaled = zeros(features) // Σ gy x̂ = Σ gy (x − μ) · invStd
+        Scalar.mul(s.dot, usedInvStd, &scaled, features)
+        addToGrad(scaled, of: weight)
         addToGrad(s.sum, of: bias)
     }
 
@@ -168,19 +182,24 @@ public class BatchNorm<Scalar: TensorScalar>: Layer {
         require(usedMean.count == features, "\(self): bprop before any fprop")
         let (outer, inner) = geometry(input.shape)
         let c = features
-        let gamma = weight?.value.scalars ?? [Scalar](repeating: 1, count: c)
-        let a = (0..<c).map { gamma[$0] * usedInvStd[$0] }
+        var a = zeros(c)
+        guard let sums else {
+            // evaluation statistics: the affine map's gradient, gx = a · gy with a = γ · invStd
+            Scalar.mul(gamma, usedInvStd, &a, c)
+            return Tensor(shape: input.shape) { out in
+                gradOutput.withUnsafePointer { gy in
+                    Scalar.channelScaleShift(gy, scale: a, shift: nil, out, outer: outer, channels: c, inner: inner)
+                }
+            }
+        }
+        // gx = a gy − (a/m) Σgy − (a/m) x̂ Σ gy x̂, x̂ = (x − μ) s, s = 1/√(σ² + ε)
+        //    = a gy + b x + d, b = −(a/m) s² Σ gy (x − μ), d = −(a/m) Σgy − b μ
+        var b = zeros(c), d = zeros(c)
+        Scalar.normalizationGradientCoefficients(
+            gamma: gamma, invStd: usedInvStd, mean: usedMean, sum: sums.sum, dot: sums.dot,
+            count: outer * inner, channels: c, a: &a, b: &b, d: &d)
         return Tensor(shape: input.shape) { out in
             gradOutput.withUnsafePointer { gy in
-                guard let sums else {
-                    Scalar.channelScaleShift(gy, scale: a, shift: nil, out, outer: outer, channels: c, inner: inner)
-                    return
-                }
-                // gx = a gy − (a/m) Σgy − (a/m) x̂ Σ gy x̂, x̂ = (x − μ) s, s = 1/√(σ² + ε)
-                //    = a gy + b x + d, b = −(a/m) s² Σ gy (x − μ), d = −(a/m) Σgy − b μ
-                let m = Scalar(outer * inner)
-                let b = (0..<c).map { -a[$0] / m * usedInvStd[$0] * usedInvStd[$0] * sums.dot[$0] }
-                let d = (0..<c).map { -a[$0] / m * sums.sum[$0] - b[$0] * usedMean[$0] }
                 input.withUnsafePointer { x in
                     Scalar.channelCombine(gy, scaleA: a, x, scaleB: b, shift: d, out, outer: outer, channels: c, inner: inner)
                 }

@@ -54,17 +54,24 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
         return inputShape
     }
 
+    /// `count` zeros (filled by the kernel: generic code never loops over the elements).
+    private func zeros(_ count: Int) -> [Scalar] { Tensor.zeros([count]).scalars }
+
     // input [..., D] (as [rows, D]) → output [..., D]
     public func fprop(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         _ = checkedOutputShape(input.shape)
-        let rows = input.count / size, d = size, epsilon = Scalar(eps)
-        var mean = [Scalar](repeating: 0, count: rows), variance = [Scalar](repeating: 0, count: rows)
+        let rows = input.count / size, d = size
+        // (per-row buffers through the kernels: no generic loop per element)
+        var mean = zeros(rows), variance = zeros(rows), scale = zeros(rows), shift = zeros(rows)
         input.withUnsafePointer { x in
             // per row: [1, rows, D]
             Scalar.channelMeanVariance(x, outer: 1, channels: rows, inner: d, mean: &mean, variance: &variance)
         }
-        invStd = variance.map { 1 / ($0 + epsilon).squareRoot() }
-        let shift = (0..<rows).map { -mean[$0] * invStd[$0] }
+        // x̂ = (x − mean) · invStd: scale = invStd, shift = −mean · invStd
+        invStd = zeros(rows)
+        Scalar.normalizationCoefficients(
+            mean: mean, variance: variance, epsilon: Scalar(eps), gamma: Tensor.ones([rows]).scalars, beta: zeros(rows),
+            channels: rows, invStd: &invStd, scale: &scale, shift: &shift)
         normalized = Tensor(shape: input.shape) { out in
             input.withUnsafePointer { x in
                 Scalar.channelScaleShift(x, scale: invStd, shift: shift, out, outer: 1, channels: rows, inner: d)
@@ -106,15 +113,18 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
             g = gradOutput
         }
         // per row ([1, rows, D]): Σ g, Σ g x̂; gx = s g − (s/D) x̂ Σ g x̂ − (s/D) Σ g
-        var sum = [Scalar](repeating: 0, count: rows), dot = [Scalar](repeating: 0, count: rows)
+        var sum = zeros(rows), dot = zeros(rows)
         g.withUnsafePointer { gp in
             normalized.withUnsafePointer { xhat in
                 Scalar.channelSumAndDot(gp, xhat, center: nil, outer: 1, channels: rows, inner: d, sum: &sum, dot: &dot)
             }
         }
-        let n = Scalar(d)
-        let scaleB = (0..<rows).map { -invStd[$0] / n * dot[$0] }
-        let shift = (0..<rows).map { -invStd[$0] / n * sum[$0] }
+        // scaleB = −(s/D) Σ g x̂, shift = −(s/D) Σ g
+        var scaleB = zeros(rows), shift = zeros(rows)
+        Scalar.mul(invStd, dot, &scaleB, rows)
+        Scalar.scal(rows, -1 / Scalar(d), &scaleB)
+        Scalar.mul(invStd, sum, &shift, rows)
+        Scalar.scal(rows, -1 / Scalar(d), &shift)
         return Tensor(shape: input.shape) { out in
             g.withUnsafePointer { gp in
                 normalized.withUnsafePointer { xhat in
@@ -129,7 +139,7 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
         guard let weight, let bias else { return }
         checkCache(input, gradOutput)
         let rows = input.count / size, d = size
-        var sum = [Scalar](repeating: 0, count: d), dot = [Scalar](repeating: 0, count: d)
+        var sum = zeros(d), dot = zeros(d)
         gradOutput.withUnsafePointer { gy in
             normalized.withUnsafePointer { xhat in
                 Scalar.channelSumAndDot(gy, xhat, center: nil, outer: rows, channels: d, inner: 1, sum: &sum, dot: &dot)

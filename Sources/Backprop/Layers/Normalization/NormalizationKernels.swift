@@ -30,6 +30,19 @@ public protocol NormalizationKernels {
         _ a: UnsafePointer<Self>, scaleA: UnsafePointer<Self>,
         _ b: UnsafePointer<Self>, scaleB: UnsafePointer<Self>, shift: UnsafePointer<Self>,
         _ out: UnsafeMutablePointer<Self>, outer: Int, channels: Int, inner: Int)
+    /// The per-channel affine map of a batch norm, y = x · scale[c] + shift[c], from its
+    /// statistics: invStd [C] = 1/√(variance + ε), scale = γ · invStd, shift = β − mean · scale.
+    static func normalizationCoefficients(
+        mean: UnsafePointer<Self>, variance: UnsafePointer<Self>, epsilon: Self,
+        gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, channels: Int,
+        invStd: UnsafeMutablePointer<Self>, scale: UnsafeMutablePointer<Self>, shift: UnsafeMutablePointer<Self>)
+    /// The input gradient's coefficients through the batch statistics of m values per channel,
+    /// gx = a[c] · gy + b[c] · x + d[c]: a = γ · invStd, b = −(a/m) · invStd² · dot,
+    /// d = −(a/m) · sum − b · mean (sum = Σ gy, dot = Σ gy (x − mean)).
+    static func normalizationGradientCoefficients(
+        gamma: UnsafePointer<Self>, invStd: UnsafePointer<Self>, mean: UnsafePointer<Self>,
+        sum: UnsafePointer<Self>, dot: UnsafePointer<Self>, count m: Int, channels: Int,
+        a: UnsafeMutablePointer<Self>, b: UnsafeMutablePointer<Self>, d: UnsafeMutablePointer<Self>)
 }
 
 extension NormalizationKernels where Self: TensorScalar {
@@ -97,6 +110,31 @@ extension NormalizationKernels where Self: TensorScalar {
                 let ar = a + row * inner, br = b + row * inner, yr = out + row * inner
                 for i in 0..<inner { yr[i] = ar[i] * sa + br[i] * sb + d }
             }
+        }
+    }
+
+    public static func normalizationCoefficients(
+        mean: UnsafePointer<Self>, variance: UnsafePointer<Self>, epsilon: Self,
+        gamma: UnsafePointer<Self>, beta: UnsafePointer<Self>, channels: Int,
+        invStd: UnsafeMutablePointer<Self>, scale: UnsafeMutablePointer<Self>, shift: UnsafeMutablePointer<Self>
+    ) {
+        for c in 0..<channels {
+            invStd[c] = 1 / (variance[c] + epsilon).squareRoot()
+            scale[c] = gamma[c] * invStd[c]
+            shift[c] = beta[c] - mean[c] * scale[c]
+        }
+    }
+
+    public static func normalizationGradientCoefficients(
+        gamma: UnsafePointer<Self>, invStd: UnsafePointer<Self>, mean: UnsafePointer<Self>,
+        sum: UnsafePointer<Self>, dot: UnsafePointer<Self>, count m: Int, channels: Int,
+        a: UnsafeMutablePointer<Self>, b: UnsafeMutablePointer<Self>, d: UnsafeMutablePointer<Self>
+    ) {
+        let m = Self(m)
+        for c in 0..<channels {
+            a[c] = gamma[c] * invStd[c]
+            b[c] = -a[c] / m * invStd[c] * invStd[c] * dot[c]
+            d[c] = -a[c] / m * sum[c] - b[c] * mean[c]
         }
     }
 }

@@ -307,7 +307,11 @@ final class FloatConvolutionKernelTests: XCTestCase {
             ([5, 3, 14, 9], 33, (3, 3), (1, 1), (1, 1)),
             ([4, 17, 5, 3], 2, (3, 3), (1, 1), (1, 1)),
             ([3, 1, 28, 28], 16, (3, 3), (1, 1), (1, 1)),
-            ([7, 5, 4, 5], 7, (3, 3), (1, 1), (1, 1)) // 20-pixel planes: stacked (see stacksImages)
+            ([7, 5, 4, 5], 7, (3, 3), (1, 1), (1, 1)), // 20-pixel planes: stacked (see stacksImages)
+            // at most 3 filters (a generator's last layer): the pieces, not the filters, in the accumulators
+            ([3, 6, 28, 28], 1, (3, 3), (1, 1), (1, 1)), // 49 pieces: 12 groups of 4 and one alone
+            ([4, 5, 9, 9], 3, (3, 3), (1, 1), (1, 1)), // 81-pixel planes: stacked
+            ([2, 7, 6, 11], 2, (3, 3), (1, 1), (1, 1))
         ]
         for (index, c) in convolutions.enumerated() {
             for bias in [true, false] {
@@ -335,7 +339,7 @@ final class FloatConvolutionKernelTests: XCTestCase {
                     if index >= 3 {
                         // the direct path, its planes stacked or not (where the CPU has it)
                         let g = fast.geometry(c.input)
-                        XCTAssertEqual(fast.stacksImages(g), [3, 7].contains(index), "stacking, " + message)
+                        XCTAssertEqual(fast.stacksImages(g), [3, 7, 9, 10].contains(index), "stacking, " + message)
                     }
                     assertClose(double(fast.fprop(float(x))), y, tolerance: 1e-4, "fprop, " + message)
                     fast.zeroGrad()
